@@ -1,0 +1,502 @@
+//! Bronze ingest: every input record, byte for byte, in gzip NDJSON partitioned by the UTC hour
+//! it *happened* (event_type/year/month/day/hour); everything else in quarantine; one ledger
+//! row per input file once its files are durable.
+//!
+//! Crash safety: before an input file's first write, a pending marker names the attempt; its
+//! ledger row is committed only after all its files are synced; the marker goes last. A run
+//! that finds a marker without a ledger row removes that attempt's files and ingests the input
+//! again, so a killed ingest re-run leaves every record in Bronze exactly once.
+
+pub mod quarantine;
+mod recover;
+mod writer;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path as FsPath, PathBuf};
+
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::lake::ledger::{self, LedgerEntry, LedgerError, PendingIngest};
+use crate::lake::{Lake, LakeError};
+use crate::pipeline::{Cancelled, JobProgress};
+use crate::sources::discover::{DiscoverError, discover};
+use crate::sources::reader::{ReadError, read_file};
+use crate::sources::{Item, Location};
+
+pub use quarantine::QuarantineRow;
+pub use recover::recover_interrupted;
+
+/// Tuning knobs of an ingest.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// gzip level of Bronze files (1 = fastest; Bronze is written once and read a few times).
+    pub compression_level: u32,
+    /// Buffered record bytes per input file before a chunk of partition files is written.
+    pub chunk_bytes: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            compression_level: 1,
+            chunk_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Errors that stop a whole ingest (bad input never does; it goes to quarantine).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Discover(#[from] DiscoverError),
+    #[error("ingest cancelled; the lake is unchanged for the files not yet committed")]
+    Cancelled,
+    #[error("ingest must run inside the tokio runtime (call it from spawn_blocking)")]
+    NoRuntime,
+}
+
+impl From<Cancelled> for IngestError {
+    fn from(_: Cancelled) -> Self {
+        IngestError::Cancelled
+    }
+}
+
+/// What happened to one input file.
+#[derive(Debug, Clone)]
+pub enum FileOutcome {
+    /// Read and committed; the ledger row says what went where.
+    Ingested(LedgerEntry),
+    /// The same bytes were ingested before; nothing was written.
+    AlreadyIngested {
+        source_path: String,
+        sha256: String,
+        previous: Box<LedgerEntry>,
+    },
+    /// The same bytes appear earlier in this run's input list.
+    DuplicateInRun {
+        source_path: String,
+        same_as: String,
+    },
+    /// The file could not be read at all (it is named here; nothing of it was written).
+    Failed { source_path: String, error: String },
+}
+
+/// The result of one ingest run.
+#[derive(Debug, Clone)]
+pub struct IngestSummary {
+    pub batch_id: String,
+    pub started_at: DateTime<Utc>,
+    pub outcomes: Vec<FileOutcome>,
+    /// Files in the input directories passed over (not JSON by extension).
+    pub skipped: Vec<(PathBuf, String)>,
+    /// Partial files of interrupted earlier ingests that were removed first.
+    pub recovered_files: usize,
+    pub elapsed_secs: f64,
+}
+
+impl IngestSummary {
+    pub fn ingested(&self) -> impl Iterator<Item = &LedgerEntry> {
+        self.outcomes.iter().filter_map(|o| match o {
+            FileOutcome::Ingested(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    pub fn records(&self) -> u64 {
+        self.ingested().map(|e| e.records).sum()
+    }
+
+    pub fn bronze_records(&self) -> u64 {
+        self.ingested().map(|e| e.bronze_records).sum()
+    }
+
+    pub fn quarantined(&self) -> u64 {
+        self.ingested().map(|e| e.quarantined).sum()
+    }
+
+    pub fn bronze_files(&self) -> usize {
+        self.ingested().map(|e| e.bronze_files.len()).sum()
+    }
+
+    pub fn bronze_bytes(&self) -> u64 {
+        self.ingested()
+            .flat_map(|e| e.bronze_files.iter().map(|f| f.bytes))
+            .sum()
+    }
+
+    pub fn partitions(&self) -> usize {
+        let mut set = std::collections::HashSet::new();
+        for e in self.ingested() {
+            for f in &e.bronze_files {
+                set.insert((f.event_type.as_str(), f.hour));
+            }
+        }
+        set.len()
+    }
+
+    pub fn already_ingested(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o,
+                    FileOutcome::AlreadyIngested { .. } | FileOutcome::DuplicateInRun { .. }
+                )
+            })
+            .count()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o, FileOutcome::Failed { .. }))
+            .count()
+    }
+
+    /// Event-type/date pairs that received new Bronze files (what later layers must rebuild).
+    pub fn touched_dates(&self) -> Vec<(String, chrono::NaiveDate)> {
+        let mut set = std::collections::BTreeSet::new();
+        for e in self.ingested() {
+            for f in &e.bronze_files {
+                set.insert((f.event_type.clone(), f.hour.date_naive()));
+            }
+        }
+        set.into_iter().collect()
+    }
+}
+
+/// Ingests files and directories into the lake's Bronze layer.
+///
+/// Blocking: call it from `spawn_blocking` (it needs the tokio runtime for lake writes and
+/// uses rayon for parsing and compression).
+pub fn ingest(
+    lake: &Lake,
+    inputs: &[PathBuf],
+    opts: &IngestOptions,
+    progress: &JobProgress,
+) -> Result<IngestSummary, IngestError> {
+    let rt = tokio::runtime::Handle::try_current().map_err(|_| IngestError::NoRuntime)?;
+    let started = std::time::Instant::now();
+    let started_at = Utc::now();
+    let _lock = lake.lock_ingest()?;
+
+    progress.set_stage("checking for interrupted ingests");
+    let recovered_files = rt.block_on(recover_interrupted(lake))?;
+
+    progress.set_stage("reading the ingest ledger");
+    let ledger_rows = rt.block_on(ledger::read_all(lake))?;
+    let by_sha: HashMap<&str, &LedgerEntry> = ledger_rows
+        .iter()
+        .map(|e| (e.sha256.as_str(), e))
+        .collect();
+
+    progress.set_stage("finding input files");
+    let found = discover(inputs)?;
+    let sizes: Vec<u64> = found
+        .files
+        .iter()
+        .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .collect();
+    // Hashing reads every file once and then parsing reads it again: count both.
+    progress.set_total(2 * sizes.iter().sum::<u64>());
+
+    progress.set_stage("fingerprinting input files");
+    let hashes: Vec<Result<String, String>> = found
+        .files
+        .par_iter()
+        .map(|p| {
+            progress.check().map_err(|_| "cancelled".to_string())?;
+            sha256_file(p, progress).map_err(|e| format!("cannot read {}: {e}", p.display()))
+        })
+        .collect();
+    progress.check()?;
+
+    let batch = Batch::new(started_at);
+    let mut outcomes: Vec<Option<FileOutcome>> = vec![None; found.files.len()];
+    let mut todo = Vec::new();
+    let mut seen_in_run: HashMap<String, String> = HashMap::new();
+    for (i, (path, hash)) in found.files.iter().zip(hashes).enumerate() {
+        let source_path = display_path(path);
+        match hash {
+            Err(error) => {
+                outcomes[i] = Some(FileOutcome::Failed { source_path, error });
+            }
+            Ok(sha) => {
+                if let Some(prev) = by_sha.get(sha.as_str()) {
+                    progress.add_done(sizes[i]);
+                    outcomes[i] = Some(FileOutcome::AlreadyIngested {
+                        source_path,
+                        sha256: sha,
+                        previous: Box::new((*prev).clone()),
+                    });
+                } else if let Some(first) = seen_in_run.get(&sha) {
+                    progress.add_done(sizes[i]);
+                    outcomes[i] = Some(FileOutcome::DuplicateInRun {
+                        source_path,
+                        same_as: first.clone(),
+                    });
+                } else {
+                    seen_in_run.insert(sha.clone(), source_path);
+                    todo.push((i, sha));
+                }
+            }
+        }
+    }
+
+    progress.set_stage(format!("ingesting {} files", todo.len()));
+    let results: Vec<(usize, Result<FileOutcome, IngestError>)> = todo
+        .par_iter()
+        .map(|(i, sha)| {
+            let r = ingest_file(lake, &rt, &batch, &found.files[*i], sha, sizes[*i], opts, progress);
+            (*i, r)
+        })
+        .collect();
+    let mut first_error = None;
+    for (i, r) in results {
+        match r {
+            Ok(o) => outcomes[i] = Some(o),
+            Err(e) => {
+                outcomes[i] = Some(FileOutcome::Failed {
+                    source_path: display_path(&found.files[i]),
+                    error: e.to_string(),
+                });
+                if matches!(e, IngestError::Cancelled | IngestError::Lake(_) | IngestError::Ledger(_)) {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+    }
+    // Cancellation and lake failures stop the run (committed files stay committed); a file
+    // that could not be read is reported and the rest of the batch goes on.
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    Ok(IngestSummary {
+        batch_id: batch.id,
+        started_at,
+        outcomes: outcomes.into_iter().flatten().collect(),
+        skipped: found
+            .skipped
+            .into_iter()
+            .map(|(p, why)| (p, why.to_string()))
+            .collect(),
+        recovered_files,
+        elapsed_secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// One ingest run's identity: a short random id and the minute it started, both part of every
+/// file name it writes.
+struct Batch {
+    id: String,
+    stamp: String,
+}
+
+impl Batch {
+    fn new(at: DateTime<Utc>) -> Self {
+        Batch {
+            id: format!("{:08x}", rand::random::<u32>()),
+            stamp: at.format("%Y%m%d_%H%M").to_string(),
+        }
+    }
+}
+
+fn display_path(p: &FsPath) -> String {
+    std::path::absolute(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
+}
+
+fn sha256_file(path: &FsPath, progress: &JobProgress) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        progress.add_done(n as u64);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// A file name stem safe in any object store: the input's name without its extensions.
+fn file_stem(path: &FsPath) -> String {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("input");
+    let mut stem = name;
+    for ext in [".gz", ".gzip", ".json", ".ndjson", ".jsonl", ".jsonld", ".txt"] {
+        if stem.len() > ext.len() && stem.to_ascii_lowercase().ends_with(ext) {
+            stem = &stem[..stem.len() - ext.len()];
+        }
+    }
+    let mut out: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' })
+        .take(60)
+        .collect();
+    if out.is_empty() {
+        out.push_str("input");
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ingest_file(
+    lake: &Lake,
+    rt: &tokio::runtime::Handle,
+    batch: &Batch,
+    path: &FsPath,
+    sha: &str,
+    size: u64,
+    opts: &IngestOptions,
+    progress: &JobProgress,
+) -> Result<FileOutcome, IngestError> {
+    progress.check()?;
+    let source_path = display_path(path);
+    // The content hash in the stem keeps names unique when two inputs share a file name.
+    let stem = format!("{}-{}", file_stem(path), &sha[..8]);
+    let attempt_tag = format!("{stem}_{}_{}", batch.stamp, batch.id);
+    let pending = PendingIngest {
+        source_path: source_path.clone(),
+        sha256: sha.to_string(),
+        batch_id: batch.id.clone(),
+        attempt_tag: attempt_tag.clone(),
+        started_at: Utc::now(),
+    };
+    rt.block_on(ledger::mark_pending(lake, &pending))?;
+
+    let result = write_attempt(lake, rt, batch, path, &source_path, sha, size, &attempt_tag, opts, progress);
+    match result {
+        Ok(entry) => {
+            rt.block_on(ledger::clear_pending(lake, &attempt_tag))?;
+            Ok(FileOutcome::Ingested(entry))
+        }
+        Err(e) => {
+            // Undo this attempt's files now; if this fails too, the next run's recovery will.
+            if rt.block_on(recover::roll_back(lake, &pending)).is_ok() {
+                let _ = rt.block_on(ledger::clear_pending(lake, &attempt_tag));
+            }
+            Err(e)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_attempt(
+    lake: &Lake,
+    rt: &tokio::runtime::Handle,
+    batch: &Batch,
+    path: &FsPath,
+    source_path: &str,
+    sha: &str,
+    size: u64,
+    attempt_tag: &str,
+    opts: &IngestOptions,
+    progress: &JobProgress,
+) -> Result<LedgerEntry, IngestError> {
+    let now = Utc::now();
+    let mut writer = writer::PartitionWriter::new(
+        lake,
+        rt,
+        attempt_tag.to_string(),
+        opts.compression_level,
+        opts.chunk_bytes,
+    );
+    let mut quarantine =
+        quarantine::QuarantineWriter::new(source_path.to_string(), batch.id.clone(), now);
+    let mut records = 0u64;
+    let mut bronze_records = 0u64;
+    let mut shapes: HashMap<String, u64> = HashMap::new();
+    let mut since_report = 0u64;
+
+    let read = read_file(path, Some(progress.done_counter()), |item| {
+        records += 1;
+        since_report += 1;
+        if since_report == 4096 {
+            progress.add_records(since_report);
+            since_report = 0;
+            progress.check().map_err(IngestError::from)?;
+        }
+        match item {
+            Item::Record { raw, facts, loc } => match facts.occurred_at {
+                Ok(at) => {
+                    writer.push(&facts.event_type, at, raw)?;
+                    bronze_records += 1;
+                    *shapes.entry(facts.shape.as_str().to_string()).or_default() += 1;
+                }
+                Err(e) => quarantine.push(raw, loc, &e.to_string()),
+            },
+            Item::Malformed { raw, error, loc } => quarantine.push(raw, loc, &error),
+        }
+        Ok::<(), IngestError>(())
+    });
+    progress.add_records(since_report);
+    let (layout, gzip) = match read {
+        Ok((layout, gzip)) => (layout.as_str().to_string(), gzip),
+        Err(ReadError::Consumer(e)) => return Err(e),
+        Err(ReadError::Io { what, source }) => {
+            // Undecodable or unreadable part way (a truncated .gz): the records read so far
+            // stay in Bronze and the whole original file goes to quarantine, so nothing of it
+            // is lost even if the damage hid records.
+            let original = std::fs::read(path).map_err(|e| LakeError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
+            records += 1;
+            quarantine.push(
+                &original,
+                Location::default(),
+                &format!(
+                    "cannot read {what} past record {}: {source}; the whole original file is kept here",
+                    records - 1
+                ),
+            );
+            ("undecodable".to_string(), crate::sources::reader::is_gzip(&original))
+        }
+    };
+    let bronze_files = writer.finish()?;
+    let quarantined = quarantine.rows();
+    let quarantine_file = rt.block_on(quarantine.write(lake, &format!("{}_{stem}.json.gz", batch.id, stem = attempt_stem(attempt_tag))))?;
+
+    let mut written: Vec<object_store::path::Path> = bronze_files
+        .iter()
+        .map(|f| object_store::path::Path::from(f.path.as_str()))
+        .collect();
+    written.extend(quarantine_file.clone());
+    lake.sync(&written)?;
+
+    let entry = LedgerEntry {
+        source_path: source_path.to_string(),
+        sha256: sha.to_string(),
+        bytes: size,
+        records,
+        bronze_records,
+        quarantined,
+        bronze_files,
+        quarantine_file: quarantine_file.map(|p| p.to_string()),
+        format: layout,
+        gzip,
+        shapes,
+        batch_id: batch.id.clone(),
+        ingested_at: Utc::now(),
+    };
+    debug_assert_eq!(entry.records, entry.bronze_records + entry.quarantined);
+    progress.check()?;
+    rt.block_on(ledger::commit(lake, &entry))?;
+    Ok(entry)
+}
+
+/// The `<stem>` part of an attempt tag `<stem>_<YYYYMMDD>_<HHMM>_<batch>`.
+fn attempt_stem(attempt_tag: &str) -> &str {
+    attempt_tag.splitn(2, '_').next().unwrap_or(attempt_tag)
+}

@@ -1,0 +1,317 @@
+//! The lake root: one URL (a local folder by default, or `s3://`, `az://`, `gs://`) behind an
+//! [`ObjectStore`], plus the few write rules every layer follows.
+//!
+//! Data files are written create-only, so nothing in the lake is ever overwritten. On a local
+//! disk, [`Lake::sync`] makes written files and their directory entries durable before the
+//! ingest ledger records them: object_store's local backend does not fsync.
+
+pub mod inventory;
+pub mod ledger;
+pub mod paths;
+
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::prefix::PrefixStore;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use url::Url;
+
+/// Errors from the lake's storage layer, each naming the location involved.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("cannot use lake location `{location}`: {reason}")]
+    BadLocation { location: String, reason: String },
+    #[error("cannot create lake folder {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} already exists in the lake; data files are never overwritten")]
+    AlreadyExists { path: String },
+    #[error("lake storage error at {path}: {source}")]
+    Store {
+        path: String,
+        source: object_store::Error,
+    },
+    #[error("cannot make {path} durable (fsync): {source}")]
+    Sync {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("another cclake process is ingesting into this lake (lock {path} is held)")]
+    Locked { path: PathBuf },
+    #[error("lake I/O error at {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// An opened lake.
+#[derive(Clone)]
+pub struct Lake {
+    location: String,
+    store: Arc<dyn ObjectStore>,
+    /// The folder on disk, for local lakes.
+    local_root: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Lake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lake").field("location", &self.location).finish()
+    }
+}
+
+impl Lake {
+    /// Opens a lake from a local path, a `file://` URL, or an `s3://`, `az://`/`abfs://`,
+    /// `gs://` URL. A local lake folder is created if it does not exist. Cloud credentials
+    /// come from the standard environment variables of each provider (`AWS_*`, `AZURE_*`,
+    /// `GOOGLE_*`), never from the lake itself.
+    pub fn open(location: &str) -> Result<Lake, LakeError> {
+        let bad = |reason: String| LakeError::BadLocation {
+            location: location.to_string(),
+            reason,
+        };
+        let trimmed = location.trim();
+        if trimmed.is_empty() {
+            return Err(bad("the location is empty".into()));
+        }
+        let url = match Url::parse(trimmed) {
+            // A Windows drive letter parses as a one-letter scheme; treat it as a path.
+            Ok(url) if url.scheme().len() > 1 => Some(url),
+            _ => None,
+        };
+        match url {
+            None => Self::open_local(PathBuf::from(trimmed)),
+            Some(url) if url.scheme() == "file" => {
+                let path = url
+                    .to_file_path()
+                    .map_err(|_| bad("not a valid file:// URL".into()))?;
+                Self::open_local(path)
+            }
+            Some(url) => {
+                let prefix = Path::from(url.path().trim_matches('/'));
+                let store: Arc<dyn ObjectStore> = match url.scheme() {
+                    "s3" | "s3a" => Arc::new(
+                        object_store::aws::AmazonS3Builder::from_env()
+                            .with_url(url.as_str())
+                            .build()
+                            .map_err(|e| bad(e.to_string()))?,
+                    ),
+                    "az" | "azure" | "abfs" | "abfss" => Arc::new(
+                        object_store::azure::MicrosoftAzureBuilder::from_env()
+                            .with_url(url.as_str())
+                            .build()
+                            .map_err(|e| bad(e.to_string()))?,
+                    ),
+                    "gs" => Arc::new(
+                        object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                            .with_url(url.as_str())
+                            .build()
+                            .map_err(|e| bad(e.to_string()))?,
+                    ),
+                    "memory" => Arc::new(object_store::memory::InMemory::new()),
+                    other => {
+                        return Err(bad(format!(
+                            "unsupported scheme `{other}://` (use a local path, file://, s3://, az://, gs://)"
+                        )));
+                    }
+                };
+                let store: Arc<dyn ObjectStore> = if prefix.as_ref().is_empty() {
+                    store
+                } else {
+                    Arc::new(PrefixStore::new(store, prefix))
+                };
+                Ok(Lake {
+                    location: trimmed.trim_end_matches('/').to_string(),
+                    store,
+                    local_root: None,
+                })
+            }
+        }
+    }
+
+    fn open_local(path: PathBuf) -> Result<Lake, LakeError> {
+        std::fs::create_dir_all(&path).map_err(|source| LakeError::CreateDir {
+            path: path.clone(),
+            source,
+        })?;
+        let root = path
+            .canonicalize()
+            .map_err(|source| LakeError::CreateDir {
+                path: path.clone(),
+                source,
+            })?;
+        let store = LocalFileSystem::new_with_prefix(&root)
+            .map_err(|e| LakeError::BadLocation {
+                location: root.display().to_string(),
+                reason: e.to_string(),
+            })?
+            // Deleting the last file of a partition removes its empty folders too.
+            .with_automatic_cleanup(true);
+        Ok(Lake {
+            location: root.display().to_string(),
+            store: Arc::new(store),
+            local_root: Some(root),
+        })
+    }
+
+    /// Where the lake lives, as the user would type it.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The folder on disk for a local lake.
+    pub fn local_root(&self) -> Option<&FsPath> {
+        self.local_root.as_deref()
+    }
+
+    /// The object store under the lake root (for readers such as DataFusion).
+    pub fn store(&self) -> Arc<dyn ObjectStore> {
+        self.store.clone()
+    }
+
+    /// Writes a new object; fails with [`LakeError::AlreadyExists`] rather than overwrite.
+    pub async fn put_create(&self, path: &Path, bytes: Bytes) -> Result<(), LakeError> {
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(path, PutPayload::from_bytes(bytes), opts)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::AlreadyExists { .. }) => Err(LakeError::AlreadyExists {
+                path: path.to_string(),
+            }),
+            Err(source) => Err(LakeError::Store {
+                path: path.to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Reads a whole object.
+    pub async fn get(&self, path: &Path) -> Result<Bytes, LakeError> {
+        let store_err = |source| LakeError::Store {
+            path: path.to_string(),
+            source,
+        };
+        self.store
+            .get(path)
+            .await
+            .map_err(store_err)?
+            .bytes()
+            .await
+            .map_err(store_err)
+    }
+
+    /// Lists every object under `prefix` (recursively). A missing prefix lists nothing.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, LakeError> {
+        let prefix = Path::from(prefix);
+        match self.store.list(Some(&prefix)).try_collect::<Vec<_>>().await {
+            Ok(v) => Ok(v),
+            Err(object_store::Error::NotFound { .. }) => Ok(Vec::new()),
+            Err(source) => Err(LakeError::Store {
+                path: prefix.to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Deletes an object; deleting one that is already gone is not an error.
+    pub async fn delete(&self, path: &Path) -> Result<(), LakeError> {
+        match self.store.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => Err(LakeError::Store {
+                path: path.to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Makes the given objects durable before something (the ledger) refers to them.
+    ///
+    /// Object stores acknowledge a put only once it is durable, so this only matters for local
+    /// lakes. On Linux one `syncfs` flushes every written file and directory entry of the
+    /// filesystem at once, which is much cheaper than an fsync per file when an ingest writes
+    /// thousands of small hour files; elsewhere each file and its folder are fsynced.
+    pub fn sync(&self, paths: &[Path]) -> Result<(), LakeError> {
+        let Some(root) = &self.local_root else {
+            return Ok(());
+        };
+        if paths.is_empty() {
+            return Ok(());
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let dir = std::fs::File::open(root).map_err(|source| LakeError::Sync {
+                path: root.clone(),
+                source,
+            })?;
+            rustix::fs::syncfs(&dir).map_err(|e| LakeError::Sync {
+                path: root.clone(),
+                source: e.into(),
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let mut dirs = std::collections::BTreeSet::new();
+            for p in paths {
+                let full = root.join(p.as_ref());
+                let f = std::fs::File::open(&full).map_err(|source| LakeError::Sync {
+                    path: full.clone(),
+                    source,
+                })?;
+                f.sync_all().map_err(|source| LakeError::Sync {
+                    path: full.clone(),
+                    source,
+                })?;
+                if let Some(parent) = full.parent() {
+                    dirs.insert(parent.to_path_buf());
+                }
+            }
+            for d in dirs {
+                // Directories cannot be fsynced on every platform; a failure here is not fatal.
+                if let Ok(f) = std::fs::File::open(&d) {
+                    let _ = f.sync_all();
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// Takes the lake's ingest lock for a local lake, released when the guard drops (or the
+    /// process dies: it is an advisory `flock`, so a killed ingest never leaves it stuck).
+    /// Object-store lakes have no such lock; run one ingest at a time against them.
+    pub fn lock_ingest(&self) -> Result<Option<IngestLock>, LakeError> {
+        let Some(root) = &self.local_root else {
+            return Ok(None);
+        };
+        let path = root.join(".cclake-ingest.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| LakeError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(Some(IngestLock { _file: file })),
+            Err(_) => Err(LakeError::Locked { path }),
+        }
+    }
+}
+
+/// Held while an ingest runs; see [`Lake::lock_ingest`].
+pub struct IngestLock {
+    _file: std::fs::File,
+}

@@ -1,0 +1,10 @@
+//! cclake: a lakehouse for contact-center telemetry.
+//!
+//! Data moves one way: [`sources`] read CCaaS exports, [`bronze`] keeps them byte for byte in
+//! hour partitions of the [`lake`], and later layers build on Bronze. The CLI and the app
+//! only ask [`pipeline`] for work and read the lake.
+
+pub mod bronze;
+pub mod lake;
+pub mod pipeline;
+pub mod sources;

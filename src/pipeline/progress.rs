@@ -1,0 +1,130 @@
+//! Progress counters and cancellation shared between a running job and whoever watches it.
+//!
+//! Everything is an atomic so a watcher (the UI thread every frame, the CLI's progress bar)
+//! never waits on the worker; the stage name sits behind a mutex that readers only `try_lock`.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+/// The job was cancelled by the user; the lake was left consistent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("cancelled")]
+pub struct Cancelled;
+
+/// Live progress of one job.
+#[derive(Debug)]
+pub struct JobProgress {
+    stage: Mutex<String>,
+    /// Work done and total, in the job's unit (input bytes for an ingest).
+    done: AtomicU64,
+    total: AtomicU64,
+    records: AtomicU64,
+    cancelled: AtomicBool,
+    started: Instant,
+}
+
+impl Default for JobProgress {
+    fn default() -> Self {
+        JobProgress {
+            stage: Mutex::new(String::new()),
+            done: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+            records: AtomicU64::new(0),
+            cancelled: AtomicBool::new(false),
+            started: Instant::now(),
+        }
+    }
+}
+
+/// A consistent-enough copy of the counters for display.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProgressSnapshot {
+    pub stage: String,
+    pub done: u64,
+    pub total: u64,
+    pub records: u64,
+    pub elapsed_secs: f64,
+}
+
+impl ProgressSnapshot {
+    /// Fraction done in 0..=1, when the total is known.
+    pub fn fraction(&self) -> Option<f32> {
+        (self.total > 0).then(|| (self.done as f32 / self.total as f32).clamp(0.0, 1.0))
+    }
+
+    pub fn records_per_sec(&self) -> f64 {
+        if self.elapsed_secs > 0.0 {
+            self.records as f64 / self.elapsed_secs
+        } else {
+            0.0
+        }
+    }
+
+    /// Seconds left at the current pace, once there is a pace to go by.
+    pub fn eta_secs(&self) -> Option<f64> {
+        let f = f64::from(self.fraction()?);
+        (f > 0.01 && f < 1.0).then(|| self.elapsed_secs * (1.0 - f) / f)
+    }
+}
+
+impl JobProgress {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn set_stage(&self, stage: impl Into<String>) {
+        if let Ok(mut s) = self.stage.lock() {
+            *s = stage.into();
+        }
+    }
+
+    pub fn set_total(&self, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+    }
+
+    pub fn add_total(&self, n: u64) {
+        self.total.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn add_done(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn add_records(&self, n: u64) {
+        self.records.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counter the job advances directly (e.g. bytes read through a counting reader).
+    pub fn done_counter(&self) -> &AtomicU64 {
+        &self.done
+    }
+
+    pub fn snapshot(&self) -> ProgressSnapshot {
+        ProgressSnapshot {
+            // Never wait for the worker: an empty stage for one frame is fine.
+            stage: self.stage.try_lock().map(|s| s.clone()).unwrap_or_default(),
+            done: self.done.load(Ordering::Relaxed),
+            total: self.total.load(Ordering::Relaxed),
+            records: self.records.load(Ordering::Relaxed),
+            elapsed_secs: self.started.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// Asks the job to stop at its next safe point.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    pub fn check(&self) -> Result<(), Cancelled> {
+        if self.is_cancelled() {
+            Err(Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,725 @@
+//! Streaming readers for every input form of SPEC §1: NDJSON, a JSON array, envelope pages, a
+//! single object, or several pretty-printed objects, gzip or not (decided by the magic bytes).
+//!
+//! Memory stays bounded by the largest single value (one record, one line, or one envelope
+//! page), never the file: NDJSON is read a line at a time and a top-level array an element at
+//! a time. Each record is handed on as the exact bytes it had in the input.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::value::RawValue;
+
+use super::shape::{Classified, RecordFacts, classify};
+
+/// Largest single value (line, record or envelope page) the reader holds in memory. Anything
+/// bigger is quarantined in pieces rather than loaded whole.
+const MAX_VALUE_BYTES: usize = 512 << 20;
+/// Size of the pieces the unreadable rest of a stream is quarantined in.
+const QUARANTINE_PIECE_BYTES: usize = 16 << 20;
+/// Envelopes may sit inside an array or hold further pages, but not deeper than this.
+const MAX_NESTING: u8 = 2;
+
+/// Where a value starts in the (decompressed) input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Location {
+    /// 1-based line number.
+    pub line: u64,
+    /// Byte offset from the start of the decompressed content.
+    pub offset: u64,
+}
+
+/// One thing read from an input: a record, or text that could not be one.
+#[derive(Debug)]
+pub enum Item<'a> {
+    Record {
+        raw: &'a [u8],
+        facts: RecordFacts,
+        loc: Location,
+    },
+    Malformed {
+        raw: &'a [u8],
+        error: String,
+        loc: Location,
+    },
+}
+
+/// How an input file was laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Empty,
+    Ndjson,
+    JsonArray,
+    /// One or more top-level objects (a single record, an envelope page, pretty-printed).
+    JsonStream,
+}
+
+impl Layout {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layout::Empty => "empty",
+            Layout::Ndjson => "ndjson",
+            Layout::JsonArray => "json-array",
+            Layout::JsonStream => "json-stream",
+        }
+    }
+}
+
+/// Errors that stop reading a file: I/O (including a corrupt gzip stream) or the consumer's.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError<E> {
+    #[error("cannot read {what}: {source}")]
+    Io { what: String, source: io::Error },
+    #[error(transparent)]
+    Consumer(E),
+}
+
+/// True when the bytes start with the gzip magic number.
+pub fn is_gzip(head: &[u8]) -> bool {
+    head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b
+}
+
+/// Opens a file, decompressing it when its first two bytes are gzip's magic number, whatever
+/// its name. Returns the reader and whether it was gzip. `counter`, when given, is advanced by
+/// the bytes read from the file itself (for progress over compressed input).
+pub fn open_input<'a>(
+    path: &Path,
+    counter: Option<&'a AtomicU64>,
+) -> io::Result<(Box<dyn BufRead + Send + 'a>, bool)> {
+    let mut file = File::open(path)?;
+    let mut head = [0u8; 2];
+    let n = read_up_to(&mut file, &mut head)?;
+    let file = CountingReader {
+        inner: io::Cursor::new(head[..n].to_vec()).chain(file),
+        counter,
+    };
+    if is_gzip(&head[..n]) {
+        // MultiGzDecoder: concatenated gzip members (as `cat a.gz b.gz` makes) are one stream.
+        let dec = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file));
+        Ok((Box::new(BufReader::with_capacity(1 << 18, dec)), true))
+    } else {
+        Ok((Box::new(BufReader::with_capacity(1 << 18, file)), false))
+    }
+}
+
+struct CountingReader<'a, R> {
+    inner: R,
+    counter: Option<&'a AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(c) = self.counter {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Reads every record of a file, calling `on_item` for each in order.
+pub fn read_file<E>(
+    path: &Path,
+    counter: Option<&AtomicU64>,
+    on_item: impl FnMut(Item<'_>) -> Result<(), E>,
+) -> Result<(Layout, bool), ReadError<E>> {
+    let what = path.display().to_string();
+    let (reader, gzip) = open_input(path, counter).map_err(|source| ReadError::Io {
+        what: what.clone(),
+        source,
+    })?;
+    let layout = read_stream(reader, &what, on_item)?;
+    Ok((layout, gzip))
+}
+
+/// Reads every record of an already-decompressed stream. `what` names it in errors.
+pub fn read_stream<R: BufRead, E>(
+    reader: R,
+    what: &str,
+    mut on_item: impl FnMut(Item<'_>) -> Result<(), E>,
+) -> Result<Layout, ReadError<E>> {
+    let io_err = |source| ReadError::Io {
+        what: what.to_string(),
+        source,
+    };
+    let mut sc = Scanner::new(reader, 1, 0);
+    sc.skip_bom().map_err(io_err)?;
+    match sc.peek_non_ws().map_err(io_err)? {
+        None => Ok(Layout::Empty),
+        Some(b'[') => {
+            stream_values(sc, &mut on_item, what)?;
+            Ok(Layout::JsonArray)
+        }
+        Some(_) => {
+            let (line, offset) = (sc.line, sc.offset);
+            let mut first = Vec::new();
+            sc.read_line(&mut first).map_err(io_err)?;
+            if !looks_truncated(&first) {
+                ndjson(sc, first, line, offset, &mut on_item, what)?;
+                return Ok(Layout::Ndjson);
+            }
+            // The first line is an unfinished value: pretty-printed JSON, unless the next
+            // line is a complete object of its own (then it is NDJSON with a broken line).
+            let mut second = Vec::new();
+            let second_start = (sc.line, sc.offset);
+            sc.read_line(&mut second).map_err(io_err)?;
+            let second_trim = trim(&second);
+            if second_trim.first() == Some(&b'{') && !looks_truncated(second_trim) {
+                emit_value(&first, Location { line, offset }, 0, &mut on_item)
+                    .map_err(ReadError::Consumer)?;
+                ndjson(sc, second, second_start.0, second_start.1, &mut on_item, what)?;
+                return Ok(Layout::Ndjson);
+            }
+            first.extend_from_slice(&second);
+            let rest = io::Cursor::new(first).chain(sc.into_inner());
+            stream_values(Scanner::new(rest, line, offset), &mut on_item, what)?;
+            Ok(Layout::JsonStream)
+        }
+    }
+}
+
+/// True when the text is the start of a JSON value that ends later (an EOF parse error).
+fn looks_truncated(text: &[u8]) -> bool {
+    match serde_json::from_slice::<serde::de::IgnoredAny>(trim(text)) {
+        Ok(_) => false,
+        Err(e) => e.is_eof(),
+    }
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| !is_ws(*c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !is_ws(*c)).map_or(start, |e| e + 1);
+    &b[start..end.max(start)]
+}
+
+fn is_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// NDJSON: each non-blank line is one value (a record, an envelope, or an array of records).
+fn ndjson<R: BufRead, E>(
+    mut sc: Scanner<R>,
+    first: Vec<u8>,
+    line: u64,
+    offset: u64,
+    on_item: &mut impl FnMut(Item<'_>) -> Result<(), E>,
+    what: &str,
+) -> Result<(), ReadError<E>> {
+    let mut buf = first;
+    let mut loc = Location { line, offset };
+    loop {
+        let value = trim(&buf);
+        if !value.is_empty() {
+            let lead = buf.iter().position(|c| !is_ws(*c)).unwrap_or(0) as u64;
+            let at = Location {
+                line: loc.line,
+                offset: loc.offset + lead,
+            };
+            emit_value(value, at, 0, on_item).map_err(ReadError::Consumer)?;
+        }
+        loc = Location {
+            line: sc.line,
+            offset: sc.offset,
+        };
+        buf.clear();
+        let n = sc.read_line(&mut buf).map_err(|source| ReadError::Io {
+            what: what.to_string(),
+            source,
+        })?;
+        if n == 0 {
+            return Ok(());
+        }
+    }
+}
+
+/// Pretty-printed or concatenated top-level values; a top-level array is streamed an element
+/// at a time. A structural error quarantines the rest of the stream (nothing is dropped).
+fn stream_values<R: BufRead, E>(
+    mut sc: Scanner<R>,
+    on_item: &mut impl FnMut(Item<'_>) -> Result<(), E>,
+    what: &str,
+) -> Result<(), ReadError<E>> {
+    let io_err = |source| ReadError::Io {
+        what: what.to_string(),
+        source,
+    };
+    let mut buf = Vec::new();
+    loop {
+        let Some(c) = sc.peek_non_ws().map_err(io_err)? else {
+            return Ok(());
+        };
+        if c == b'[' {
+            let array_start = sc.location();
+            sc.bump();
+            loop {
+                match sc.peek_non_ws().map_err(io_err)? {
+                    Some(b']') => {
+                        sc.bump();
+                        break;
+                    }
+                    Some(_) => {}
+                    None => {
+                        let msg = format!(
+                            "JSON array opened at line {} is not closed before the end of the input",
+                            array_start.line
+                        );
+                        return drain(sc, Vec::new(), msg, on_item, what);
+                    }
+                }
+                let at = sc.location();
+                match sc.read_value(&mut buf) {
+                    Ok(()) => emit_value(&buf, at, 1, on_item).map_err(ReadError::Consumer)?,
+                    Err(ScanError::Io(e)) => return Err(io_err(e)),
+                    Err(ScanError::Structure(msg)) => {
+                        return drain(sc, std::mem::take(&mut buf), msg, on_item, what);
+                    }
+                }
+                match sc.peek_non_ws().map_err(io_err)? {
+                    Some(b',') => sc.bump(),
+                    Some(b']') => {
+                        sc.bump();
+                        break;
+                    }
+                    other => {
+                        let msg = match other {
+                            Some(c) => format!(
+                                "expected `,` or `]` after an array element, found `{}`",
+                                c as char
+                            ),
+                            None => "JSON array is not closed before the end of the input".into(),
+                        };
+                        return drain(sc, Vec::new(), msg, on_item, what);
+                    }
+                }
+            }
+        } else {
+            let at = sc.location();
+            match sc.read_value(&mut buf) {
+                Ok(()) => emit_value(&buf, at, 0, on_item).map_err(ReadError::Consumer)?,
+                Err(ScanError::Io(e)) => return Err(io_err(e)),
+                Err(ScanError::Structure(msg)) => {
+                    return drain(sc, std::mem::take(&mut buf), msg, on_item, what);
+                }
+            }
+        }
+    }
+}
+
+/// Hands the unreadable rest of a stream (starting with `partial`) to quarantine in pieces.
+fn drain<R: BufRead, E>(
+    mut sc: Scanner<R>,
+    mut partial: Vec<u8>,
+    error: String,
+    on_item: &mut impl FnMut(Item<'_>) -> Result<(), E>,
+    what: &str,
+) -> Result<(), ReadError<E>> {
+    let mut loc = Location {
+        line: sc
+            .line
+            .saturating_sub(partial.iter().filter(|c| **c == b'\n').count() as u64),
+        offset: sc.offset.saturating_sub(partial.len() as u64),
+    };
+    loop {
+        let want = QUARANTINE_PIECE_BYTES.saturating_sub(partial.len());
+        let got = if want == 0 {
+            0
+        } else {
+            (&mut sc.r)
+                .take(want as u64)
+                .read_to_end(&mut partial)
+                .map_err(|source| ReadError::Io {
+                    what: what.to_string(),
+                    source,
+                })?
+        };
+        let piece = trim(&partial);
+        if !piece.is_empty() {
+            on_item(Item::Malformed {
+                raw: piece,
+                error: error.clone(),
+                loc,
+            })
+            .map_err(ReadError::Consumer)?;
+        }
+        if want > 0 && got < want {
+            return Ok(());
+        }
+        loc.offset += partial.len() as u64;
+        loc.line += partial.iter().filter(|c| **c == b'\n').count() as u64;
+        partial.clear();
+    }
+}
+
+/// Classifies one complete value and hands its records on (expanding envelopes and arrays).
+fn emit_value<E>(
+    bytes: &[u8],
+    at: Location,
+    depth: u8,
+    on_item: &mut impl FnMut(Item<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let bytes = trim(bytes);
+    if bytes.first() == Some(&b'[') && depth < MAX_NESTING {
+        return match serde_json::from_slice::<Vec<&RawValue>>(bytes) {
+            Ok(elements) => emit_elements(bytes, &elements, at, depth, on_item),
+            Err(e) => on_item(Item::Malformed {
+                raw: bytes,
+                error: format!("invalid JSON array: {e}"),
+                loc: at,
+            }),
+        };
+    }
+    match classify(bytes) {
+        Ok(Classified::Record(facts)) => on_item(Item::Record {
+            raw: bytes,
+            facts,
+            loc: at,
+        }),
+        Ok(Classified::Envelope(records)) if depth < MAX_NESTING => {
+            emit_elements(bytes, &records, at, depth, on_item)
+        }
+        Ok(Classified::Envelope(_)) => on_item(Item::Malformed {
+            raw: bytes,
+            error: "envelope nested too deeply".into(),
+            loc: at,
+        }),
+        Err(error) => on_item(Item::Malformed {
+            raw: bytes,
+            error,
+            loc: at,
+        }),
+    }
+}
+
+/// Emits the elements of an array or envelope, each with its own line and offset.
+fn emit_elements<E>(
+    container: &[u8],
+    elements: &[&RawValue],
+    at: Location,
+    depth: u8,
+    on_item: &mut impl FnMut(Item<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let base = container.as_ptr() as usize;
+    let (mut scanned, mut line) = (0usize, at.line);
+    for el in elements {
+        let start = el.get().as_ptr() as usize - base;
+        line += container[scanned..start]
+            .iter()
+            .filter(|c| **c == b'\n')
+            .count() as u64;
+        scanned = start;
+        let loc = Location {
+            line,
+            offset: at.offset + start as u64,
+        };
+        emit_value(el.get().as_bytes(), loc, depth + 1, on_item)?;
+    }
+    Ok(())
+}
+
+enum ScanError {
+    Io(io::Error),
+    Structure(String),
+}
+
+/// A byte scanner that finds where one JSON value ends without parsing it, tracking lines.
+struct Scanner<R> {
+    r: R,
+    line: u64,
+    offset: u64,
+}
+
+impl<R: BufRead> Scanner<R> {
+    fn new(r: R, line: u64, offset: u64) -> Self {
+        Scanner { r, line, offset }
+    }
+
+    fn into_inner(self) -> R {
+        self.r
+    }
+
+    fn location(&self) -> Location {
+        Location {
+            line: self.line,
+            offset: self.offset,
+        }
+    }
+
+    fn skip_bom(&mut self) -> io::Result<()> {
+        let buf = self.r.fill_buf()?;
+        if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            self.r.consume(3);
+            self.offset += 3;
+        }
+        Ok(())
+    }
+
+    fn bump(&mut self) {
+        self.r.consume(1);
+        self.offset += 1;
+    }
+
+    /// Skips whitespace and returns the next byte without consuming it.
+    fn peek_non_ws(&mut self) -> io::Result<Option<u8>> {
+        loop {
+            let buf = self.r.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            let mut i = 0;
+            let mut lines = 0;
+            while i < buf.len() && is_ws(buf[i]) {
+                lines += u64::from(buf[i] == b'\n');
+                i += 1;
+            }
+            let found = buf.get(i).copied();
+            self.r.consume(i);
+            self.offset += i as u64;
+            self.line += lines;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Reads up to and including the next newline.
+    fn read_line(&mut self, out: &mut Vec<u8>) -> io::Result<usize> {
+        let n = self.r.read_until(b'\n', out)?;
+        self.offset += n as u64;
+        if out.last() == Some(&b'\n') {
+            self.line += 1;
+        }
+        Ok(n)
+    }
+
+    /// Reads one JSON value (object, array, string or scalar) into `out`.
+    fn read_value(&mut self, out: &mut Vec<u8>) -> Result<(), ScanError> {
+        out.clear();
+        let mut depth: u32 = 0;
+        let mut in_str = false;
+        let mut esc = false;
+        let mut first = true;
+        let mut scalar = false;
+        loop {
+            let buf = self.r.fill_buf().map_err(ScanError::Io)?;
+            if buf.is_empty() {
+                if scalar && !out.is_empty() {
+                    return Ok(());
+                }
+                return Err(ScanError::Structure(format!(
+                    "value starting at line {} is cut off by the end of the input",
+                    self.line
+                )));
+            }
+            let mut end = None;
+            for (i, &c) in buf.iter().enumerate() {
+                if first {
+                    first = false;
+                    match c {
+                        b'{' | b'[' => depth = 1,
+                        b'"' => in_str = true,
+                        b'}' | b']' | b',' | b':' => {
+                            return Err(ScanError::Structure(format!(
+                                "unexpected `{}` at line {}",
+                                c as char, self.line
+                            )));
+                        }
+                        _ => scalar = true,
+                    }
+                    continue;
+                }
+                if scalar {
+                    if is_ws(c) || matches!(c, b',' | b']' | b'}') {
+                        end = Some(i);
+                        break;
+                    }
+                    continue;
+                }
+                if in_str {
+                    if esc {
+                        esc = false;
+                    } else if c == b'\\' {
+                        esc = true;
+                    } else if c == b'"' {
+                        in_str = false;
+                        if depth == 0 {
+                            end = Some(i + 1);
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                match c {
+                    b'"' => in_str = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = Some(i + 1);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let take = end.unwrap_or(buf.len());
+            out.extend_from_slice(&buf[..take]);
+            let lines = buf[..take].iter().filter(|c| **c == b'\n').count() as u64;
+            self.r.consume(take);
+            self.offset += take as u64;
+            self.line += lines;
+            if end.is_some() {
+                return Ok(());
+            }
+            if out.len() > MAX_VALUE_BYTES {
+                return Err(ScanError::Structure(format!(
+                    "a single value is larger than {} MiB (unbalanced brackets?)",
+                    MAX_VALUE_BYTES >> 20
+                )));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::shape::Shape;
+
+    /// (raw, ok?, line) for each item of an input.
+    fn items(input: &str) -> (Layout, Vec<(String, bool, u64)>) {
+        let mut out = Vec::new();
+        let layout = read_stream(input.as_bytes(), "test", |item| {
+            match item {
+                Item::Record { raw, loc, .. } => {
+                    out.push((String::from_utf8(raw.to_vec()).unwrap(), true, loc.line))
+                }
+                Item::Malformed { raw, loc, .. } => {
+                    out.push((String::from_utf8(raw.to_vec()).unwrap(), false, loc.line))
+                }
+            }
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        (layout, out)
+    }
+
+    const A: &str = r#"{"event_id":"a","timestamp":"2026-09-01T10:00:00Z"}"#;
+    const B: &str = r#"{"event_id":"b", "timestamp": 1788271392000}"#;
+
+    #[test]
+    fn ndjson_lines_keep_their_bytes() {
+        let (layout, got) = items(&format!("{A}\r\n\n  {B}  \n"));
+        assert_eq!(layout, Layout::Ndjson);
+        assert_eq!(got, vec![(A.into(), true, 1), (B.into(), true, 3)]);
+    }
+
+    #[test]
+    fn malformed_ndjson_lines_are_isolated() {
+        let (_, got) = items(&format!("{A}\n{{\"event_id\": \"x\", \n{B}\nnot json\n"));
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[1], ("{\"event_id\": \"x\",".into(), false, 2));
+        assert!(got[2].1);
+        assert_eq!(got[3], ("not json".into(), false, 4));
+        // A broken first line does not turn the file into one big quarantined value.
+        let (layout, got) = items(&format!("{{\"event_id\": \"x\", \n{A}\n{B}\n"));
+        assert_eq!(layout, Layout::Ndjson);
+        assert_eq!(got.iter().filter(|g| g.1).count(), 2);
+    }
+
+    #[test]
+    fn arrays_stream_elements_with_exact_bytes() {
+        let input = format!("[\n  {A},\n  {B}\n]\n");
+        let (layout, got) = items(&input);
+        assert_eq!(layout, Layout::JsonArray);
+        assert_eq!(got, vec![(A.into(), true, 2), (B.into(), true, 3)]);
+        let (_, got) = items("[]");
+        assert!(got.is_empty());
+    }
+
+    #[test]
+    fn a_broken_array_quarantines_only_the_rest() {
+        let input = format!("[{A}, {{\"event_id\": \"x\" {B}");
+        let (_, got) = items(&input);
+        assert_eq!(got[0], (A.into(), true, 1));
+        assert_eq!(got.len(), 2);
+        assert!(!got[1].1);
+        assert!(got[1].0.contains("\"x\""), "the rest is kept: {}", got[1].0);
+        // Element that is balanced but invalid: only it is quarantined.
+        let (_, got) = items(&format!("[{A}, {{\"a\": tru}}, {B}]"));
+        assert_eq!(got.iter().map(|g| g.1).collect::<Vec<_>>(), vec![true, false, true]);
+    }
+
+    #[test]
+    fn pretty_printed_envelope_pages() {
+        let page = r#"{
+  "conversations": [
+    {"conversationId": "c1", "participants": [], "conversationStart": "2026-09-01T10:00:00Z"},
+    {"conversationId": "c2", "participants": [], "conversationStart": "2026-09-01T11:00:00Z"}
+  ],
+  "cursor": "abc"
+}
+{
+  "conversations": [
+    {"conversationId": "c3", "participants": [], "conversationStart": "2026-09-01T12:00:00Z"}
+  ]
+}"#;
+        let (layout, got) = items(page);
+        assert_eq!(layout, Layout::JsonStream);
+        assert_eq!(got.len(), 3);
+        assert!(got.iter().all(|g| g.1));
+        assert_eq!(got.iter().map(|g| g.2).collect::<Vec<_>>(), vec![3, 4, 10]);
+        assert!(got[0].0.starts_with("{\"conversationId\": \"c1\""));
+    }
+
+    #[test]
+    fn single_objects_and_ndjson_envelopes() {
+        let (layout, got) = items(A);
+        assert_eq!((layout, got.len()), (Layout::Ndjson, 1));
+        let pretty = "{\n  \"event_id\": \"a\",\n  \"timestamp\": \"2026-09-01T10:00:00Z\"\n}\n";
+        let (layout, got) = items(pretty);
+        assert_eq!((layout, got.len(), got[0].1), (Layout::JsonStream, 1, true));
+        let lines = format!("{{\"records\":[{A},{B}]}}\n{{\"data\":[{A}]}}\n");
+        let (_, got) = items(&lines);
+        assert_eq!(got.len(), 3);
+    }
+
+    #[test]
+    fn empty_and_blank_inputs() {
+        assert_eq!(items("").0, Layout::Empty);
+        assert_eq!(items(" \n\n ").0, Layout::Empty);
+        assert_eq!(items("\u{feff}").0, Layout::Empty);
+    }
+
+    #[test]
+    fn gzip_is_detected_by_magic_not_name() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export.json"); // no .gz in the name
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(format!("{A}\n{B}\n").as_bytes()).unwrap();
+        std::fs::write(&path, enc.finish().unwrap()).unwrap();
+        let mut n = 0;
+        let (layout, gzip) = read_file(&path, None, |item| {
+            if let Item::Record { facts, .. } = item {
+                assert_eq!(facts.shape, Shape::Generic);
+                n += 1;
+            }
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert_eq!((layout, gzip, n), (Layout::Ndjson, true, 2));
+    }
+}

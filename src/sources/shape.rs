@@ -1,0 +1,388 @@
+//! Record shapes (genesys, cxone, generic), envelope detection and the per-record facts Bronze
+//! needs: event type and occurrence time. One borrowed parse per record; the record's bytes are
+//! never re-serialised.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::time::{TimeError, parse_timestamp_json};
+
+/// Which export a record came from (SPEC §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Shape {
+    /// Genesys Cloud analytics conversation detail record.
+    Genesys,
+    /// NICE CXone completed contact.
+    Cxone,
+    /// Anything else: flat event records.
+    Generic,
+}
+
+impl Shape {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shape::Genesys => "genesys",
+            Shape::Cxone => "cxone",
+            Shape::Generic => "generic",
+        }
+    }
+
+    /// The occurrence-time fields of this shape, first present wins.
+    pub fn time_fields(self) -> &'static [&'static str] {
+        match self {
+            Shape::Genesys => &["conversationStart"],
+            Shape::Cxone => &["contactStart", "contactStartDate", "contactStartTime"],
+            Shape::Generic => &[
+                "timestamp",
+                "event_timestamp",
+                "event_occurrence_timestamp",
+                "occurred_at",
+                "start_time",
+            ],
+        }
+    }
+
+    fn time_fields_text(self) -> &'static str {
+        match self {
+            Shape::Genesys => "conversationStart",
+            Shape::Cxone => "contactStart, contactStartDate, contactStartTime",
+            Shape::Generic => {
+                "timestamp, event_timestamp, event_occurrence_timestamp, occurred_at, start_time"
+            }
+        }
+    }
+}
+
+/// The top-level fields cclake looks at to classify an object. Everything else is skipped
+/// without being materialised.
+#[derive(Deserialize, Default)]
+struct Probe<'a> {
+    #[serde(rename = "conversationId", borrow, default)]
+    conversation_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    participants: Option<&'a RawValue>,
+    #[serde(rename = "contactId", borrow, default)]
+    contact_id: Option<&'a RawValue>,
+    #[serde(rename = "skillId", borrow, default)]
+    skill_id: Option<&'a RawValue>,
+    #[serde(rename = "masterContactId", borrow, default)]
+    master_contact_id: Option<&'a RawValue>,
+
+    #[serde(rename = "conversationStart", borrow, default)]
+    conversation_start: Option<&'a RawValue>,
+    #[serde(rename = "contactStart", borrow, default)]
+    contact_start: Option<&'a RawValue>,
+    #[serde(rename = "contactStartDate", borrow, default)]
+    contact_start_date: Option<&'a RawValue>,
+    #[serde(rename = "contactStartTime", borrow, default)]
+    contact_start_time: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    timestamp: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    event_timestamp: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    event_occurrence_timestamp: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    occurred_at: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    start_time: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    event_type: Option<&'a RawValue>,
+
+    // Envelope keys (SPEC §1).
+    #[serde(borrow, default)]
+    conversations: Option<&'a RawValue>,
+    #[serde(rename = "resultSet", borrow, default)]
+    result_set: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    entities: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    records: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct ResultSet<'a> {
+    #[serde(rename = "completedContacts", borrow, default)]
+    completed_contacts: Option<&'a RawValue>,
+}
+
+/// Keys an envelope page may carry besides its records; an object made only of these is an
+/// empty page (a last cursor page), not a record.
+const ENVELOPE_METADATA_KEYS: &[&str] = &[
+    "conversations",
+    "resultSet",
+    "entities",
+    "records",
+    "data",
+    "cursor",
+    "totalHits",
+    "dataAvailabilityDate",
+    "pageSize",
+    "pageNumber",
+    "pageCount",
+    "total",
+    "totalRecords",
+    "totalPages",
+    "count",
+    "selfUri",
+    "nextUri",
+    "previousUri",
+    "firstUri",
+    "lastUri",
+    "nextPageUri",
+    "_links",
+    "businessUnitId",
+    "lastPollDate",
+];
+
+/// What one JSON object turned out to be.
+pub enum Classified<'a> {
+    /// A record, with the facts Bronze partitions by.
+    Record(RecordFacts),
+    /// An envelope holding records (borrowed slices of the same buffer, exact bytes).
+    Envelope(Vec<&'a RawValue>),
+}
+
+/// Shape, event type and occurrence time of one record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordFacts {
+    pub shape: Shape,
+    /// Lowercased; `contact` for genesys and cxone, and for generic records without one.
+    pub event_type: String,
+    pub occurred_at: Result<DateTime<Utc>, TimeError>,
+}
+
+fn present(v: Option<&RawValue>) -> bool {
+    v.is_some_and(|r| r.get() != "null")
+}
+
+fn is_array(v: Option<&RawValue>) -> bool {
+    v.is_some_and(|r| r.get().starts_with('['))
+}
+
+/// Classifies one JSON value's bytes. Errors are for text that is not a JSON object.
+pub fn classify(bytes: &[u8]) -> Result<Classified<'_>, String> {
+    // serde would also read a struct from a JSON array; a record must be an object.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        let e = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).err();
+        return Err(match (first, e) {
+            (None, _) => "empty record".to_string(),
+            (Some(b'['), None) => "a JSON array where a record was expected".to_string(),
+            (Some(_), None) => "not a JSON object (a record must be an object)".to_string(),
+            (Some(_), Some(e)) => format!("invalid JSON: {e}"),
+        });
+    }
+    let probe: Probe<'_> = match serde_json::from_slice(bytes) {
+        Ok(p) => p,
+        Err(e) => return Err(format!("invalid JSON: {e}")),
+    };
+    let shape = if present(probe.conversation_id) && present(probe.participants) {
+        Shape::Genesys
+    } else if present(probe.contact_id)
+        && (present(probe.skill_id) || present(probe.master_contact_id))
+    {
+        Shape::Cxone
+    } else {
+        Shape::Generic
+    };
+
+    let time_candidates: [(&'static str, Option<&RawValue>); 5] = match shape {
+        Shape::Genesys => [
+            ("conversationStart", probe.conversation_start),
+            ("", None),
+            ("", None),
+            ("", None),
+            ("", None),
+        ],
+        Shape::Cxone => [
+            ("contactStart", probe.contact_start),
+            ("contactStartDate", probe.contact_start_date),
+            ("contactStartTime", probe.contact_start_time),
+            ("", None),
+            ("", None),
+        ],
+        Shape::Generic => [
+            ("timestamp", probe.timestamp),
+            ("event_timestamp", probe.event_timestamp),
+            ("event_occurrence_timestamp", probe.event_occurrence_timestamp),
+            ("occurred_at", probe.occurred_at),
+            ("start_time", probe.start_time),
+        ],
+    };
+    let first_time = time_candidates
+        .into_iter()
+        .find_map(|(name, v)| v.filter(|r| r.get() != "null").map(|r| (name, r)));
+
+    if shape == Shape::Generic && first_time.is_none() {
+        if let Some(records) = envelope_records(&probe)? {
+            return Ok(Classified::Envelope(records));
+        }
+        if is_empty_page(bytes) {
+            return Ok(Classified::Envelope(Vec::new()));
+        }
+    }
+
+    let occurred_at = match first_time {
+        None => Err(TimeError::Missing {
+            fields: shape.time_fields_text(),
+        }),
+        Some((field, raw)) => parse_timestamp_json(raw).ok_or_else(|| TimeError::Unparseable {
+            field,
+            value: truncate(raw.get(), 80),
+        }),
+    };
+    let event_type = match shape {
+        Shape::Generic => event_type_of(probe.event_type),
+        _ => "contact".to_string(),
+    };
+    Ok(Classified::Record(RecordFacts {
+        shape,
+        event_type,
+        occurred_at,
+    }))
+}
+
+/// The records of an envelope, if the object is one.
+fn envelope_records<'a>(probe: &Probe<'a>) -> Result<Option<Vec<&'a RawValue>>, String> {
+    let array = if is_array(probe.conversations) {
+        probe.conversations
+    } else if let Some(rs) = probe.result_set.filter(|r| r.get().starts_with('{')) {
+        let rs: ResultSet<'a> = serde_json::from_str(rs.get())
+            .map_err(|e| format!("envelope resultSet does not parse: {e}"))?;
+        rs.completed_contacts.filter(|r| r.get().starts_with('['))
+    } else {
+        [probe.entities, probe.records, probe.data]
+            .into_iter()
+            .find(|v| is_array(*v))
+            .flatten()
+    };
+    match array {
+        None => Ok(None),
+        Some(raw) => serde_json::from_str::<Vec<&'a RawValue>>(raw.get())
+            .map(Some)
+            .map_err(|e| format!("envelope records array does not parse: {e}")),
+    }
+}
+
+fn is_empty_page(bytes: &[u8]) -> bool {
+    match serde_json::from_slice::<std::collections::HashMap<Cow<'_, str>, serde::de::IgnoredAny>>(bytes) {
+        Ok(keys) => {
+            !keys.is_empty() && keys.keys().all(|k| ENVELOPE_METADATA_KEYS.contains(&k.as_ref()))
+        }
+        Err(_) => false,
+    }
+}
+
+/// A generic record's event type, lowercased; `contact` when absent, null or blank.
+fn event_type_of(raw: Option<&RawValue>) -> String {
+    let Some(raw) = raw else {
+        return "contact".to_string();
+    };
+    let text = raw.get();
+    let value: Cow<'_, str> = if text.starts_with('"') {
+        serde_json::from_str(text).unwrap_or(Cow::Borrowed(""))
+    } else if text == "null" || text.starts_with('{') || text.starts_with('[') {
+        Cow::Borrowed("")
+    } else {
+        Cow::Borrowed(text)
+    };
+    let value = value.trim();
+    if value.is_empty() {
+        "contact".to_string()
+    } else {
+        value.to_lowercase()
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(json: &str) -> RecordFacts {
+        match classify(json.as_bytes()).unwrap() {
+            Classified::Record(r) => r,
+            Classified::Envelope(_) => panic!("expected a record: {json}"),
+        }
+    }
+
+    fn envelope(json: &str) -> Vec<String> {
+        match classify(json.as_bytes()).unwrap() {
+            Classified::Envelope(v) => v.into_iter().map(|r| r.get().to_string()).collect(),
+            Classified::Record(_) => panic!("expected an envelope: {json}"),
+        }
+    }
+
+    #[test]
+    fn shapes_follow_the_spec_rules() {
+        let g = record(r#"{"conversationId":"c1","participants":[],"conversationStart":"2026-09-01T10:00:00Z"}"#);
+        assert_eq!((g.shape, g.event_type.as_str()), (Shape::Genesys, "contact"));
+        let c = record(r#"{"contactId":"1","skillId":"5","contactStart":"2026-09-01T10:00:00Z"}"#);
+        assert_eq!(c.shape, Shape::Cxone);
+        let c = record(r#"{"contactId":1,"masterContactId":1,"contactStartDate":"2026-09-01T10:00:00Z"}"#);
+        assert_eq!(c.shape, Shape::Cxone);
+        assert!(c.occurred_at.is_ok());
+        // contactId alone is not enough for cxone.
+        let x = record(r#"{"contactId":"1","timestamp":"2026-09-01T10:00:00Z","event_type":"Agent_State"}"#);
+        assert_eq!((x.shape, x.event_type.as_str()), (Shape::Generic, "agent_state"));
+        // conversationId without participants is generic too.
+        assert_eq!(record(r#"{"conversationId":"c","timestamp":1}"#).shape, Shape::Generic);
+    }
+
+    #[test]
+    fn first_present_time_field_wins() {
+        let r = record(r#"{"contactId":"1","skillId":"5","contactStart":null,"contactStartDate":"2026-09-01T10:00:00Z","contactStartTime":"2020-01-01T00:00:00Z"}"#);
+        assert_eq!(r.occurred_at.unwrap().to_rfc3339(), "2026-09-01T10:00:00+00:00");
+        let r = record(r#"{"timestamp":"garbage","start_time":"2026-09-01T10:00:00Z"}"#);
+        assert!(matches!(r.occurred_at, Err(TimeError::Unparseable { field: "timestamp", .. })));
+        let r = record(r#"{"event_id":"e1"}"#);
+        assert!(matches!(r.occurred_at, Err(TimeError::Missing { .. })));
+        // Genesys records only use conversationStart.
+        let r = record(r#"{"conversationId":"c1","participants":[],"timestamp":"2026-09-01T10:00:00Z"}"#);
+        assert!(r.occurred_at.is_err());
+    }
+
+    #[test]
+    fn envelopes_yield_exact_record_bytes() {
+        let e = envelope(r#"{"conversations":[ {"conversationId":"a", "participants":[]} ,{"x":1}],"cursor":"abc","totalHits":2}"#);
+        assert_eq!(e, vec![r#"{"conversationId":"a", "participants":[]}"#, r#"{"x":1}"#]);
+        let e = envelope(r#"{"resultSet":{"totalRecords":1,"completedContacts":[{"contactId":"1","skillId":"2"}]}}"#);
+        assert_eq!(e, vec![r#"{"contactId":"1","skillId":"2"}"#]);
+        for key in ["entities", "records", "data"] {
+            let e = envelope(&format!(r#"{{"{key}":[{{"a":1}}],"pageSize":25}}"#));
+            assert_eq!(e, vec![r#"{"a":1}"#]);
+        }
+        assert!(envelope(r#"{"cursor":null,"totalHits":0}"#).is_empty());
+        assert!(envelope(r#"{"conversations":[]}"#).is_empty());
+    }
+
+    #[test]
+    fn a_record_with_a_data_array_and_a_time_is_a_record() {
+        let r = record(r#"{"timestamp":"2026-09-01T10:00:00Z","data":[1,2]}"#);
+        assert_eq!(r.shape, Shape::Generic);
+    }
+
+    #[test]
+    fn errors_say_what_is_wrong() {
+        assert!(classify(b"[1,2]").err().unwrap().contains("array"));
+        assert!(classify(b"42").err().unwrap().contains("not a JSON object"));
+        assert!(classify(br#"{"a":tru}"#).err().unwrap().contains("invalid JSON"));
+        assert!(classify(br#"{"a":1"#).err().unwrap().contains("invalid JSON"));
+    }
+}
