@@ -5,6 +5,7 @@
 //! only ask [`pipeline`] for work and read the lake.
 
 pub mod bronze;
+pub mod format;
 pub mod lake;
 pub mod pipeline;
 pub mod sources;

@@ -1,1 +1,405 @@
-fn main() {}
+//! The `cclake` command line: the same pipeline functions the app uses, with progress bars.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use cclake::bronze::{self, FileOutcome, IngestOptions, IngestSummary};
+use cclake::format::{bytes, duration, thousands};
+use cclake::lake::Lake;
+use cclake::lake::inventory::{Inventory, inventory};
+use cclake::pipeline::JobProgress;
+use cclake::pipeline::demo::{create_demo_lake, demo_exports_dir};
+use cclake::sources::generate::{self, GenerateOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "cclake",
+    version,
+    about = "A lakehouse for contact-center telemetry: Genesys Cloud, NICE CXone and generic exports into Bronze, Silver and Gold"
+)]
+struct Cli {
+    /// The lake: a local folder, file://, s3://bucket/prefix, az://container/prefix or
+    /// gs://bucket/prefix. Default: $CCLAKE_LAKE, else a `cclake` folder in your data directory.
+    #[arg(long, global = true, env = "CCLAKE_LAKE")]
+    lake: Option<String>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write realistic demo exports (Genesys, CXone, generic NDJSON, a CRM CSV).
+    Generate {
+        /// Folder to write the exports into.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, default_value_t = 2000)]
+        contacts_per_day: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// First day (UTC) of the export window, YYYY-MM-DD.
+        #[arg(long, default_value_t = GenerateOptions::default_start())]
+        start: NaiveDate,
+    },
+    /// Ingest export files and folders (recursively) into Bronze.
+    Ingest {
+        /// Files or folders; gzip is detected by content.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// gzip level of the Bronze files (1 fastest … 9 smallest).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=9))]
+        compression_level: u32,
+        /// Print only the summary line, not one line per input file.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Show what is in each layer of the lake.
+    Status {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        /// List every Bronze hour partition.
+        #[arg(long)]
+        partitions: bool,
+    },
+    /// Create the demo lake (generate a month of exports and ingest them), then show it.
+    Demo {
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, default_value_t = 2000)]
+        contacts_per_day: u32,
+    },
+}
+
+fn default_lake() -> String {
+    dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("cclake")
+        .display()
+        .to_string()
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CCLAKE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    // One runtime for the whole process; blocking pipeline work runs on its blocking pool.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let lake_location = cli.lake.clone().unwrap_or_else(default_lake);
+    rt.block_on(run(cli.command, lake_location))
+}
+
+async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
+    let open = || Lake::open(&lake_location).context("cannot open the lake");
+    match command {
+        Some(Command::Generate {
+            out,
+            days,
+            contacts_per_day,
+            seed,
+            start,
+        }) => {
+            let opts = GenerateOptions {
+                out: out.clone(),
+                days,
+                contacts_per_day,
+                seed,
+                start,
+            };
+            let s = with_progress("generating", move |p| generate::generate(&opts, p)).await?;
+            println!(
+                "wrote {} files to {}: {} contacts over {} days ({} Genesys, {} CXone, {} generic), {} agent-state events, plus a late delivery ({} contacts), re-deliveries, {} malformed lines and {} records without a time; CRM extract with {} customers",
+                s.total_files(),
+                out.display(),
+                thousands(s.contacts()),
+                days,
+                thousands(s.counts.genesys_contacts),
+                thousands(s.counts.cxone_contacts),
+                thousands(s.counts.generic_contacts),
+                thousands(s.counts.agent_state_events),
+                thousands(s.counts.late_contacts),
+                s.counts.malformed_lines,
+                s.counts.records_without_time,
+                thousands(s.counts.crm_rows),
+            );
+            Ok(())
+        }
+        Some(Command::Ingest {
+            inputs,
+            compression_level,
+            quiet,
+        }) => {
+            let lake = open()?;
+            let opts = IngestOptions {
+                compression_level,
+                ..Default::default()
+            };
+            let l = lake.clone();
+            let summary =
+                with_progress("ingesting", move |p| bronze::ingest(&l, &inputs, &opts, p)).await?;
+            print_ingest(&summary, quiet);
+            if summary.failed() > 0 {
+                bail!(
+                    "{} input file(s) could not be read (named above); the rest were ingested",
+                    summary.failed()
+                );
+            }
+            Ok(())
+        }
+        Some(Command::Status { json, partitions }) => {
+            let lake = open()?;
+            let inv = inventory(&lake).await.context("cannot read the lake")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&inv)?);
+            } else {
+                print_status(&inv, partitions);
+            }
+            Ok(())
+        }
+        Some(Command::Demo {
+            days,
+            contacts_per_day,
+        }) => {
+            let lake = open()?;
+            demo(&lake, days, contacts_per_day).await
+        }
+        None => {
+            // Without a subcommand: open the default lake, creating the demo lake when empty.
+            let lake = open()?;
+            let inv = inventory(&lake).await.context("cannot read the lake")?;
+            if inv.ingested_inputs == 0 {
+                println!(
+                    "{} is empty: creating the demo lake (a month of generated exports).",
+                    lake.location()
+                );
+                demo(&lake, 30, 2000).await
+            } else {
+                print_status(&inv, false);
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn demo(lake: &Lake, days: u32, contacts_per_day: u32) -> Result<()> {
+    let exports = demo_exports_dir(lake);
+    let l = lake.clone();
+    let e = exports.clone();
+    let (generated, ingested) = with_progress("creating demo lake", move |p| {
+        create_demo_lake(&l, &e, days, contacts_per_day, p)
+    })
+    .await?;
+    println!(
+        "generated {} export files in {}",
+        generated.total_files(),
+        exports.display()
+    );
+    print_ingest(&ingested, true);
+    let inv = inventory(lake).await?;
+    print_status(&inv, false);
+    Ok(())
+}
+
+/// Runs blocking pipeline work on the runtime's blocking pool with a progress bar on stderr.
+async fn with_progress<T, E>(
+    label: &'static str,
+    work: impl FnOnce(&JobProgress) -> Result<T, E> + Send + 'static,
+) -> Result<T>
+where
+    T: Send + 'static,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let progress = Arc::new(JobProgress::new());
+    let p = progress.clone();
+    let mut job = tokio::task::spawn_blocking(move || work(&p));
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {msg:30} [{bar:30}] {percent:>3}%  {prefix}  eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(label);
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let result = loop {
+        tokio::select! {
+            r = &mut job => break r,
+            _ = &mut ctrl_c => {
+                bar.set_message("cancelling…");
+                progress.cancel();
+            }
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                let s = progress.snapshot();
+                bar.set_length(s.total.max(1));
+                bar.set_position(s.done.min(s.total));
+                if !s.stage.is_empty() {
+                    bar.set_message(s.stage.clone());
+                }
+                bar.set_prefix(format!("{} records, {}/s", thousands(s.records), thousands(s.records_per_sec() as u64)));
+            }
+        }
+    };
+    bar.finish_and_clear();
+    Ok(result.context("the job panicked")??)
+}
+
+fn print_ingest(s: &IngestSummary, quiet: bool) {
+    if s.recovered_files > 0 {
+        println!(
+            "recovered an interrupted ingest: removed {} partial files; their inputs were ingested again",
+            s.recovered_files
+        );
+    }
+    for o in &s.outcomes {
+        match o {
+            FileOutcome::Ingested(e) if !quiet || e.quarantined > 0 => println!(
+                "{}: {} read = {} to Bronze + {} quarantined ({} files, {})",
+                e.source_path,
+                thousands(e.records),
+                thousands(e.bronze_records),
+                thousands(e.quarantined),
+                e.bronze_files.len(),
+                e.format,
+            ),
+            FileOutcome::AlreadyIngested {
+                source_path,
+                previous,
+                ..
+            } => println!(
+                "{source_path}: already ingested (same bytes as {} in batch {} at {}); nothing written",
+                previous.source_path,
+                previous.batch_id,
+                previous.ingested_at.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            FileOutcome::DuplicateInRun {
+                source_path,
+                same_as,
+            } => println!("{source_path}: same bytes as {same_as} in this run; nothing written"),
+            FileOutcome::Failed { source_path, error } => {
+                eprintln!("error: {source_path}: {error}")
+            }
+            FileOutcome::Ingested(_) => {}
+        }
+    }
+    for (p, why) in &s.skipped {
+        if !quiet {
+            println!("{}: skipped, {why}", p.display());
+        }
+    }
+    let rate = s.records() as f64 / s.elapsed_secs.max(1e-9);
+    println!(
+        "batch {}: {} files ingested, {} already ingested, {} failed; {} records → {} in Bronze ({} partitions, {} files, {}) + {} quarantined, in {} ({}/s)",
+        s.batch_id,
+        s.ingested().count(),
+        s.already_ingested(),
+        s.failed(),
+        thousands(s.records()),
+        thousands(s.bronze_records()),
+        thousands(s.partitions() as u64),
+        thousands(s.bronze_files() as u64),
+        bytes(s.bronze_bytes()),
+        thousands(s.quarantined()),
+        duration(s.elapsed_secs),
+        thousands(rate as u64),
+    );
+}
+
+fn print_status(inv: &Inventory, partitions: bool) {
+    println!("lake {}", inv.location);
+    println!();
+    println!("Bronze");
+    if inv.bronze.is_empty() {
+        println!("  empty: run `cclake ingest FILES…` (or `cclake demo`)");
+    } else {
+        println!(
+            "  {:<16} {:>10} {:>8} {:>12} {:>10}  hours (UTC)",
+            "event_type", "partitions", "files", "records", "bytes"
+        );
+        for e in &inv.bronze {
+            println!(
+                "  {:<16} {:>10} {:>8} {:>12} {:>10}  {} … {}",
+                e.event_type,
+                thousands(e.partitions as u64),
+                thousands(e.files as u64),
+                thousands(e.records),
+                bytes(e.bytes),
+                e.first_hour.format("%Y-%m-%d %H:00"),
+                e.last_hour.format("%Y-%m-%d %H:00"),
+            );
+        }
+        println!(
+            "  {:<16} {:>10} {:>8} {:>12} {:>10}",
+            "total",
+            thousands(inv.partitions.len() as u64),
+            thousands(inv.bronze_files() as u64),
+            thousands(inv.bronze_records()),
+            bytes(inv.bronze_bytes()),
+        );
+    }
+    println!(
+        "  quarantine: {} records in {} files ({})",
+        thousands(inv.quarantine_records),
+        inv.quarantine_files,
+        bytes(inv.quarantine_bytes)
+    );
+    println!(
+        "  ledger: {} input files ({}) in {} batches{}",
+        thousands(inv.ingested_inputs as u64),
+        bytes(inv.input_bytes),
+        inv.batches,
+        inv.last_ingest
+            .map(|t| format!(", last {}", t.format("%Y-%m-%d %H:%M:%S UTC")))
+            .unwrap_or_default()
+    );
+    if inv.uncommitted_files > 0 {
+        println!(
+            "  {} files of an unfinished ingest (ignored; the next ingest removes them)",
+            inv.uncommitted_files
+        );
+    }
+    if inv.missing_files > 0 {
+        println!(
+            "  warning: {} ledger files are missing from the store",
+            inv.missing_files
+        );
+    }
+    if partitions {
+        println!();
+        println!(
+            "  {:<16} {:<16} {:>6} {:>10} {:>10}",
+            "event_type", "hour (UTC)", "files", "records", "bytes"
+        );
+        for p in &inv.partitions {
+            println!(
+                "  {:<16} {:<16} {:>6} {:>10} {:>10}",
+                p.event_type,
+                p.hour.format("%Y-%m-%d %H:00"),
+                p.files,
+                thousands(p.records),
+                bytes(p.bytes)
+            );
+        }
+    }
+    println!();
+    println!("Silver  not built yet");
+    println!("Gold    not built yet");
+}

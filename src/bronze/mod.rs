@@ -192,10 +192,8 @@ pub fn ingest(
 
     progress.set_stage("reading the ingest ledger");
     let ledger_rows = rt.block_on(ledger::read_all(lake))?;
-    let by_sha: HashMap<&str, &LedgerEntry> = ledger_rows
-        .iter()
-        .map(|e| (e.sha256.as_str(), e))
-        .collect();
+    let by_sha: HashMap<&str, &LedgerEntry> =
+        ledger_rows.iter().map(|e| (e.sha256.as_str(), e)).collect();
 
     progress.set_stage("finding input files");
     let found = discover(inputs)?;
@@ -205,9 +203,10 @@ pub fn ingest(
         .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
         .collect();
     // Hashing reads every file once and then parsing reads it again: count both.
-    progress.set_total(2 * sizes.iter().sum::<u64>());
-
-    progress.set_stage("fingerprinting input files");
+    progress.begin_stage(
+        format!("ingesting {} files", found.files.len()),
+        2 * sizes.iter().sum::<u64>(),
+    );
     let hashes: Vec<Result<String, String>> = found
         .files
         .par_iter()
@@ -250,11 +249,19 @@ pub fn ingest(
         }
     }
 
-    progress.set_stage(format!("ingesting {} files", todo.len()));
     let results: Vec<(usize, Result<FileOutcome, IngestError>)> = todo
         .par_iter()
         .map(|(i, sha)| {
-            let r = ingest_file(lake, &rt, &batch, &found.files[*i], sha, sizes[*i], opts, progress);
+            let r = ingest_file(
+                lake,
+                &rt,
+                &batch,
+                &found.files[*i],
+                sha,
+                sizes[*i],
+                opts,
+                progress,
+            );
             (*i, r)
         })
         .collect();
@@ -267,7 +274,10 @@ pub fn ingest(
                     source_path: display_path(&found.files[i]),
                     error: e.to_string(),
                 });
-                if matches!(e, IngestError::Cancelled | IngestError::Lake(_) | IngestError::Ledger(_)) {
+                if matches!(
+                    e,
+                    IngestError::Cancelled | IngestError::Lake(_) | IngestError::Ledger(_)
+                ) {
                     first_error.get_or_insert(e);
                 }
             }
@@ -334,14 +344,22 @@ fn sha256_file(path: &FsPath, progress: &JobProgress) -> std::io::Result<String>
 fn file_stem(path: &FsPath) -> String {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("input");
     let mut stem = name;
-    for ext in [".gz", ".gzip", ".json", ".ndjson", ".jsonl", ".jsonld", ".txt"] {
+    for ext in [
+        ".gz", ".gzip", ".json", ".ndjson", ".jsonl", ".jsonld", ".txt",
+    ] {
         if stem.len() > ext.len() && stem.to_ascii_lowercase().ends_with(ext) {
             stem = &stem[..stem.len() - ext.len()];
         }
     }
     let mut out: String = stem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(60)
         .collect();
     if out.is_empty() {
@@ -375,7 +393,18 @@ fn ingest_file(
     };
     rt.block_on(ledger::mark_pending(lake, &pending))?;
 
-    let result = write_attempt(lake, rt, batch, path, &source_path, sha, size, &attempt_tag, opts, progress);
+    let result = write_attempt(
+        lake,
+        rt,
+        batch,
+        path,
+        &source_path,
+        sha,
+        size,
+        &attempt_tag,
+        opts,
+        progress,
+    );
     match result {
         Ok(entry) => {
             rt.block_on(ledger::clear_pending(lake, &attempt_tag))?;
@@ -461,12 +490,22 @@ fn write_attempt(
                     records - 1
                 ),
             );
-            ("undecodable".to_string(), crate::sources::reader::is_gzip(&original))
+            (
+                "undecodable".to_string(),
+                crate::sources::reader::is_gzip(&original),
+            )
         }
     };
     let bronze_files = writer.finish()?;
     let quarantined = quarantine.rows();
-    let quarantine_file = rt.block_on(quarantine.write(lake, &format!("{}_{stem}.json.gz", batch.id, stem = attempt_stem(attempt_tag))))?;
+    let quarantine_file = rt.block_on(quarantine.write(
+        lake,
+        &format!(
+            "{}_{stem}.json.gz",
+            batch.id,
+            stem = attempt_stem(attempt_tag)
+        ),
+    ))?;
 
     let mut written: Vec<object_store::path::Path> = bronze_files
         .iter()
@@ -498,5 +537,5 @@ fn write_attempt(
 
 /// The `<stem>` part of an attempt tag `<stem>_<YYYYMMDD>_<HHMM>_<batch>`.
 fn attempt_stem(attempt_tag: &str) -> &str {
-    attempt_tag.splitn(2, '_').next().unwrap_or(attempt_tag)
+    attempt_tag.split('_').next().unwrap_or(attempt_tag)
 }

@@ -1,1 +1,156 @@
-pub struct X;
+//! What is in the lake, layer by layer: partitions, files, records and bytes. Bronze record
+//! counts come from the ingest ledger (no file is decompressed); files come from listing the
+//! store, so the two are cross-checked.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Lake;
+use super::ledger::{self, LedgerError};
+use super::paths::{BRONZE, BronzePartition, INGEST_LOG, QUARANTINE};
+
+/// One Bronze hour partition.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PartitionStats {
+    pub event_type: String,
+    pub hour: DateTime<Utc>,
+    pub files: usize,
+    pub records: u64,
+    pub bytes: u64,
+}
+
+/// Totals for one event type in Bronze.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EventTypeStats {
+    pub event_type: String,
+    pub partitions: usize,
+    pub files: usize,
+    pub records: u64,
+    pub bytes: u64,
+    pub first_hour: DateTime<Utc>,
+    pub last_hour: DateTime<Utc>,
+}
+
+/// A lake's contents.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inventory {
+    pub location: String,
+    pub bronze: Vec<EventTypeStats>,
+    pub partitions: Vec<PartitionStats>,
+    pub quarantine_files: usize,
+    pub quarantine_records: u64,
+    pub quarantine_bytes: u64,
+    /// Input files recorded in the ledger, and in how many batches.
+    pub ingested_inputs: usize,
+    pub batches: usize,
+    pub input_bytes: u64,
+    pub last_ingest: Option<DateTime<Utc>>,
+    /// Files in `bronze/` that no ledger row names (an ingest still running, or one that died
+    /// and has not been recovered yet). Readers ignore them.
+    pub uncommitted_files: usize,
+    /// Ledger rows whose file is not in the store any more.
+    pub missing_files: usize,
+}
+
+impl Inventory {
+    pub fn bronze_records(&self) -> u64 {
+        self.bronze.iter().map(|e| e.records).sum()
+    }
+
+    pub fn bronze_files(&self) -> usize {
+        self.bronze.iter().map(|e| e.files).sum()
+    }
+
+    pub fn bronze_bytes(&self) -> u64 {
+        self.bronze.iter().map(|e| e.bytes).sum()
+    }
+}
+
+/// Takes stock of the lake.
+pub async fn inventory(lake: &Lake) -> Result<Inventory, LedgerError> {
+    let rows = ledger::read_all(lake).await?;
+    let mut records_by_path: HashMap<&str, u64> = HashMap::new();
+    let mut quarantine_records = 0;
+    let mut batches = std::collections::HashSet::new();
+    for r in &rows {
+        batches.insert(r.batch_id.as_str());
+        quarantine_records += r.quarantined;
+        for f in &r.bronze_files {
+            records_by_path.insert(f.path.as_str(), f.records);
+        }
+    }
+
+    let mut parts: BTreeMap<(String, DateTime<Utc>), PartitionStats> = BTreeMap::new();
+    let (mut quarantine_files, mut quarantine_bytes) = (0, 0);
+    let mut uncommitted_files = 0;
+    let mut seen = 0;
+    for meta in lake.list(BRONZE).await? {
+        let path = meta.location.as_ref();
+        if path.starts_with(INGEST_LOG) {
+            continue;
+        }
+        if path.starts_with(QUARANTINE) {
+            quarantine_files += 1;
+            quarantine_bytes += meta.size;
+            continue;
+        }
+        let Some(p) = BronzePartition::parse_file_path(path) else {
+            continue;
+        };
+        let Some(records) = records_by_path.get(path) else {
+            uncommitted_files += 1;
+            continue;
+        };
+        seen += 1;
+        let e = parts
+            .entry((p.event_type.clone(), p.hour))
+            .or_insert_with(|| PartitionStats {
+                event_type: p.event_type.clone(),
+                hour: p.hour,
+                files: 0,
+                records: 0,
+                bytes: 0,
+            });
+        e.files += 1;
+        e.records += records;
+        e.bytes += meta.size;
+    }
+
+    let mut by_type: BTreeMap<String, EventTypeStats> = BTreeMap::new();
+    for p in parts.values() {
+        let e = by_type
+            .entry(p.event_type.clone())
+            .or_insert_with(|| EventTypeStats {
+                event_type: p.event_type.clone(),
+                partitions: 0,
+                files: 0,
+                records: 0,
+                bytes: 0,
+                first_hour: p.hour,
+                last_hour: p.hour,
+            });
+        e.partitions += 1;
+        e.files += p.files;
+        e.records += p.records;
+        e.bytes += p.bytes;
+        e.first_hour = e.first_hour.min(p.hour);
+        e.last_hour = e.last_hour.max(p.hour);
+    }
+
+    Ok(Inventory {
+        location: lake.location().to_string(),
+        bronze: by_type.into_values().collect(),
+        partitions: parts.into_values().collect(),
+        quarantine_files,
+        quarantine_records,
+        quarantine_bytes,
+        ingested_inputs: rows.len(),
+        batches: batches.len(),
+        input_bytes: rows.iter().map(|r| r.bytes).sum(),
+        last_ingest: rows.iter().map(|r| r.ingested_at).max(),
+        uncommitted_files,
+        missing_files: records_by_path.len().saturating_sub(seen),
+    })
+}

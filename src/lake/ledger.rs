@@ -107,7 +107,7 @@ pub async fn read_all(lake: &Lake) -> Result<Vec<LedgerEntry>, LedgerError> {
             })?;
         rows.push(row);
     }
-    rows.sort_by(|a, b| a.ingested_at.cmp(&b.ingested_at));
+    rows.sort_by_key(|r| r.ingested_at);
     Ok(rows)
 }
 

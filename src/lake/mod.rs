@@ -62,7 +62,9 @@ pub struct Lake {
 
 impl std::fmt::Debug for Lake {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lake").field("location", &self.location).finish()
+        f.debug_struct("Lake")
+            .field("location", &self.location)
+            .finish()
     }
 }
 
@@ -140,12 +142,10 @@ impl Lake {
             path: path.clone(),
             source,
         })?;
-        let root = path
-            .canonicalize()
-            .map_err(|source| LakeError::CreateDir {
-                path: path.clone(),
-                source,
-            })?;
+        let root = path.canonicalize().map_err(|source| LakeError::CreateDir {
+            path: path.clone(),
+            source,
+        })?;
         let store = LocalFileSystem::new_with_prefix(&root)
             .map_err(|e| LakeError::BadLocation {
                 location: root.display().to_string(),

@@ -70,7 +70,12 @@ impl BronzePartition {
         let mut parts = rest.split('/');
         let event_type = parts.next()?.strip_prefix("event_type=")?.to_string();
         let mut num = |key: &str| -> Option<u32> {
-            parts.next()?.strip_prefix(key)?.strip_prefix('=')?.parse().ok()
+            parts
+                .next()?
+                .strip_prefix(key)?
+                .strip_prefix('=')?
+                .parse()
+                .ok()
         };
         let (year, month, day, hour) = (num("year")?, num("month")?, num("day")?, num("hour")?);
         let hour = Utc
@@ -82,7 +87,10 @@ impl BronzePartition {
 
 /// Quarantine folder for one ingest date: `bronze/_quarantine/ingest_date=2026-09-01`.
 pub fn quarantine_dir(ingest_date: NaiveDate) -> String {
-    format!("{QUARANTINE}/ingest_date={}", ingest_date.format("%Y-%m-%d"))
+    format!(
+        "{QUARANTINE}/ingest_date={}",
+        ingest_date.format("%Y-%m-%d")
+    )
 }
 
 /// Makes a partition value safe as one path segment in every object store: lowercase ASCII
@@ -129,12 +137,21 @@ mod tests {
         );
         let back = BronzePartition::parse_file_path(path.as_ref()).unwrap();
         assert_eq!(back, p);
-        assert_eq!(back.hour, Utc.with_ymd_and_hms(2026, 9, 1, 14, 0, 0).unwrap());
+        assert_eq!(
+            back.hour,
+            Utc.with_ymd_and_hms(2026, 9, 1, 14, 0, 0).unwrap()
+        );
     }
 
     #[test]
     fn odd_event_types_stay_one_level() {
-        for (v, want) in [("agent/state", "agent_state"), ("A=b", "a_b"), ("..", "__"), ("chat message", "chat_message"), ("", "_")] {
+        for (v, want) in [
+            ("agent/state", "agent_state"),
+            ("A=b", "a_b"),
+            ("..", "__"),
+            ("chat message", "chat_message"),
+            ("", "_"),
+        ] {
             assert_eq!(partition_value(v), want);
             let p = BronzePartition::for_record(v, Utc::now());
             let path = p.file_path("f.json.gz");
@@ -146,7 +163,10 @@ mod tests {
 
     #[test]
     fn non_partition_paths_are_not_parsed() {
-        assert!(BronzePartition::parse_file_path("bronze/_quarantine/ingest_date=2026-09-01/b.json.gz").is_none());
+        assert!(
+            BronzePartition::parse_file_path("bronze/_quarantine/ingest_date=2026-09-01/b.json.gz")
+                .is_none()
+        );
         assert!(BronzePartition::parse_file_path("bronze/_ingest_log/x.json").is_none());
         assert!(BronzePartition::parse_file_path("silver/contacts/x").is_none());
     }

@@ -22,6 +22,8 @@ pub struct JobProgress {
     records: AtomicU64,
     cancelled: AtomicBool,
     started: Instant,
+    /// Milliseconds after `started` when the current stage began.
+    stage_started_ms: AtomicU64,
 }
 
 impl Default for JobProgress {
@@ -33,6 +35,7 @@ impl Default for JobProgress {
             records: AtomicU64::new(0),
             cancelled: AtomicBool::new(false),
             started: Instant::now(),
+            stage_started_ms: AtomicU64::new(0),
         }
     }
 }
@@ -44,6 +47,7 @@ pub struct ProgressSnapshot {
     pub done: u64,
     pub total: u64,
     pub records: u64,
+    /// Seconds since the current stage began.
     pub elapsed_secs: f64,
 }
 
@@ -79,6 +83,16 @@ impl JobProgress {
         }
     }
 
+    /// Starts a new stage: its name, its total, and counters (and the rate clock) from zero.
+    pub fn begin_stage(&self, stage: impl Into<String>, total: u64) {
+        self.set_stage(stage);
+        self.done.store(0, Ordering::Relaxed);
+        self.records.store(0, Ordering::Relaxed);
+        self.total.store(total, Ordering::Relaxed);
+        self.stage_started_ms
+            .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
     pub fn set_total(&self, total: u64) {
         self.total.store(total, Ordering::Relaxed);
     }
@@ -107,7 +121,9 @@ impl JobProgress {
             done: self.done.load(Ordering::Relaxed),
             total: self.total.load(Ordering::Relaxed),
             records: self.records.load(Ordering::Relaxed),
-            elapsed_secs: self.started.elapsed().as_secs_f64(),
+            elapsed_secs: (self.started.elapsed().as_secs_f64()
+                - self.stage_started_ms.load(Ordering::Relaxed) as f64 / 1000.0)
+                .max(0.0),
         }
     }
 

@@ -90,7 +90,14 @@ mod tests {
         let d = dir.path();
         std::fs::create_dir_all(d.join("a/b")).unwrap();
         std::fs::create_dir_all(d.join(".hidden")).unwrap();
-        for f in ["a/x.json", "a/b/y.ndjson.gz", "a/b/z", "crm.csv", ".hidden/q.json", ".dot.json"] {
+        for f in [
+            "a/x.json",
+            "a/b/y.ndjson.gz",
+            "a/b/z",
+            "crm.csv",
+            ".hidden/q.json",
+            ".dot.json",
+        ] {
             std::fs::write(d.join(f), "{}").unwrap();
         }
         let got = discover(&[d.to_path_buf()]).unwrap();

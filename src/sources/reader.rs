@@ -180,7 +180,14 @@ pub fn read_stream<R: BufRead, E>(
             if second_trim.first() == Some(&b'{') && !looks_truncated(second_trim) {
                 emit_value(&first, Location { line, offset }, 0, &mut on_item)
                     .map_err(ReadError::Consumer)?;
-                ndjson(sc, second, second_start.0, second_start.1, &mut on_item, what)?;
+                ndjson(
+                    sc,
+                    second,
+                    second_start.0,
+                    second_start.1,
+                    &mut on_item,
+                    what,
+                )?;
                 return Ok(Layout::Ndjson);
             }
             first.extend_from_slice(&second);
@@ -659,7 +666,10 @@ mod tests {
         assert!(got[1].0.contains("\"x\""), "the rest is kept: {}", got[1].0);
         // Element that is balanced but invalid: only it is quarantined.
         let (_, got) = items(&format!("[{A}, {{\"a\": tru}}, {B}]"));
-        assert_eq!(got.iter().map(|g| g.1).collect::<Vec<_>>(), vec![true, false, true]);
+        assert_eq!(
+            got.iter().map(|g| g.1).collect::<Vec<_>>(),
+            vec![true, false, true]
+        );
     }
 
     #[test]

@@ -210,7 +210,10 @@ pub fn classify(bytes: &[u8]) -> Result<Classified<'_>, String> {
         Shape::Generic => [
             ("timestamp", probe.timestamp),
             ("event_timestamp", probe.event_timestamp),
-            ("event_occurrence_timestamp", probe.event_occurrence_timestamp),
+            (
+                "event_occurrence_timestamp",
+                probe.event_occurrence_timestamp,
+            ),
             ("occurred_at", probe.occurred_at),
             ("start_time", probe.start_time),
         ],
@@ -271,9 +274,14 @@ fn envelope_records<'a>(probe: &Probe<'a>) -> Result<Option<Vec<&'a RawValue>>, 
 }
 
 fn is_empty_page(bytes: &[u8]) -> bool {
-    match serde_json::from_slice::<std::collections::HashMap<Cow<'_, str>, serde::de::IgnoredAny>>(bytes) {
+    match serde_json::from_slice::<std::collections::HashMap<Cow<'_, str>, serde::de::IgnoredAny>>(
+        bytes,
+    ) {
         Ok(keys) => {
-            !keys.is_empty() && keys.keys().all(|k| ENVELOPE_METADATA_KEYS.contains(&k.as_ref()))
+            !keys.is_empty()
+                && keys
+                    .keys()
+                    .all(|k| ENVELOPE_METADATA_KEYS.contains(&k.as_ref()))
         }
         Err(_) => false,
     }
@@ -331,38 +339,73 @@ mod tests {
 
     #[test]
     fn shapes_follow_the_spec_rules() {
-        let g = record(r#"{"conversationId":"c1","participants":[],"conversationStart":"2026-09-01T10:00:00Z"}"#);
-        assert_eq!((g.shape, g.event_type.as_str()), (Shape::Genesys, "contact"));
+        let g = record(
+            r#"{"conversationId":"c1","participants":[],"conversationStart":"2026-09-01T10:00:00Z"}"#,
+        );
+        assert_eq!(
+            (g.shape, g.event_type.as_str()),
+            (Shape::Genesys, "contact")
+        );
         let c = record(r#"{"contactId":"1","skillId":"5","contactStart":"2026-09-01T10:00:00Z"}"#);
         assert_eq!(c.shape, Shape::Cxone);
-        let c = record(r#"{"contactId":1,"masterContactId":1,"contactStartDate":"2026-09-01T10:00:00Z"}"#);
+        let c = record(
+            r#"{"contactId":1,"masterContactId":1,"contactStartDate":"2026-09-01T10:00:00Z"}"#,
+        );
         assert_eq!(c.shape, Shape::Cxone);
         assert!(c.occurred_at.is_ok());
         // contactId alone is not enough for cxone.
-        let x = record(r#"{"contactId":"1","timestamp":"2026-09-01T10:00:00Z","event_type":"Agent_State"}"#);
-        assert_eq!((x.shape, x.event_type.as_str()), (Shape::Generic, "agent_state"));
+        let x = record(
+            r#"{"contactId":"1","timestamp":"2026-09-01T10:00:00Z","event_type":"Agent_State"}"#,
+        );
+        assert_eq!(
+            (x.shape, x.event_type.as_str()),
+            (Shape::Generic, "agent_state")
+        );
         // conversationId without participants is generic too.
-        assert_eq!(record(r#"{"conversationId":"c","timestamp":1}"#).shape, Shape::Generic);
+        assert_eq!(
+            record(r#"{"conversationId":"c","timestamp":1}"#).shape,
+            Shape::Generic
+        );
     }
 
     #[test]
     fn first_present_time_field_wins() {
-        let r = record(r#"{"contactId":"1","skillId":"5","contactStart":null,"contactStartDate":"2026-09-01T10:00:00Z","contactStartTime":"2020-01-01T00:00:00Z"}"#);
-        assert_eq!(r.occurred_at.unwrap().to_rfc3339(), "2026-09-01T10:00:00+00:00");
+        let r = record(
+            r#"{"contactId":"1","skillId":"5","contactStart":null,"contactStartDate":"2026-09-01T10:00:00Z","contactStartTime":"2020-01-01T00:00:00Z"}"#,
+        );
+        assert_eq!(
+            r.occurred_at.unwrap().to_rfc3339(),
+            "2026-09-01T10:00:00+00:00"
+        );
         let r = record(r#"{"timestamp":"garbage","start_time":"2026-09-01T10:00:00Z"}"#);
-        assert!(matches!(r.occurred_at, Err(TimeError::Unparseable { field: "timestamp", .. })));
+        assert!(matches!(
+            r.occurred_at,
+            Err(TimeError::Unparseable {
+                field: "timestamp",
+                ..
+            })
+        ));
         let r = record(r#"{"event_id":"e1"}"#);
         assert!(matches!(r.occurred_at, Err(TimeError::Missing { .. })));
         // Genesys records only use conversationStart.
-        let r = record(r#"{"conversationId":"c1","participants":[],"timestamp":"2026-09-01T10:00:00Z"}"#);
+        let r = record(
+            r#"{"conversationId":"c1","participants":[],"timestamp":"2026-09-01T10:00:00Z"}"#,
+        );
         assert!(r.occurred_at.is_err());
     }
 
     #[test]
     fn envelopes_yield_exact_record_bytes() {
-        let e = envelope(r#"{"conversations":[ {"conversationId":"a", "participants":[]} ,{"x":1}],"cursor":"abc","totalHits":2}"#);
-        assert_eq!(e, vec![r#"{"conversationId":"a", "participants":[]}"#, r#"{"x":1}"#]);
-        let e = envelope(r#"{"resultSet":{"totalRecords":1,"completedContacts":[{"contactId":"1","skillId":"2"}]}}"#);
+        let e = envelope(
+            r#"{"conversations":[ {"conversationId":"a", "participants":[]} ,{"x":1}],"cursor":"abc","totalHits":2}"#,
+        );
+        assert_eq!(
+            e,
+            vec![r#"{"conversationId":"a", "participants":[]}"#, r#"{"x":1}"#]
+        );
+        let e = envelope(
+            r#"{"resultSet":{"totalRecords":1,"completedContacts":[{"contactId":"1","skillId":"2"}]}}"#,
+        );
         assert_eq!(e, vec![r#"{"contactId":"1","skillId":"2"}"#]);
         for key in ["entities", "records", "data"] {
             let e = envelope(&format!(r#"{{"{key}":[{{"a":1}}],"pageSize":25}}"#));
@@ -382,7 +425,17 @@ mod tests {
     fn errors_say_what_is_wrong() {
         assert!(classify(b"[1,2]").err().unwrap().contains("array"));
         assert!(classify(b"42").err().unwrap().contains("not a JSON object"));
-        assert!(classify(br#"{"a":tru}"#).err().unwrap().contains("invalid JSON"));
-        assert!(classify(br#"{"a":1"#).err().unwrap().contains("invalid JSON"));
+        assert!(
+            classify(br#"{"a":tru}"#)
+                .err()
+                .unwrap()
+                .contains("invalid JSON")
+        );
+        assert!(
+            classify(br#"{"a":1"#)
+                .err()
+                .unwrap()
+                .contains("invalid JSON")
+        );
     }
 }

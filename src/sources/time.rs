@@ -22,7 +22,8 @@ pub fn parse_timestamp_str(s: &str) -> Option<DateTime<Utc>> {
     if s.is_empty() {
         return None;
     }
-    if s.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+')
+    if s.bytes()
+        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+')
         && s.bytes().any(|b| b.is_ascii_digit())
         && !s[1..].contains('-')
     {
@@ -119,18 +120,35 @@ mod tests {
     fn numbers_split_at_ten_to_the_eleven() {
         // 10^11 - 1 seconds is year 5138; 10^11 ms is 1973.
         assert_eq!(from_epoch(1e11).unwrap(), at("1973-03-03T09:46:40Z"));
-        assert_eq!(from_epoch(99_999_999_999.0).unwrap().format("%Y").to_string(), "5138");
+        assert_eq!(
+            from_epoch(99_999_999_999.0)
+                .unwrap()
+                .format("%Y")
+                .to_string(),
+            "5138"
+        );
         let raw: Box<RawValue> = serde_json::from_str("1788271392000").unwrap();
         assert_eq!(parse_timestamp_json(&raw), Some(at("2026-09-01T14:03:12Z")));
         let raw: Box<RawValue> = serde_json::from_str("1788271392.5").unwrap();
-        assert_eq!(parse_timestamp_json(&raw), Some(at("2026-09-01T14:03:12.5Z")));
+        assert_eq!(
+            parse_timestamp_json(&raw),
+            Some(at("2026-09-01T14:03:12.5Z"))
+        );
         let raw: Box<RawValue> = serde_json::from_str("\"1788271392\"").unwrap();
         assert_eq!(parse_timestamp_json(&raw), Some(at("2026-09-01T14:03:12Z")));
     }
 
     #[test]
     fn rejects_what_is_not_a_time() {
-        for bad in ["", "N/A", "yesterday", "2026-13-01T00:00:00Z", "2026-09-01", "-5", "12-34"] {
+        for bad in [
+            "",
+            "N/A",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-09-01",
+            "-5",
+            "12-34",
+        ] {
             assert_eq!(parse_timestamp_str(bad), None, "{bad}");
         }
         for bad in ["null", "true", "{}", "[]", "-1"] {

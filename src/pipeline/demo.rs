@@ -1,0 +1,57 @@
+//! The demo lake a new user lands on: generated exports, ingested.
+
+use std::path::{Path, PathBuf};
+
+use crate::bronze::{self, IngestOptions, IngestSummary};
+use crate::lake::Lake;
+use crate::pipeline::JobProgress;
+use crate::sources::generate::{self, GenerateOptions, GenerateSummary};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Generate(#[from] generate::GenerateError),
+    #[error(transparent)]
+    Ingest(#[from] bronze::IngestError),
+}
+
+/// Where the demo exports of a lake are written: beside a local lake (`<lake>-demo-exports`),
+/// or in the temp folder for object-store lakes.
+pub fn demo_exports_dir(lake: &Lake) -> PathBuf {
+    match lake.local_root() {
+        Some(root) => {
+            let name = root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "cclake".into());
+            root.with_file_name(format!("{name}-demo-exports"))
+        }
+        None => std::env::temp_dir().join("cclake-demo-exports"),
+    }
+}
+
+/// Generates a month of demo exports and ingests them into the lake. Blocking; call from
+/// `spawn_blocking`.
+pub fn create_demo_lake(
+    lake: &Lake,
+    exports: &Path,
+    days: u32,
+    contacts_per_day: u32,
+    progress: &JobProgress,
+) -> Result<(GenerateSummary, IngestSummary), DemoError> {
+    let opts = GenerateOptions {
+        out: exports.to_path_buf(),
+        days,
+        contacts_per_day,
+        seed: 42,
+        start: GenerateOptions::default_start(),
+    };
+    let generated = generate::generate(&opts, progress)?;
+    let ingested = bronze::ingest(
+        lake,
+        &[exports.to_path_buf()],
+        &IngestOptions::default(),
+        progress,
+    )?;
+    Ok((generated, ingested))
+}

@@ -1,0 +1,98 @@
+//! The `cclake` binary as a user runs it: generate, ingest, status, and errors in words.
+
+mod common;
+
+use std::process::Command;
+
+fn cclake(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cclake"))
+        .args(args)
+        .env_remove("CCLAKE_LAKE")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn generate_ingest_status_and_a_second_ingest_that_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = dir.path().join("x");
+    let l = dir.path().join("l");
+    let (xs, ls) = (x.to_str().unwrap(), l.to_str().unwrap());
+
+    let (ok, out, err) = cclake(&[
+        "generate",
+        "--out",
+        xs,
+        "--days",
+        "3",
+        "--contacts-per-day",
+        "200",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("contacts over 3 days"), "{out}");
+
+    let (ok, out, err) = cclake(&["ingest", "--lake", ls, xs]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(" read = "),
+        "per-file reconciliation lines: {out}"
+    );
+    assert!(
+        out.contains("already ingested"),
+        "the re-delivered copy is noticed: {out}"
+    );
+    assert!(out.contains("skipped, not a JSON export"), "{out}");
+    let last = out.lines().last().unwrap();
+    assert!(
+        last.starts_with("batch ") && last.contains("in Bronze"),
+        "{last}"
+    );
+
+    let (ok, out, _) = cclake(&["status", "--lake", ls]);
+    assert!(ok);
+    assert!(
+        out.contains("contact") && out.contains("agent_state") && out.contains("quarantine:"),
+        "{out}"
+    );
+    let (ok, json, _) = cclake(&["status", "--lake", ls, "--json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let records: u64 = v["bronze"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["records"].as_u64().unwrap())
+        .sum();
+    assert_eq!(common::bronze_lines(&l).len() as u64, records);
+
+    let before = common::walk(&l);
+    let (ok, out, _) = cclake(&["ingest", "--lake", ls, xs]);
+    assert!(ok);
+    assert!(out.contains("0 files ingested"), "{out}");
+    assert_eq!(before, common::walk(&l), "a second ingest writes nothing");
+}
+
+#[test]
+fn errors_name_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = dir.path().join("l");
+    let (ok, _, err) = cclake(&[
+        "ingest",
+        "--lake",
+        l.to_str().unwrap(),
+        "/no/such/export.json",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("/no/such/export.json") && err.contains("does not exist"),
+        "{err}"
+    );
+    let (ok, _, err) = cclake(&["status", "--lake", "ftp://example/lake"]);
+    assert!(!ok);
+    assert!(err.contains("unsupported scheme"), "{err}");
+}

@@ -1,0 +1,118 @@
+//! Helpers shared by the integration tests: reading a lake's Bronze files straight from disk,
+//! independently of the library's own readers.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+/// Every record line of every Bronze hour file on disk, with the file's path relative to the
+/// lake root. Reads the files directly, not through the ledger. Staging files of a write that
+/// was killed (`name#123`) are read too unless `skip_staging`.
+pub fn bronze_lines_on_disk(lake: &Path, skip_staging: bool) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in walk(&lake.join("bronze")) {
+        let rel = entry
+            .strip_prefix(lake)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if rel.contains("/_quarantine/") || rel.contains("/_ingest_log/") {
+            continue;
+        }
+        if skip_staging && rel.contains('#') {
+            continue;
+        }
+        let f = std::fs::File::open(&entry).unwrap();
+        let r = BufReader::new(flate2::read::MultiGzDecoder::new(f));
+        for line in r.split(b'\n') {
+            let line = line.unwrap();
+            if !line.is_empty() {
+                out.push((rel.clone(), line));
+            }
+        }
+    }
+    out
+}
+
+/// Every record line of every Bronze hour file on disk.
+pub fn bronze_lines(lake: &Path) -> Vec<(String, Vec<u8>)> {
+    bronze_lines_on_disk(lake, false)
+}
+
+/// Every quarantined row, parsed as plain JSON.
+pub fn quarantine_rows(lake: &Path) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for entry in walk(&lake.join("bronze/_quarantine")) {
+        let f = std::fs::File::open(&entry).unwrap();
+        for line in BufReader::new(flate2::read::MultiGzDecoder::new(f)).lines() {
+            out.push(serde_json::from_str(&line.unwrap()).unwrap());
+        }
+    }
+    out
+}
+
+/// Ledger rows, parsed as plain JSON.
+pub fn ledger_rows(lake: &Path) -> Vec<serde_json::Value> {
+    let dir = lake.join("bronze/_ingest_log");
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return out;
+    };
+    for e in rd {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "json") {
+            out.push(serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap());
+        }
+    }
+    out
+}
+
+/// All regular files below a folder, sorted.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Writes gzip bytes.
+pub fn gz(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// Runs a blocking ingest on a fresh runtime, as the CLI does.
+pub fn ingest(lake: &cclake::lake::Lake, inputs: &[PathBuf]) -> cclake::bronze::IngestSummary {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let lake = lake.clone();
+    let inputs = inputs.to_vec();
+    rt.block_on(async move {
+        tokio::task::spawn_blocking(move || {
+            cclake::bronze::ingest(
+                &lake,
+                &inputs,
+                &cclake::bronze::IngestOptions::default(),
+                &cclake::pipeline::JobProgress::new(),
+            )
+        })
+        .await
+        .unwrap()
+        .unwrap()
+    })
+}
