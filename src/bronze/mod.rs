@@ -72,7 +72,7 @@ impl From<Cancelled> for IngestError {
 #[derive(Debug, Clone)]
 pub enum FileOutcome {
     /// Read and committed; the ledger row says what went where.
-    Ingested(LedgerEntry),
+    Ingested(Box<LedgerEntry>),
     /// The same bytes were ingested before; nothing was written.
     AlreadyIngested {
         source_path: String,
@@ -104,7 +104,7 @@ pub struct IngestSummary {
 impl IngestSummary {
     pub fn ingested(&self) -> impl Iterator<Item = &LedgerEntry> {
         self.outcomes.iter().filter_map(|o| match o {
-            FileOutcome::Ingested(e) => Some(e),
+            FileOutcome::Ingested(e) => Some(e.as_ref()),
             _ => None,
         })
     }
@@ -252,16 +252,13 @@ pub fn ingest(
     let results: Vec<(usize, Result<FileOutcome, IngestError>)> = todo
         .par_iter()
         .map(|(i, sha)| {
-            let r = ingest_file(
-                lake,
-                &rt,
-                &batch,
-                &found.files[*i],
+            let input = Input {
+                path: &found.files[*i],
                 sha,
-                sizes[*i],
-                opts,
-                progress,
-            );
+                size: sizes[*i],
+                seq: *i as u64,
+            };
+            let r = ingest_file(lake, &rt, &batch, &input, opts, progress);
             (*i, r)
         })
         .collect();
@@ -307,6 +304,7 @@ pub fn ingest(
 struct Batch {
     id: String,
     stamp: String,
+    started_at: DateTime<Utc>,
 }
 
 impl Batch {
@@ -314,6 +312,7 @@ impl Batch {
         Batch {
             id: format!("{:08x}", rand::random::<u32>()),
             stamp: at.format("%Y%m%d_%H%M").to_string(),
+            started_at: at,
         }
     }
 }
@@ -368,18 +367,25 @@ fn file_stem(path: &FsPath) -> String {
     out
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One input file of a run.
+struct Input<'a> {
+    path: &'a FsPath,
+    sha: &'a str,
+    size: u64,
+    /// Position in the run's input list.
+    seq: u64,
+}
+
 fn ingest_file(
     lake: &Lake,
     rt: &tokio::runtime::Handle,
     batch: &Batch,
-    path: &FsPath,
-    sha: &str,
-    size: u64,
+    input: &Input<'_>,
     opts: &IngestOptions,
     progress: &JobProgress,
 ) -> Result<FileOutcome, IngestError> {
     progress.check()?;
+    let (path, sha) = (input.path, input.sha);
     let source_path = display_path(path);
     // The content hash in the stem keeps names unique when two inputs share a file name.
     let stem = format!("{}-{}", file_stem(path), &sha[..8]);
@@ -397,10 +403,8 @@ fn ingest_file(
         lake,
         rt,
         batch,
-        path,
+        input,
         &source_path,
-        sha,
-        size,
         &attempt_tag,
         opts,
         progress,
@@ -408,7 +412,7 @@ fn ingest_file(
     match result {
         Ok(entry) => {
             rt.block_on(ledger::clear_pending(lake, &attempt_tag))?;
-            Ok(FileOutcome::Ingested(entry))
+            Ok(FileOutcome::Ingested(Box::new(entry)))
         }
         Err(e) => {
             // Undo this attempt's files now; if this fails too, the next run's recovery will.
@@ -425,14 +429,13 @@ fn write_attempt(
     lake: &Lake,
     rt: &tokio::runtime::Handle,
     batch: &Batch,
-    path: &FsPath,
+    input: &Input<'_>,
     source_path: &str,
-    sha: &str,
-    size: u64,
     attempt_tag: &str,
     opts: &IngestOptions,
     progress: &JobProgress,
 ) -> Result<LedgerEntry, IngestError> {
+    let path = input.path;
     let now = Utc::now();
     let mut writer = writer::PartitionWriter::new(
         lake,
@@ -516,8 +519,8 @@ fn write_attempt(
 
     let entry = LedgerEntry {
         source_path: source_path.to_string(),
-        sha256: sha.to_string(),
-        bytes: size,
+        sha256: input.sha.to_string(),
+        bytes: input.size,
         records,
         bronze_records,
         quarantined,
@@ -527,6 +530,8 @@ fn write_attempt(
         gzip,
         shapes,
         batch_id: batch.id.clone(),
+        batch_started_at: batch.started_at,
+        input_seq: input.seq,
         ingested_at: Utc::now(),
     };
     debug_assert_eq!(entry.records, entry.bronze_records + entry.quarantined);

@@ -43,7 +43,19 @@ pub struct LedgerEntry {
     /// Records per shape (genesys, cxone, generic).
     pub shapes: HashMap<String, u64>,
     pub batch_id: String,
+    /// When the batch started, and this file's place in the batch's input list: together the
+    /// order in which inputs count as ingested ("the most recently ingested copy wins"),
+    /// independent of which parallel worker committed first.
+    pub batch_started_at: DateTime<Utc>,
+    pub input_seq: u64,
     pub ingested_at: DateTime<Utc>,
+}
+
+impl LedgerEntry {
+    /// Sort key for "ingested later".
+    pub fn ingest_order(&self) -> (DateTime<Utc>, u64) {
+        (self.batch_started_at, self.input_seq)
+    }
 }
 
 /// Marker written before an ingest of one input file writes anything; removed after its
@@ -107,7 +119,7 @@ pub async fn read_all(lake: &Lake) -> Result<Vec<LedgerEntry>, LedgerError> {
             })?;
         rows.push(row);
     }
-    rows.sort_by_key(|r| r.ingested_at);
+    rows.sort_by_key(LedgerEntry::ingest_order);
     Ok(rows)
 }
 
