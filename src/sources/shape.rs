@@ -222,11 +222,20 @@ pub fn classify(bytes: &[u8]) -> Result<Classified<'_>, String> {
         .into_iter()
         .find_map(|(name, v)| v.filter(|r| r.get() != "null").map(|r| (name, r)));
 
-    if shape == Shape::Generic && first_time.is_none() {
-        if let Some(records) = envelope_records(&probe)? {
-            return Ok(Classified::Envelope(records));
+    if shape == Shape::Generic {
+        // An array of objects under an envelope key makes a page, even when the page carries
+        // a timestamp of its own; an empty array or paging keys alone make an empty page,
+        // unless the object has an occurrence time (then it is a record with an empty list).
+        match envelope_records(&probe)? {
+            Some(records) if records.first().is_some_and(|r| r.get().starts_with('{')) => {
+                return Ok(Classified::Envelope(records));
+            }
+            Some(records) if records.is_empty() && first_time.is_none() => {
+                return Ok(Classified::Envelope(records));
+            }
+            _ => {}
         }
-        if is_empty_page(bytes) {
+        if first_time.is_none() && is_empty_page(bytes) {
             return Ok(Classified::Envelope(Vec::new()));
         }
     }
@@ -416,9 +425,15 @@ mod tests {
     }
 
     #[test]
-    fn a_record_with_a_data_array_and_a_time_is_a_record() {
+    fn data_arrays_of_objects_are_pages_other_arrays_are_fields() {
         let r = record(r#"{"timestamp":"2026-09-01T10:00:00Z","data":[1,2]}"#);
         assert_eq!(r.shape, Shape::Generic);
+        let r = record(r#"{"timestamp":"2026-09-01T10:00:00Z","records":[]}"#);
+        assert!(r.occurred_at.is_ok());
+        let e = envelope(
+            r#"{"status":"ok","timestamp":"2026-09-01T10:00:00Z","data":[{"a":1},{"b":2}]}"#,
+        );
+        assert_eq!(e.len(), 2);
     }
 
     #[test]

@@ -22,12 +22,10 @@ pub fn parse_timestamp_str(s: &str) -> Option<DateTime<Utc>> {
     if s.is_empty() {
         return None;
     }
-    if s.bytes()
-        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+')
-        && s.bytes().any(|b| b.is_ascii_digit())
-        && !s[1..].contains('-')
-    {
-        return s.parse::<f64>().ok().and_then(from_epoch);
+    // A numeric string is epoch time (f64 parsing also takes `1.7e12`; "NaN"/"inf" and
+    // negatives are rejected by `from_epoch`).
+    if let Ok(n) = s.parse::<f64>() {
+        return from_epoch(n);
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
@@ -109,6 +107,7 @@ mod tests {
             ("2026-09-01 14:03:12.250", "2026-09-01T14:03:12.25Z"),
             ("1788271392000", "2026-09-01T14:03:12Z"),
             ("1788271392", "2026-09-01T14:03:12Z"),
+            ("1.788271392E12", "2026-09-01T14:03:12Z"),
             (" 2026-09-01T14:03:12Z ", "2026-09-01T14:03:12Z"),
         ];
         for (input, want) in cases {

@@ -148,140 +148,119 @@ fn stream(seed: u64, purpose: &str, day: u32) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed ^ h ^ (u64::from(day) << 40))
 }
 
-fn genesys_queues(rng: &mut ChaCha8Rng) -> Vec<Queue> {
-    let mk = |rng: &mut ChaCha8Rng, name, weight, talk, wait, codes| Queue {
-        id: people::uuid(rng),
-        name,
-        weight,
-        talk_mean: talk,
-        wait_mean: wait,
-        wrap_codes: codes,
-    };
-    vec![
-        mk(
-            rng,
-            "Member Services",
-            0.42,
-            380.0,
-            32.0,
-            &[
-                "Benefits Inquiry",
-                "ID Card Request",
-                "Eligibility",
-                "Address Change",
-            ],
-        ),
-        mk(
-            rng,
-            "Claims",
-            0.28,
-            520.0,
-            48.0,
-            &["Claim Status", "Claim Dispute", "EOB Explanation"],
-        ),
-        mk(
-            rng,
-            "Pharmacy Help Desk",
-            0.18,
-            300.0,
-            24.0,
-            &["Refill Authorization", "Formulary Question", "Mail Order"],
-        ),
-        mk(
-            rng,
-            "Provider Relations",
-            0.12,
-            610.0,
-            40.0,
-            &["Credentialing", "Payment Inquiry", "Network Question"],
-        ),
-    ]
-}
+/// A queue's name, share of volume, mean talk and wait seconds, and wrap-up codes.
+type QueueSpec = (&'static str, f64, f64, f64, &'static [&'static str]);
 
-fn cxone_queues() -> Vec<Queue> {
-    let mk = |id: &str, name, weight, talk, wait, codes| Queue {
-        id: id.to_string(),
-        name,
-        weight,
-        talk_mean: talk,
-        wait_mean: wait,
-        wrap_codes: codes,
-    };
-    vec![
-        mk(
-            "4101",
-            "Card Services",
-            0.40,
-            290.0,
-            28.0,
-            &["Balance", "Card Replacement", "Dispute"],
-        ),
-        mk(
-            "4102",
-            "Fraud Prevention",
-            0.22,
-            450.0,
-            18.0,
-            &["Fraud Claim", "Alert Cleared"],
-        ),
-        mk(
-            "4103",
-            "Loans and Mortgages",
-            0.20,
-            640.0,
-            55.0,
-            &["Rate Quote", "Payoff Request", "Application Status"],
-        ),
-        mk(
-            "4104",
-            "Collections",
-            0.18,
-            350.0,
-            38.0,
-            &["Promise to Pay", "Hardship Plan", "Refused"],
-        ),
-    ]
-}
+const GENESYS_QUEUES: &[QueueSpec] = &[
+    (
+        "Member Services",
+        0.42,
+        380.0,
+        32.0,
+        &[
+            "Benefits Inquiry",
+            "ID Card Request",
+            "Eligibility",
+            "Address Change",
+        ],
+    ),
+    (
+        "Claims",
+        0.28,
+        520.0,
+        48.0,
+        &["Claim Status", "Claim Dispute", "EOB Explanation"],
+    ),
+    (
+        "Pharmacy Help Desk",
+        0.18,
+        300.0,
+        24.0,
+        &["Refill Authorization", "Formulary Question", "Mail Order"],
+    ),
+    (
+        "Provider Relations",
+        0.12,
+        610.0,
+        40.0,
+        &["Credentialing", "Payment Inquiry", "Network Question"],
+    ),
+];
+const CXONE_QUEUES: &[QueueSpec] = &[
+    (
+        "Card Services",
+        0.40,
+        290.0,
+        28.0,
+        &["Balance", "Card Replacement", "Dispute"],
+    ),
+    (
+        "Fraud Prevention",
+        0.22,
+        450.0,
+        18.0,
+        &["Fraud Claim", "Alert Cleared"],
+    ),
+    (
+        "Loans and Mortgages",
+        0.20,
+        640.0,
+        55.0,
+        &["Rate Quote", "Payoff Request", "Application Status"],
+    ),
+    (
+        "Collections",
+        0.18,
+        350.0,
+        38.0,
+        &["Promise to Pay", "Hardship Plan", "Refused"],
+    ),
+];
+const GENERIC_QUEUES: &[QueueSpec] = &[
+    (
+        "Sales",
+        0.25,
+        420.0,
+        20.0,
+        &["New Line", "Upgrade", "Quote Only"],
+    ),
+    (
+        "Tech Support",
+        0.35,
+        560.0,
+        62.0,
+        &["Outage", "Router Reset", "Technician Dispatch"],
+    ),
+    (
+        "Billing",
+        0.28,
+        330.0,
+        35.0,
+        &["Payment", "Bill Explanation", "Refund"],
+    ),
+    (
+        "Retention",
+        0.12,
+        480.0,
+        26.0,
+        &["Saved", "Cancelled", "Offer Declined"],
+    ),
+];
 
-fn generic_queues() -> Vec<Queue> {
-    let mk = |name: &'static str, weight, talk, wait, codes| Queue {
-        id: name.to_string(),
-        name,
-        weight,
-        talk_mean: talk,
-        wait_mean: wait,
-        wrap_codes: codes,
-    };
-    vec![
-        mk(
-            "Sales",
-            0.25,
-            420.0,
-            20.0,
-            &["New Line", "Upgrade", "Quote Only"],
-        ),
-        mk(
-            "Tech Support",
-            0.35,
-            560.0,
-            62.0,
-            &["Outage", "Router Reset", "Technician Dispatch"],
-        ),
-        mk(
-            "Billing",
-            0.28,
-            330.0,
-            35.0,
-            &["Payment", "Bill Explanation", "Refund"],
-        ),
-        mk(
-            "Retention",
-            0.12,
-            480.0,
-            26.0,
-            &["Saved", "Cancelled", "Offer Declined"],
-        ),
-    ]
+/// Builds queues from their specs; `id` gives each system's own kind of queue id.
+fn queues(specs: &[QueueSpec], mut id: impl FnMut(usize, &str) -> String) -> Vec<Queue> {
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, &(name, weight, talk, wait, codes))| Queue {
+            id: id(i, name),
+            name,
+            weight,
+            talk_mean: talk,
+            wait_mean: wait,
+            wrap_codes: codes,
+        })
+        .collect()
 }
 
 struct Writer<'a> {
@@ -345,9 +324,10 @@ pub fn generate(
     let customers = people::customers(&mut setup, n_customers);
     let customer_pick = WeightedIndex::new(customers.iter().map(|c| c.weight))
         .map_err(|e| GenerateError::Options(e.to_string()))?;
-    let g_queues = genesys_queues(&mut setup);
-    let c_queues = cxone_queues();
-    let x_queues = generic_queues();
+    // Genesys queues are UUIDs, CXone skills are numbers, the generic feed only has names.
+    let g_queues = queues(GENESYS_QUEUES, |_, _| people::uuid(&mut setup));
+    let c_queues = queues(CXONE_QUEUES, |i, _| (4101 + i).to_string());
+    let x_queues = queues(GENERIC_QUEUES, |_, name| name.to_string());
     let g_agents = people::agents(&mut setup, 36, |r, _| people::uuid(r));
     let c_agents = people::agents(&mut setup, 30, |_, i| (5100 + i).to_string());
     let x_agents = people::agents(&mut setup, 32, |_, i| format!("agent-{:03}", i + 1));
