@@ -5,7 +5,9 @@
 //! only ask [`pipeline`] for work and read the lake.
 
 pub mod bronze;
+pub mod config;
 pub mod format;
 pub mod lake;
 pub mod pipeline;
+pub mod silver;
 pub mod sources;

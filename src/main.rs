@@ -15,6 +15,8 @@ use cclake::lake::Lake;
 use cclake::lake::inventory::{Inventory, inventory};
 use cclake::pipeline::JobProgress;
 use cclake::pipeline::demo::{create_demo_lake, demo_exports_dir};
+use cclake::silver::masking::HmacKey;
+use cclake::silver::{self, ProcessMode, ProcessSummary};
 use cclake::sources::generate::{self, GenerateOptions};
 
 #[derive(Parser)]
@@ -70,6 +72,31 @@ enum Command {
         /// List every Bronze hour partition.
         #[arg(long)]
         partitions: bool,
+    },
+    /// Build Silver (and, as it lands, Gold) from Bronze: only the dates that received new
+    /// data, unless --full or --from/--to say otherwise.
+    Process {
+        /// Rebuild every date.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        full: bool,
+        /// First date (UTC) of a range to rebuild, YYYY-MM-DD.
+        #[arg(long, requires = "to")]
+        from: Option<NaiveDate>,
+        /// Last date (UTC) of the range, inclusive.
+        #[arg(long, requires = "from")]
+        to: Option<NaiveDate>,
+    },
+    /// Ingest then process in one go.
+    Run {
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Schema drift seen in Silver: new, missing and re-typed fields, unmapped statuses.
+    Drift {
+        #[arg(long)]
+        json: bool,
     },
     /// Create the demo lake (generate a month of exports and ingest them), then show it.
     Demo {
@@ -173,6 +200,47 @@ async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
             }
             Ok(())
         }
+        Some(Command::Process { full, from, to }) => {
+            let lake = open()?;
+            let mode = match (full, from, to) {
+                (true, _, _) => ProcessMode::Full,
+                (_, Some(from), Some(to)) => {
+                    if from > to {
+                        bail!("--from {from} is after --to {to}");
+                    }
+                    ProcessMode::Range { from, to }
+                }
+                _ => ProcessMode::Incremental,
+            };
+            process(&lake, mode).await
+        }
+        Some(Command::Run { inputs, quiet }) => {
+            let lake = open()?;
+            let l = lake.clone();
+            let summary = with_progress("ingesting", move |p| {
+                bronze::ingest(&l, &inputs, &IngestOptions::default(), p)
+            })
+            .await?;
+            print_ingest(&summary, quiet);
+            process(&lake, ProcessMode::Incremental).await?;
+            if summary.failed() > 0 {
+                bail!(
+                    "{} input file(s) could not be read (named above)",
+                    summary.failed()
+                );
+            }
+            Ok(())
+        }
+        Some(Command::Drift { json }) => {
+            let lake = open()?;
+            let report = silver::drift::report(&lake).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_drift(&report);
+            }
+            Ok(())
+        }
         Some(Command::Demo {
             days,
             contacts_per_day,
@@ -198,6 +266,106 @@ async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
     }
 }
 
+/// Runs Silver on the shared runtime with a progress bar.
+async fn process(lake: &Lake, mode: ProcessMode) -> Result<()> {
+    let key = HmacKey::from_environment().context("cannot get the HMAC key for masking")?;
+    let progress = Arc::new(JobProgress::new());
+    let bar = progress_bar("building Silver");
+    let p = progress.clone();
+    let l = lake.clone();
+    let mut job = tokio::spawn(async move { silver::process(&l, mode, key, &p).await });
+    let result = loop {
+        tokio::select! {
+            r = &mut job => break r,
+            _ = tokio::signal::ctrl_c() => progress.cancel(),
+            _ = tokio::time::sleep(Duration::from_millis(100)) => update_bar(&bar, &progress),
+        }
+    };
+    bar.finish_and_clear();
+    let summary = result.context("the job panicked")??;
+    print_process(&summary);
+    Ok(())
+}
+
+fn print_process(s: &ProcessSummary) {
+    if s.dates.is_empty() {
+        println!("Silver is up to date: no new Bronze data since the last run");
+        return;
+    }
+    let first = s.dates.first().map(|d| d.to_string()).unwrap_or_default();
+    let last = s.dates.last().map(|d| d.to_string()).unwrap_or_default();
+    println!(
+        "Silver: {} dates rebuilt ({first} … {last}); {} records in → {} contacts out ({} duplicates dropped)",
+        s.dates.len(),
+        thousands(s.rows_in),
+        thousands(s.rows_out),
+        thousands(s.duplicates_dropped)
+    );
+    if s.masking_enabled {
+        for (col, n) in &s.masked {
+            let spans = if n.spans_scrubbed > 0 {
+                format!(", {} spans scrubbed", thousands(n.spans_scrubbed))
+            } else {
+                String::new()
+            };
+            println!(
+                "  {col:<15} {} masked, unvalidated: {} kept, {} redacted{spans}",
+                thousands(n.masked),
+                thousands(n.unvalidated_kept),
+                thousands(n.unvalidated_redacted)
+            );
+        }
+    } else {
+        println!(
+            "  masking is DISABLED in _config/masking_policy.toml: PII columns are stored as they came"
+        );
+    }
+    println!(
+        "  rescued: {} fields on {} rows; drift: {} observations ({} unmapped statuses); CRM: {} of {} rows matched a customer",
+        thousands(s.rescued_fields),
+        thousands(s.rows_with_rescued_data),
+        thousands(s.drift_observations),
+        thousands(s.unmapped_statuses),
+        thousands(s.crm_matched),
+        thousands(s.rows_out),
+    );
+    println!(
+        "  policy {}, Delta version {}, in {}",
+        &s.policy_version[..12.min(s.policy_version.len())],
+        s.silver_version
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "-".into()),
+        duration(s.elapsed_secs)
+    );
+}
+
+fn print_drift(report: &[silver::drift::DriftSummary]) {
+    if report.is_empty() {
+        println!("no schema drift recorded (or Silver not built yet: run `cclake process`)");
+        return;
+    }
+    println!(
+        "{:<8} {:<28} {:<16} {:>9} {:>5}  {:<16}  {:<16}  example",
+        "shape", "field", "kind", "records", "days", "first seen", "last seen"
+    );
+    for d in report {
+        let mut ex = d.example.clone().unwrap_or_default();
+        if ex.chars().count() > 40 {
+            ex = format!("{}…", ex.chars().take(40).collect::<String>());
+        }
+        println!(
+            "{:<8} {:<28} {:<16} {:>9} {:>5}  {:<16}  {:<16}  {ex}",
+            d.shape,
+            d.field,
+            d.kind,
+            thousands(d.count as u64),
+            d.days,
+            d.first_seen.format("%Y-%m-%d %H:%M"),
+            d.last_seen.format("%Y-%m-%d %H:%M"),
+        );
+    }
+}
+
 async fn demo(lake: &Lake, days: u32, contacts_per_day: u32) -> Result<()> {
     let exports = demo_exports_dir(lake);
     let l = lake.clone();
@@ -212,6 +380,7 @@ async fn demo(lake: &Lake, days: u32, contacts_per_day: u32) -> Result<()> {
         exports.display()
     );
     print_ingest(&ingested, true);
+    process(lake, ProcessMode::Incremental).await?;
     let inv = inventory(lake).await?;
     print_status(&inv, false);
     Ok(())
@@ -229,15 +398,7 @@ where
     let progress = Arc::new(JobProgress::new());
     let p = progress.clone();
     let mut job = tokio::task::spawn_blocking(move || work(&p));
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} {msg:30} [{bar:30}] {percent:>3}%  {prefix}  eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_message(label);
+    let bar = progress_bar(label);
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let result = loop {
@@ -247,19 +408,38 @@ where
                 bar.set_message("cancelling…");
                 progress.cancel();
             }
-            _ = tokio::time::sleep(Duration::from_millis(100)) => {
-                let s = progress.snapshot();
-                bar.set_length(s.total.max(1));
-                bar.set_position(s.done.min(s.total));
-                if !s.stage.is_empty() {
-                    bar.set_message(s.stage.clone());
-                }
-                bar.set_prefix(format!("{} records, {}/s", thousands(s.records), thousands(s.records_per_sec() as u64)));
-            }
+            _ = tokio::time::sleep(Duration::from_millis(100)) => update_bar(&bar, &progress),
         }
     };
     bar.finish_and_clear();
     Ok(result.context("the job panicked")??)
+}
+
+fn progress_bar(label: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {msg:30} [{bar:30}] {percent:>3}%  {prefix}  eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(label);
+    bar
+}
+
+fn update_bar(bar: &ProgressBar, progress: &JobProgress) {
+    let s = progress.snapshot();
+    bar.set_length(s.total.max(1));
+    bar.set_position(s.done.min(s.total));
+    if !s.stage.is_empty() {
+        bar.set_message(s.stage.clone());
+    }
+    bar.set_prefix(format!(
+        "{} records, {}/s",
+        thousands(s.records),
+        thousands(s.records_per_sec() as u64)
+    ));
 }
 
 fn print_ingest(s: &IngestSummary, quiet: bool) {
@@ -399,7 +579,23 @@ fn print_status(inv: &Inventory, partitions: bool) {
             );
         }
     }
-    println!();
-    println!("Silver  not built yet");
-    println!("Gold    not built yet");
+    for (layer, prefix) in [("Silver", "silver/"), ("Gold", "gold/")] {
+        println!();
+        println!("{layer}");
+        for t in inv.tables.iter().filter(|t| t.name.starts_with(prefix)) {
+            match t.version {
+                None => println!("  {:<28} not built yet (run `cclake process`)", t.name),
+                Some(v) => println!(
+                    "  {:<28} {:>9} rows {:>6} files {:>10}  {} dates ({} … {}), version {v}",
+                    t.name,
+                    thousands(t.rows),
+                    t.files,
+                    bytes(t.bytes),
+                    t.partitions.len(),
+                    t.partitions.first().map(|p| p.date.as_str()).unwrap_or("-"),
+                    t.partitions.last().map(|p| p.date.as_str()).unwrap_or("-"),
+                ),
+            }
+        }
+    }
 }

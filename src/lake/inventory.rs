@@ -52,6 +52,8 @@ pub struct Inventory {
     pub uncommitted_files: usize,
     /// Ledger rows whose file is not in the store any more.
     pub missing_files: usize,
+    /// Silver and Gold Delta tables (a table never written has no version).
+    pub tables: Vec<super::delta::TableStats>,
 }
 
 impl Inventory {
@@ -152,5 +154,22 @@ pub async fn inventory(lake: &Lake) -> Result<Inventory, LedgerError> {
         last_ingest: rows.iter().map(|r| r.ingested_at).max(),
         uncommitted_files,
         missing_files: records_by_path.len().saturating_sub(seen),
+        tables: {
+            let mut t = Vec::new();
+            for rel in [
+                super::delta::SILVER_CONTACTS,
+                super::delta::SILVER_DRIFT,
+                super::delta::GOLD_DAILY,
+                super::delta::GOLD_HOURLY,
+            ] {
+                t.push(super::delta::table_stats(lake, rel).await.map_err(|e| {
+                    LedgerError::Lake(super::LakeError::BadLocation {
+                        location: rel.to_string(),
+                        reason: e.to_string(),
+                    })
+                })?);
+            }
+            t
+        },
     })
 }

@@ -5,6 +5,7 @@
 //! disk, [`Lake::sync`] makes written files and their directory entries durable before the
 //! ingest ledger records them: object_store's local backend does not fsync.
 
+pub mod delta;
 pub mod inventory;
 pub mod ledger;
 pub mod paths;
@@ -56,6 +57,10 @@ pub enum LakeError {
 pub struct Lake {
     location: String,
     store: Arc<dyn ObjectStore>,
+    /// The store at its own root (not prefixed to the lake) and the lake's URL in it, for
+    /// Delta tables, which address their files by URL.
+    root_store: Arc<dyn ObjectStore>,
+    root_url: Url,
     /// The folder on disk, for local lakes.
     local_root: Option<PathBuf>,
 }
@@ -123,14 +128,21 @@ impl Lake {
                         )));
                     }
                 };
+                let root_store = store.clone();
                 let store: Arc<dyn ObjectStore> = if prefix.as_ref().is_empty() {
                     store
                 } else {
                     Arc::new(PrefixStore::new(store, prefix))
                 };
+                let mut root_url = url.clone();
+                if !root_url.path().ends_with('/') {
+                    root_url.set_path(&format!("{}/", root_url.path()));
+                }
                 Ok(Lake {
                     location: trimmed.trim_end_matches('/').to_string(),
                     store,
+                    root_store,
+                    root_url,
                     local_root: None,
                 })
             }
@@ -153,9 +165,15 @@ impl Lake {
             })?
             // Deleting the last file of a partition removes its empty folders too.
             .with_automatic_cleanup(true);
+        let root_url = Url::from_directory_path(&root).map_err(|_| LakeError::BadLocation {
+            location: root.display().to_string(),
+            reason: "not an absolute path".into(),
+        })?;
         Ok(Lake {
             location: root.display().to_string(),
             store: Arc::new(store),
+            root_store: Arc::new(LocalFileSystem::new()),
+            root_url,
             local_root: Some(root),
         })
     }
@@ -173,6 +191,19 @@ impl Lake {
     /// The object store under the lake root (for readers such as DataFusion).
     pub fn store(&self) -> Arc<dyn ObjectStore> {
         self.store.clone()
+    }
+
+    /// The store at its own root, and the URL of a folder of the lake in it.
+    pub fn root_store(&self) -> Arc<dyn ObjectStore> {
+        self.root_store.clone()
+    }
+
+    /// URL of a folder inside the lake (with a trailing slash).
+    pub fn url_of(&self, rel: &str) -> Url {
+        let rel = rel.trim_matches('/');
+        self.root_url
+            .join(&format!("{rel}/"))
+            .unwrap_or_else(|_| self.root_url.clone())
     }
 
     /// Writes a new object; fails with [`LakeError::AlreadyExists`] rather than overwrite.
@@ -195,6 +226,19 @@ impl Lake {
                 source,
             }),
         }
+    }
+
+    /// Writes an object, replacing what was there. Only for the lake's own settings
+    /// (`_config/`) and bookkeeping; data files always go through [`Lake::put_create`].
+    pub async fn put_overwrite(&self, path: &Path, bytes: Bytes) -> Result<(), LakeError> {
+        self.store
+            .put(path, PutPayload::from_bytes(bytes))
+            .await
+            .map(|_| ())
+            .map_err(|source| LakeError::Store {
+                path: path.to_string(),
+                source,
+            })
     }
 
     /// Reads a whole object.

@@ -10,6 +10,8 @@ use crate::sources::generate::{self, GenerateOptions, GenerateSummary};
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
     Generate(#[from] generate::GenerateError),
     #[error(transparent)]
     Ingest(#[from] bronze::IngestError),
@@ -53,5 +55,24 @@ pub fn create_demo_lake(
         &IngestOptions::default(),
         progress,
     )?;
+    let crm = exports.join("crm/customers.csv");
+    tokio::runtime::Handle::current().block_on(use_crm_extract(lake, &crm))?;
     Ok((generated, ingested))
+}
+
+/// Points the lake's CRM enrichment at the generated extract, unless the user already chose
+/// one. Edits the line in place so the file's comments stay.
+pub async fn use_crm_extract(lake: &Lake, csv: &Path) -> Result<(), crate::config::ConfigError> {
+    use crate::config::{DEFAULT_PIPELINE, PIPELINE_FILE, read_or_init, write};
+    let text = read_or_init(lake, PIPELINE_FILE, DEFAULT_PIPELINE).await?;
+    let current = crate::config::PipelineConfig::parse(&text)?;
+    if !current.crm.source.trim().is_empty() {
+        return Ok(());
+    }
+    let path = csv.display().to_string().replace('\\', "/");
+    let edited = text.replacen("source = \"\"", &format!("source = \"{path}\""), 1);
+    if crate::config::PipelineConfig::parse(&edited)?.crm.source == path {
+        write(lake, PIPELINE_FILE, &edited).await?;
+    }
+    Ok(())
 }

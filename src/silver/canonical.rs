@@ -1,0 +1,864 @@
+//! Mapping of the three record shapes onto Silver's canonical columns (SPEC §3): Genesys
+//! conversation details (metrics in ms), CXone completed contacts (string values, renamed-field
+//! aliases) and generic flat events. Missing values become null; ill-typed values become null
+//! with their raw value kept in the rescued fields; unknown fields are rescued, never dropped.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::drift::{DriftCollector, DriftKind};
+use crate::config::SchemaConfig;
+use crate::sources::Shape;
+use crate::sources::time::parse_timestamp_str;
+
+/// One contact before masking and enrichment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CanonicalRow {
+    pub event_id: Option<String>,
+    pub contact_id: Option<String>,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub queue_id: Option<String>,
+    pub queue_name: Option<String>,
+    pub agent_id: Option<String>,
+    pub media_type: Option<String>,
+    pub direction: Option<String>,
+    pub phone_number: Option<String>,
+    pub wait_seconds: Option<f64>,
+    pub talk_seconds: Option<f64>,
+    pub hold_seconds: Option<f64>,
+    pub acw_seconds: Option<f64>,
+    pub duration_seconds: Option<f64>,
+    pub answered: Option<bool>,
+    pub abandoned: Option<bool>,
+    /// Normalised outcome (set here for genesys/cxone, by the status map for generic).
+    pub outcome_status: Option<String>,
+    pub outcome_raw: Option<String>,
+    pub wrap_up_code: Option<String>,
+    pub csat_score: Option<f64>,
+    pub member_id: Option<String>,
+    pub account_number: Option<String>,
+    pub card_number: Option<String>,
+    pub notes: Option<String>,
+    /// Unknown fields and the raw values of ill-typed known fields.
+    pub rescued: Map<String, Value>,
+}
+
+/// Canonical columns a drifted field may be mapped onto, with their kind.
+pub const MAPPABLE_COLUMNS: &[(&str, ColumnKind)] = &[
+    ("event_id", ColumnKind::Text),
+    ("contact_id", ColumnKind::Text),
+    ("ended_at", ColumnKind::Time),
+    ("queue_id", ColumnKind::Text),
+    ("queue_name", ColumnKind::Text),
+    ("agent_id", ColumnKind::Text),
+    ("media_type", ColumnKind::Text),
+    ("direction", ColumnKind::Text),
+    ("phone_number", ColumnKind::Text),
+    ("wait_seconds", ColumnKind::Number),
+    ("talk_seconds", ColumnKind::Number),
+    ("hold_seconds", ColumnKind::Number),
+    ("acw_seconds", ColumnKind::Number),
+    ("duration_seconds", ColumnKind::Number),
+    ("outcome_raw", ColumnKind::Text),
+    ("wrap_up_code", ColumnKind::Text),
+    ("csat_score", ColumnKind::Number),
+    ("member_id", ColumnKind::Text),
+    ("account_number", ColumnKind::Text),
+    ("card_number", ColumnKind::Text),
+    ("notes", ColumnKind::Text),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    Text,
+    Number,
+    Time,
+}
+
+const GENESYS_KNOWN: &[&str] = &[
+    "conversationId",
+    "conversationStart",
+    "conversationEnd",
+    "originatingDirection",
+    "participants",
+];
+const CXONE_KNOWN: &[&str] = &[
+    "contactId",
+    "masterContactId",
+    "contactStart",
+    "contactStartDate",
+    "contactStartTime",
+    "skillId",
+    "skillName",
+    "agentId",
+    "mediaTypeName",
+    "isOutbound",
+    "fromAddr",
+    "fromAddress",
+    "abandoned",
+    "agentSeconds",
+    "inQueueSeconds",
+    "holdSeconds",
+    "ACWSeconds",
+    "dispositionNotes",
+    "csatScore",
+    "accountNumber",
+];
+const GENERIC_KNOWN: &[&str] = &[
+    "event_id",
+    "event_type",
+    "timestamp",
+    "event_timestamp",
+    "event_occurrence_timestamp",
+    "occurred_at",
+    "start_time",
+    "contact_id",
+    "ended_at",
+    "queue_id",
+    "queue_name",
+    "agent_id",
+    "media_type",
+    "direction",
+    "phone_number",
+    "wait_seconds",
+    "queue_seconds",
+    "talk_seconds",
+    "hold_seconds",
+    "acw_seconds",
+    "duration_seconds",
+    "outcome_status",
+    "wrap_up_code",
+    "csat",
+    "csat_score",
+    "customer_satisfaction",
+    "member_id",
+    "account_number",
+    "card_number",
+    "notes",
+];
+
+/// Fields a record of each shape is expected to carry (any one of each group).
+const GENESYS_EXPECTED: &[&[&str]] = &[&["conversationEnd"], &["originatingDirection"]];
+const CXONE_EXPECTED: &[&[&str]] = &[
+    &["skillId"],
+    &["skillName"],
+    &["abandoned"],
+    &["inQueueSeconds"],
+    &["agentSeconds"],
+];
+const GENERIC_EXPECTED: &[&[&str]] = &[
+    &["event_id", "contact_id"],
+    &["queue_name", "queue_id"],
+    &["duration_seconds"],
+    &["outcome_status"],
+];
+
+static KNOWN: LazyLock<[HashSet<&'static str>; 3]> = LazyLock::new(|| {
+    [
+        GENESYS_KNOWN.iter().copied().collect(),
+        CXONE_KNOWN.iter().copied().collect(),
+        GENERIC_KNOWN.iter().copied().collect(),
+    ]
+});
+
+fn shape_index(shape: Shape) -> usize {
+    match shape {
+        Shape::Genesys => 0,
+        Shape::Cxone => 1,
+        Shape::Generic => 2,
+    }
+}
+
+/// The fields named by SPEC §3 for a shape.
+pub fn known_fields(shape: Shape) -> &'static [&'static str] {
+    match shape {
+        Shape::Genesys => GENESYS_KNOWN,
+        Shape::Cxone => CXONE_KNOWN,
+        Shape::Generic => GENERIC_KNOWN,
+    }
+}
+
+/// Reads typed values out of one record, rescuing what does not fit and noting drift.
+struct Reader<'a> {
+    obj: &'a Map<String, Value>,
+    shape: Shape,
+    at: DateTime<Utc>,
+    rescued: &'a mut Map<String, Value>,
+    drift: &'a mut DriftCollector,
+}
+
+impl Reader<'_> {
+    fn ill_typed(&mut self, field: &str, v: &Value) {
+        self.rescued.insert(field.to_string(), v.clone());
+        self.drift
+            .observe(self.shape, field, DriftKind::TypeChanged, Some(v), self.at);
+    }
+
+    /// Text: strings as they are, numbers and booleans as their JSON text.
+    fn text(&mut self, field: &str) -> Option<String> {
+        let v = self.obj.get(field)?;
+        text_of(v).or_else(|| {
+            // Null and blank strings are just missing values; objects and arrays are not text.
+            if matches!(v, Value::Object(_) | Value::Array(_)) {
+                self.ill_typed(field, v);
+            }
+            None
+        })
+    }
+
+    fn first_text(&mut self, fields: &[&str]) -> Option<String> {
+        fields.iter().find_map(|f| self.text(f))
+    }
+
+    /// A number; numeric strings are accepted (CXone sends them; elsewhere it is drift).
+    fn number(&mut self, field: &str) -> Option<f64> {
+        let v = self.obj.get(field)?;
+        match v {
+            Value::Null => None,
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) if s.trim().is_empty() => None,
+            Value::String(s) => match s.trim().parse::<f64>() {
+                Ok(n) if n.is_finite() => {
+                    if self.shape != Shape::Cxone {
+                        self.drift.observe(
+                            self.shape,
+                            field,
+                            DriftKind::TypeChanged,
+                            Some(v),
+                            self.at,
+                        );
+                    }
+                    Some(n)
+                }
+                _ => {
+                    self.ill_typed(field, v);
+                    None
+                }
+            },
+            _ => {
+                self.ill_typed(field, v);
+                None
+            }
+        }
+    }
+
+    fn first_number(&mut self, fields: &[&str]) -> Option<f64> {
+        fields.iter().find_map(|f| self.number(f))
+    }
+
+    fn boolean(&mut self, field: &str) -> Option<bool> {
+        let v = self.obj.get(field)?;
+        match v {
+            Value::Null => None,
+            Value::Bool(b) => Some(*b),
+            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "y" | "1" => Some(true),
+                "false" | "no" | "n" | "0" => Some(false),
+                "" => None,
+                _ => {
+                    self.ill_typed(field, v);
+                    None
+                }
+            },
+            Value::Number(n) if n.as_f64() == Some(0.0) => Some(false),
+            Value::Number(n) if n.as_f64() == Some(1.0) => Some(true),
+            _ => {
+                self.ill_typed(field, v);
+                None
+            }
+        }
+    }
+
+    fn time(&mut self, field: &str) -> Option<DateTime<Utc>> {
+        let v = self.obj.get(field)?;
+        let t = match v {
+            Value::String(s) => parse_timestamp_str(s),
+            Value::Number(n) => n.as_f64().and_then(crate::sources::time::from_epoch),
+            Value::Null => return None,
+            _ => None,
+        };
+        if t.is_none() {
+            self.ill_typed(field, v);
+        }
+        t
+    }
+}
+
+fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => {
+            let t = s.trim();
+            (!t.is_empty()).then(|| s.clone())
+        }
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Maps one record. `occurred_at` comes from Bronze (it decided the partition).
+pub fn map_record(
+    shape: Shape,
+    obj: &Map<String, Value>,
+    occurred_at: DateTime<Utc>,
+    schema: &SchemaConfig,
+    drift: &mut DriftCollector,
+) -> CanonicalRow {
+    let mut rescued = Map::new();
+    let mut row = {
+        let mut r = Reader {
+            obj,
+            shape,
+            at: occurred_at,
+            rescued: &mut rescued,
+            drift,
+        };
+        let mut row = match shape {
+            Shape::Genesys => genesys(&mut r),
+            Shape::Cxone => cxone(&mut r),
+            Shape::Generic => generic(&mut r),
+        };
+        apply_field_map(&mut r, &mut row, schema);
+        row
+    };
+    row.occurred_at = Some(occurred_at);
+
+    // Unknown fields: rescued, and reported unless reviewed and ignored.
+    let known = &KNOWN[shape_index(shape)];
+    let mapped = schema.field_map.get(shape.as_str());
+    let ignored = schema.ignored.get(shape.as_str());
+    for (k, v) in obj {
+        if known.contains(k.as_str()) || mapped.is_some_and(|m| m.contains_key(k)) {
+            continue;
+        }
+        rescued.insert(k.clone(), v.clone());
+        if !ignored.is_some_and(|i| i.iter().any(|f| f == k)) {
+            drift.observe(shape, k, DriftKind::New, Some(v), occurred_at);
+        }
+    }
+    let expected = match shape {
+        Shape::Genesys => GENESYS_EXPECTED,
+        Shape::Cxone => CXONE_EXPECTED,
+        Shape::Generic => GENERIC_EXPECTED,
+    };
+    let present = |f: &str| obj.get(f).is_some_and(|v| !v.is_null());
+    for group in expected {
+        // A reviewed mapping onto the column stands in for the field.
+        let mapped_in = mapped.is_some_and(|m| {
+            m.iter()
+                .any(|(field, col)| group.contains(&col.as_str()) && present(field))
+        });
+        if !mapped_in && !group.iter().any(|f| present(f)) {
+            drift.observe(shape, group[0], DriftKind::Missing, None, occurred_at);
+        }
+    }
+    row.rescued = rescued;
+    row
+}
+
+/// Fields the user mapped onto canonical columns fill those columns when they are empty.
+fn apply_field_map(r: &mut Reader<'_>, row: &mut CanonicalRow, schema: &SchemaConfig) {
+    let Some(map) = schema.field_map.get(r.shape.as_str()) else {
+        return;
+    };
+    for (field, column) in map {
+        if !r.obj.contains_key(field) {
+            continue;
+        }
+        let Some((_, kind)) = MAPPABLE_COLUMNS.iter().find(|(c, _)| c == column) else {
+            continue;
+        };
+        match kind {
+            ColumnKind::Text => {
+                let v = r.text(field);
+                if let Some(slot) = text_slot(row, column)
+                    && slot.is_none()
+                {
+                    *slot = v;
+                }
+            }
+            ColumnKind::Number => {
+                let v = r.number(field);
+                if let Some(slot) = number_slot(row, column)
+                    && slot.is_none()
+                {
+                    *slot = v;
+                }
+            }
+            ColumnKind::Time => {
+                let v = r.time(field);
+                if row.ended_at.is_none() {
+                    row.ended_at = v;
+                }
+            }
+        }
+    }
+}
+
+fn text_slot<'a>(row: &'a mut CanonicalRow, column: &str) -> Option<&'a mut Option<String>> {
+    Some(match column {
+        "event_id" => &mut row.event_id,
+        "contact_id" => &mut row.contact_id,
+        "queue_id" => &mut row.queue_id,
+        "queue_name" => &mut row.queue_name,
+        "agent_id" => &mut row.agent_id,
+        "media_type" => &mut row.media_type,
+        "direction" => &mut row.direction,
+        "phone_number" => &mut row.phone_number,
+        "outcome_raw" => &mut row.outcome_raw,
+        "wrap_up_code" => &mut row.wrap_up_code,
+        "member_id" => &mut row.member_id,
+        "account_number" => &mut row.account_number,
+        "card_number" => &mut row.card_number,
+        "notes" => &mut row.notes,
+        _ => return None,
+    })
+}
+
+fn number_slot<'a>(row: &'a mut CanonicalRow, column: &str) -> Option<&'a mut Option<f64>> {
+    Some(match column {
+        "wait_seconds" => &mut row.wait_seconds,
+        "talk_seconds" => &mut row.talk_seconds,
+        "hold_seconds" => &mut row.hold_seconds,
+        "acw_seconds" => &mut row.acw_seconds,
+        "duration_seconds" => &mut row.duration_seconds,
+        "csat_score" => &mut row.csat_score,
+        _ => return None,
+    })
+}
+
+fn str_at<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+fn sessions(p: &Value) -> impl Iterator<Item = &Value> {
+    p.get("sessions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+fn metric(session: &Value, name: &str) -> Option<f64> {
+    session
+        .get("metrics")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|m| str_at(m, "name") == Some(name))
+        .and_then(|m| m.get("value"))
+        .and_then(Value::as_f64)
+}
+
+fn genesys(r: &mut Reader<'_>) -> CanonicalRow {
+    let mut row = CanonicalRow {
+        event_id: r.text("conversationId"),
+        ended_at: r.time("conversationEnd"),
+        direction: r.text("originatingDirection"),
+        ..Default::default()
+    };
+    row.contact_id = row.event_id.clone();
+    let empty = Vec::new();
+    let participants = match r.obj.get("participants") {
+        Some(Value::Array(a)) => a,
+        Some(Value::Null) | None => &empty,
+        Some(other) => {
+            let other = other.clone();
+            r.ill_typed("participants", &other);
+            &empty
+        }
+    };
+    let purpose = |p: &Value| {
+        str_at(p, "purpose")
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    let acd: Vec<&Value> = participants
+        .iter()
+        .filter(|p| purpose(p) == "acd")
+        .collect();
+    let agents: Vec<&Value> = participants
+        .iter()
+        .filter(|p| purpose(p) == "agent")
+        .collect();
+    let customer = participants
+        .iter()
+        .find(|p| matches!(purpose(p).as_str(), "customer" | "external"));
+
+    let queue_in = |ps: &mut dyn Iterator<Item = &&Value>| -> Option<String> {
+        ps.flat_map(|p| sessions(p))
+            .flat_map(|s| {
+                s.get("segments")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+            })
+            .find_map(|seg| str_at(seg, "queueId").map(str::to_string))
+    };
+    row.queue_id = queue_in(&mut acd.iter())
+        .or_else(|| queue_in(&mut participants.iter().collect::<Vec<_>>().iter()));
+    row.queue_name = acd
+        .first()
+        .and_then(|p| str_at(p, "participantName"))
+        .map(str::to_string);
+    row.agent_id = agents
+        .first()
+        .and_then(|p| str_at(p, "userId"))
+        .map(str::to_string);
+
+    if let Some(c) = customer {
+        let first = sessions(c).next();
+        row.media_type = first
+            .and_then(|s| str_at(s, "mediaType"))
+            .map(str::to_string);
+        row.phone_number = first.and_then(|s| str_at(s, "ani")).and_then(|ani| {
+            let n = ani.trim().strip_prefix("tel:").unwrap_or(ani.trim());
+            // tel:anonymous, sip: addresses and the like are not phone numbers.
+            (n.bytes().any(|b| b.is_ascii_digit()) && !n.bytes().any(|b| b.is_ascii_alphabetic()))
+                .then(|| n.to_string())
+        });
+        let attrs = c.get("attributes");
+        row.csat_score = attrs
+            .and_then(|a| a.get("SurveyCSATScore"))
+            .and_then(|v| match v {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            });
+        row.member_id = attrs.and_then(|a| a.get("MemberId")).and_then(text_of);
+    }
+
+    let acd_sessions: Vec<&Value> = acd.iter().flat_map(|p| sessions(p)).collect();
+    let answered_ms = acd_sessions.iter().find_map(|s| metric(s, "tAnswered"));
+    let abandon_ms = acd_sessions.iter().find_map(|s| metric(s, "tAbandon"));
+    row.answered = Some(answered_ms.is_some());
+    row.abandoned = Some(abandon_ms.is_some());
+    row.wait_seconds = answered_ms.or(abandon_ms).map(|ms| ms / 1000.0);
+
+    let agent_sessions: Vec<&Value> = agents.iter().flat_map(|p| sessions(p)).collect();
+    let sum = |name: &str| -> Option<f64> {
+        let vals: Vec<f64> = agent_sessions
+            .iter()
+            .filter_map(|s| metric(s, name))
+            .collect();
+        (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / 1000.0)
+    };
+    row.talk_seconds = sum("tTalk");
+    row.hold_seconds = sum("tHeld");
+    row.acw_seconds = sum("tAcw");
+    row.duration_seconds = sum("tHandle")
+        .or_else(|| components_sum(row.talk_seconds, row.hold_seconds, row.acw_seconds));
+
+    let wrapup = agent_sessions
+        .iter()
+        .flat_map(|s| {
+            s.get("segments")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .find(|seg| str_at(seg, "segmentType").is_some_and(|t| t.eq_ignore_ascii_case("wrapup")));
+    row.wrap_up_code = wrapup.and_then(|w| w.get("wrapUpCode")).and_then(text_of);
+    row.notes = wrapup.and_then(|w| w.get("wrapUpNote")).and_then(text_of);
+    row.outcome_status = Some(
+        if row.abandoned == Some(true) {
+            "abandoned"
+        } else if row.answered == Some(true) {
+            "handled"
+        } else {
+            "unknown"
+        }
+        .to_string(),
+    );
+    row
+}
+
+fn components_sum(talk: Option<f64>, hold: Option<f64>, acw: Option<f64>) -> Option<f64> {
+    if talk.is_none() && hold.is_none() && acw.is_none() {
+        None
+    } else {
+        Some(talk.unwrap_or(0.0) + hold.unwrap_or(0.0) + acw.unwrap_or(0.0))
+    }
+}
+
+fn cxone(r: &mut Reader<'_>) -> CanonicalRow {
+    let mut row = CanonicalRow {
+        event_id: r.text("contactId"),
+        queue_id: r.text("skillId"),
+        queue_name: r.text("skillName"),
+        agent_id: r.text("agentId").filter(|a| a.trim() != "0"),
+        media_type: r.text("mediaTypeName"),
+        phone_number: r.first_text(&["fromAddr", "fromAddress"]),
+        wait_seconds: r.number("inQueueSeconds"),
+        hold_seconds: r.number("holdSeconds"),
+        acw_seconds: r.number("ACWSeconds"),
+        notes: r.text("dispositionNotes"),
+        csat_score: r.number("csatScore"),
+        account_number: r.text("accountNumber"),
+        ..Default::default()
+    };
+    row.contact_id = row.event_id.clone();
+    row.direction = Some(
+        if r.boolean("isOutbound") == Some(true) {
+            "outbound"
+        } else {
+            "inbound"
+        }
+        .to_string(),
+    );
+    let agent_seconds = r.number("agentSeconds");
+    let abandoned = r.boolean("abandoned");
+    row.abandoned = abandoned;
+    row.answered = Some(abandoned != Some(true) && agent_seconds.is_some_and(|s| s > 0.0));
+    row.talk_seconds = agent_seconds.map(|a| a - row.hold_seconds.unwrap_or(0.0));
+    row.duration_seconds = match (agent_seconds, row.acw_seconds) {
+        (None, None) => None,
+        (a, w) => Some(a.unwrap_or(0.0) + w.unwrap_or(0.0)),
+    };
+    row.outcome_status = Some(
+        if abandoned == Some(true) {
+            "abandoned"
+        } else if row.answered == Some(true) {
+            "handled"
+        } else {
+            "unknown"
+        }
+        .to_string(),
+    );
+    row
+}
+
+fn generic(r: &mut Reader<'_>) -> CanonicalRow {
+    let mut row = CanonicalRow {
+        event_id: r.text("event_id"),
+        ended_at: r.time("ended_at"),
+        queue_name: r.text("queue_name"),
+        agent_id: r.text("agent_id"),
+        media_type: r.text("media_type"),
+        direction: r.text("direction"),
+        phone_number: r.text("phone_number"),
+        wait_seconds: r.first_number(&["wait_seconds", "queue_seconds"]),
+        talk_seconds: r.number("talk_seconds"),
+        hold_seconds: r.number("hold_seconds"),
+        acw_seconds: r.number("acw_seconds"),
+        duration_seconds: r.number("duration_seconds"),
+        outcome_raw: r.text("outcome_status"),
+        wrap_up_code: r.text("wrap_up_code"),
+        csat_score: r.first_number(&["csat", "csat_score", "customer_satisfaction"]),
+        member_id: r.text("member_id"),
+        account_number: r.text("account_number"),
+        card_number: r.text("card_number"),
+        notes: r.text("notes"),
+        ..Default::default()
+    };
+    row.contact_id = r.text("contact_id").or_else(|| row.event_id.clone());
+    row.queue_id = r.text("queue_id").or_else(|| row.queue_name.clone());
+    if row.duration_seconds.is_none() {
+        row.duration_seconds = components_sum(row.talk_seconds, row.hold_seconds, row.acw_seconds);
+    }
+    row
+}
+
+/// Scrubbed examples and rescued data need a stable JSON text.
+pub fn rescued_json(rescued: &Map<String, Value>) -> Option<String> {
+    (!rescued.is_empty()).then(|| Value::Object(rescued.clone()).to_string())
+}
+
+/// Groups canonical-column names for the drift pane's mapping picker.
+pub fn mappable_column_names() -> BTreeMap<&'static str, ColumnKind> {
+    MAPPABLE_COLUMNS.iter().copied().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn map(shape: Shape, json: &str) -> (CanonicalRow, DriftCollector) {
+        let obj: Map<String, Value> = serde_json::from_str(json).unwrap();
+        let mut drift = DriftCollector::default();
+        let at = Utc.with_ymd_and_hms(2026, 9, 1, 10, 0, 0).unwrap();
+        let row = map_record(shape, &obj, at, &SchemaConfig::default(), &mut drift);
+        (row, drift)
+    }
+
+    fn kinds(d: &DriftCollector) -> Vec<(String, &'static str)> {
+        let mut v: Vec<_> = d
+            .seen
+            .keys()
+            .map(|(_, f, k)| (f.clone(), k.as_str()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn genesys_conversation_details() {
+        let json = r#"{
+          "conversationId": "c-1", "conversationStart": "2026-09-01T10:00:00.000Z",
+          "conversationEnd": "2026-09-01T10:09:30.000Z", "originatingDirection": "inbound",
+          "divisionIds": ["d1"],
+          "participants": [
+            {"purpose": "customer", "attributes": {"SurveyCSATScore": "4", "MemberId": "MBR123456789"},
+             "sessions": [{"mediaType": "voice", "ani": "tel:+13175550123", "segments": []}]},
+            {"purpose": "ivr", "sessions": [{"segments": [{"queueId": "not-this-one"}]}]},
+            {"purpose": "acd", "participantName": "Claims",
+             "sessions": [{"segments": [{"segmentType": "interact", "queueId": "q-claims"}],
+                           "metrics": [{"name": "nOffered", "value": 1}, {"name": "tAnswered", "value": 42500}]}]},
+            {"purpose": "agent", "userId": "u-7",
+             "sessions": [{"segments": [{"segmentType": "interact"},
+                                         {"segmentType": "wrapup", "wrapUpCode": "Claim Status", "wrapUpNote": "All good"}],
+                           "metrics": [{"name": "tTalk", "value": 300000}, {"name": "tHeld", "value": 20000},
+                                       {"name": "tAcw", "value": 45000}, {"name": "tHandle", "value": 365000}]}]}
+          ]}"#;
+        let (r, d) = map(Shape::Genesys, json);
+        assert_eq!(r.event_id.as_deref(), Some("c-1"));
+        assert_eq!(r.contact_id.as_deref(), Some("c-1"));
+        assert_eq!(
+            r.ended_at,
+            Some(Utc.with_ymd_and_hms(2026, 9, 1, 10, 9, 30).unwrap())
+        );
+        assert_eq!(r.direction.as_deref(), Some("inbound"));
+        assert_eq!(r.queue_id.as_deref(), Some("q-claims"));
+        assert_eq!(r.queue_name.as_deref(), Some("Claims"));
+        assert_eq!(r.agent_id.as_deref(), Some("u-7"));
+        assert_eq!(r.media_type.as_deref(), Some("voice"));
+        assert_eq!(r.phone_number.as_deref(), Some("+13175550123"));
+        assert_eq!((r.answered, r.abandoned), (Some(true), Some(false)));
+        assert_eq!(r.wait_seconds, Some(42.5));
+        assert_eq!(
+            (r.talk_seconds, r.hold_seconds, r.acw_seconds),
+            (Some(300.0), Some(20.0), Some(45.0))
+        );
+        assert_eq!(r.duration_seconds, Some(365.0));
+        assert_eq!(r.wrap_up_code.as_deref(), Some("Claim Status"));
+        assert_eq!(r.notes.as_deref(), Some("All good"));
+        assert_eq!(r.csat_score, Some(4.0));
+        assert_eq!(r.member_id.as_deref(), Some("MBR123456789"));
+        assert_eq!(r.outcome_status.as_deref(), Some("handled"));
+        assert_eq!(r.rescued.keys().collect::<Vec<_>>(), vec!["divisionIds"]);
+        assert_eq!(kinds(&d), vec![("divisionIds".into(), "new")]);
+
+        // Abandoned, anonymous, no agent: no handle time, no phone.
+        let json = r#"{"conversationId": "c-2", "conversationStart": "2026-09-01T10:00:00Z", "conversationEnd": "2026-09-01T10:01:00Z",
+          "originatingDirection": "inbound", "participants": [
+            {"purpose": "customer", "sessions": [{"mediaType": "voice", "ani": "tel:anonymous"}]},
+            {"purpose": "acd", "participantName": "Claims", "sessions": [{"segments": [{"queueId": "q"}], "metrics": [{"name": "tAbandon", "value": 3000}]}]}]}"#;
+        let (r, _) = map(Shape::Genesys, json);
+        assert_eq!(r.phone_number, None);
+        assert_eq!(
+            (r.answered, r.abandoned, r.wait_seconds),
+            (Some(false), Some(true), Some(3.0))
+        );
+        assert_eq!((r.talk_seconds, r.duration_seconds), (None, None));
+        assert_eq!(r.outcome_status.as_deref(), Some("abandoned"));
+    }
+
+    #[test]
+    fn cxone_completed_contacts_with_strings_and_renamed_fields() {
+        let json = r#"{"contactId": "6420001", "masterContactId": "6420001", "contactStartDate": "2026-09-01T10:00:00.000Z",
+          "skillId": "4101", "skillName": "Card Services", "agentId": "5123", "mediaTypeName": "Call", "isOutbound": "False",
+          "fromAddress": "3175550123", "abandoned": "False", "inQueueSeconds": "45", "agentSeconds": "312",
+          "holdSeconds": "20", "ACWSeconds": "55", "dispositionNotes": "note", "csatScore": "5",
+          "accountNumber": "1234567890", "lastUpdateTime": "2026-09-02T02:00:00Z"}"#;
+        let (r, d) = map(Shape::Cxone, json);
+        assert_eq!(r.contact_id.as_deref(), Some("6420001"));
+        assert_eq!(
+            (r.queue_id.as_deref(), r.queue_name.as_deref()),
+            (Some("4101"), Some("Card Services"))
+        );
+        assert_eq!(r.agent_id.as_deref(), Some("5123"));
+        assert_eq!(r.direction.as_deref(), Some("inbound"));
+        assert_eq!(r.phone_number.as_deref(), Some("3175550123"));
+        assert_eq!((r.answered, r.abandoned), (Some(true), Some(false)));
+        assert_eq!(r.wait_seconds, Some(45.0));
+        assert_eq!(
+            (r.talk_seconds, r.hold_seconds, r.acw_seconds),
+            (Some(292.0), Some(20.0), Some(55.0))
+        );
+        assert_eq!(r.duration_seconds, Some(367.0));
+        assert_eq!(r.csat_score, Some(5.0));
+        assert_eq!(r.account_number.as_deref(), Some("1234567890"));
+        assert_eq!(r.notes.as_deref(), Some("note"));
+        assert_eq!(kinds(&d), vec![("lastUpdateTime".into(), "new")]);
+
+        let json = r#"{"contactId": 77, "skillId": 4101, "contactStart": "2026-09-01T10:00:00Z", "agentId": "0",
+          "isOutbound": "True", "abandoned": "True", "inQueueSeconds": "3", "agentSeconds": "0", "csatScore": "",
+          "skillName": "x", "holdSeconds": "abc"}"#;
+        let (r, d) = map(Shape::Cxone, json);
+        assert_eq!(r.contact_id.as_deref(), Some("77"));
+        assert_eq!(r.agent_id, None);
+        assert_eq!(r.direction.as_deref(), Some("outbound"));
+        assert_eq!((r.answered, r.abandoned), (Some(false), Some(true)));
+        assert_eq!(r.csat_score, None);
+        assert_eq!(r.hold_seconds, None);
+        assert_eq!(r.rescued.get("holdSeconds"), Some(&Value::from("abc")));
+        assert!(kinds(&d).contains(&("holdSeconds".into(), "type_changed")));
+    }
+
+    #[test]
+    fn generic_events_and_their_aliases() {
+        let json = r#"{"event_id": "e1", "timestamp": "2026-09-01T10:00:00Z", "phone_number": "(317) 555-0123",
+          "queue_name": "Billing", "duration_seconds": 300.5, "queue_seconds": 12, "outcome_status": "Completed",
+          "customer_satisfaction": 4, "notes": "hi", "ended_at": "2026-09-01T10:05:00Z", "sentiment": 0.3}"#;
+        let (r, d) = map(Shape::Generic, json);
+        assert_eq!(
+            (r.event_id.as_deref(), r.contact_id.as_deref()),
+            (Some("e1"), Some("e1"))
+        );
+        assert_eq!(
+            (r.queue_id.as_deref(), r.queue_name.as_deref()),
+            (Some("Billing"), Some("Billing"))
+        );
+        assert_eq!(r.wait_seconds, Some(12.0));
+        assert_eq!(r.csat_score, Some(4.0));
+        assert_eq!(r.duration_seconds, Some(300.5));
+        assert_eq!(r.outcome_raw.as_deref(), Some("Completed"));
+        assert_eq!(
+            r.ended_at,
+            Some(Utc.with_ymd_and_hms(2026, 9, 1, 10, 5, 0).unwrap())
+        );
+        assert_eq!(kinds(&d), vec![("sentiment".into(), "new")]);
+
+        // Ill-typed: null with the raw value rescued; numeric strings accepted but noted.
+        let json = r#"{"event_id": "e2", "contact_id": "C9", "timestamp": 1, "queue_id": "q1", "wait_seconds": "soon",
+          "csat": "5", "talk_seconds": 10, "acw_seconds": 5, "outcome_status": "Completed"}"#;
+        let (r, d) = map(Shape::Generic, json);
+        assert_eq!(r.contact_id.as_deref(), Some("C9"));
+        assert_eq!(r.wait_seconds, None);
+        assert_eq!(r.rescued.get("wait_seconds"), Some(&Value::from("soon")));
+        assert_eq!(r.csat_score, Some(5.0));
+        assert_eq!(r.duration_seconds, Some(15.0), "handle time from its parts");
+        let k = kinds(&d);
+        assert!(k.contains(&("wait_seconds".into(), "type_changed")));
+        assert!(k.contains(&("csat".into(), "type_changed")));
+        assert!(k.contains(&("duration_seconds".into(), "missing")));
+    }
+
+    #[test]
+    fn mapped_and_ignored_fields() {
+        let mut schema = SchemaConfig::default();
+        schema.field_map.insert(
+            "generic".into(),
+            [("handle_time".to_string(), "duration_seconds".to_string())].into(),
+        );
+        schema
+            .ignored
+            .insert("generic".into(), vec!["sentiment".into()]);
+        let obj: Map<String, Value> = serde_json::from_str(
+            r#"{"event_id": "e1", "queue_name": "q", "outcome_status": "Completed", "handle_time": 99, "sentiment": 1}"#,
+        )
+        .unwrap();
+        let mut drift = DriftCollector::default();
+        let r = map_record(Shape::Generic, &obj, Utc::now(), &schema, &mut drift);
+        assert_eq!(r.duration_seconds, Some(99.0));
+        assert!(!r.rescued.contains_key("handle_time"));
+        assert!(
+            r.rescued.contains_key("sentiment"),
+            "ignored fields are still kept"
+        );
+        assert!(drift.seen.is_empty(), "{:?}", drift.seen.keys());
+    }
+}

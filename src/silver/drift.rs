@@ -1,0 +1,199 @@
+//! Schema drift: fields a shape did not have before (`new`), expected fields that are absent
+//! (`missing`), known fields with an unexpected JSON type (`type_changed`) and outcome values
+//! the status map does not know (`unmapped_status`). Collected while mapping, per Silver date,
+//! never failing a record.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::sources::Shape;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DriftKind {
+    New,
+    Missing,
+    TypeChanged,
+    UnmappedStatus,
+}
+
+impl DriftKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftKind::New => "new",
+            DriftKind::Missing => "missing",
+            DriftKind::TypeChanged => "type_changed",
+            DriftKind::UnmappedStatus => "unmapped_status",
+        }
+    }
+}
+
+/// How often and when one kind of drift was seen, with one example value (raw; scrubbed
+/// before it is written).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub count: u64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub example: Option<String>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct DriftCollector {
+    pub seen: HashMap<(Shape, String, DriftKind), Observation>,
+}
+
+/// Examples are for people: a short excerpt is enough.
+const EXAMPLE_CHARS: usize = 160;
+
+impl DriftCollector {
+    pub fn observe(
+        &mut self,
+        shape: Shape,
+        field: &str,
+        kind: DriftKind,
+        example: Option<&Value>,
+        at: DateTime<Utc>,
+    ) {
+        if let Some(o) = self.seen.get_mut(&(shape, field.to_string(), kind)) {
+            o.count += 1;
+            o.first_seen = o.first_seen.min(at);
+            o.last_seen = o.last_seen.max(at);
+            return;
+        }
+        self.seen.insert(
+            (shape, field.to_string(), kind),
+            Observation {
+                count: 1,
+                first_seen: at,
+                last_seen: at,
+                example: example.map(example_text),
+            },
+        );
+    }
+
+    pub fn merge(&mut self, other: DriftCollector) {
+        for (k, o) in other.seen {
+            match self.seen.get_mut(&k) {
+                Some(mine) => {
+                    mine.count += o.count;
+                    mine.first_seen = mine.first_seen.min(o.first_seen);
+                    mine.last_seen = mine.last_seen.max(o.last_seen);
+                    if mine.example.is_none() {
+                        mine.example = o.example;
+                    }
+                }
+                None => {
+                    self.seen.insert(k, o);
+                }
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+}
+
+fn example_text(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.chars().count() <= EXAMPLE_CHARS {
+        s
+    } else {
+        let mut t: String = s.chars().take(EXAMPLE_CHARS).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Drift over all of Silver: one line per (shape, field, kind).
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct DriftSummary {
+    pub shape: String,
+    pub field: String,
+    pub kind: String,
+    pub count: i64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub example: Option<String>,
+    /// Days (Silver dates) it was seen on.
+    pub days: i64,
+}
+
+/// Reads `silver/schema_drift` and sums it up, most pressing kinds first.
+pub async fn report(lake: &crate::lake::Lake) -> Result<Vec<DriftSummary>, super::SilverError> {
+    use arrow::array::{AsArray, Int64Array};
+
+    use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
+
+    let table = crate::lake::delta::open(lake, crate::lake::delta::SILVER_DRIFT)
+        .await
+        .map_err(|source| super::SilverError::Delta {
+            table: crate::lake::delta::SILVER_DRIFT,
+            source,
+        })?;
+    let ctx = datafusion::prelude::SessionContext::new();
+    let df_err = |e: datafusion::error::DataFusionError| super::SilverError::Delta {
+        table: crate::lake::delta::SILVER_DRIFT,
+        source: deltalake::DeltaTableError::Generic(e.to_string()),
+    };
+    let registered = crate::lake::delta::register(&ctx, "drift", &table)
+        .await
+        .map_err(|source| super::SilverError::Delta {
+            table: crate::lake::delta::SILVER_DRIFT,
+            source,
+        })?;
+    if !registered {
+        return Ok(Vec::new());
+    }
+    let sql = "SELECT shape, field, kind, CAST(SUM(count) AS BIGINT) AS count, MIN(first_seen) AS first_seen, \
+               MAX(last_seen) AS last_seen, MAX(example) AS example, CAST(COUNT(DISTINCT date) AS BIGINT) AS days \
+               FROM drift GROUP BY shape, field, kind \
+               ORDER BY CASE kind WHEN 'missing' THEN 0 WHEN 'type_changed' THEN 1 WHEN 'unmapped_status' THEN 2 ELSE 3 END, \
+               shape, field";
+    let batches = ctx
+        .sql(sql)
+        .await
+        .map_err(df_err)?
+        .collect()
+        .await
+        .map_err(df_err)?;
+    let mut out = Vec::new();
+    for b in batches {
+        let s = |i: usize| {
+            crate::lake::delta::utf8_column(b.column(i)).map_err(|e| super::SilverError::Arrow {
+                date: chrono::NaiveDate::default(),
+                source: e,
+            })
+        };
+        let (shape, field, kind, example) = (s(0)?, s(1)?, s(2)?, s(6)?);
+        let count: Int64Array = b.column(3).as_primitive::<Int64Type>().clone();
+        let first = b
+            .column(4)
+            .as_primitive::<TimestampMicrosecondType>()
+            .clone();
+        let last = b
+            .column(5)
+            .as_primitive::<TimestampMicrosecondType>()
+            .clone();
+        let days = b.column(7).as_primitive::<Int64Type>().clone();
+        for i in 0..b.num_rows() {
+            use arrow::array::Array;
+            out.push(DriftSummary {
+                shape: shape.value(i).to_string(),
+                field: field.value(i).to_string(),
+                kind: kind.value(i).to_string(),
+                count: count.value(i),
+                first_seen: DateTime::from_timestamp_micros(first.value(i)).unwrap_or_default(),
+                last_seen: DateTime::from_timestamp_micros(last.value(i)).unwrap_or_default(),
+                example: (!example.is_null(i)).then(|| example.value(i).to_string()),
+                days: days.value(i),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,514 @@
+//! The masking policy (`_config/masking_policy.toml`) and how it is applied: per-column rules
+//! (detector, action, what to do with values the detector does not validate), the keyed hash,
+//! and per-column counts of what happened.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::pii::{Detector, DetectorError, Detectors, PhoneCache};
+
+/// Silver columns a policy may have a rule for.
+pub const PII_COLUMNS: &[&str] = &[
+    "phone_number",
+    "member_id",
+    "account_number",
+    "card_number",
+    "notes",
+];
+
+/// What replaces a redacted value.
+pub const REDACTED: &str = "[REDACTED]";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Hash,
+    Redact,
+    MaskLast4,
+    Keep,
+    /// Free text only: replace detected spans with typed tokens.
+    Scrub,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unvalidated {
+    Keep,
+    Redact,
+}
+
+/// One column's rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnRule {
+    pub detector: Detector,
+    pub action: Action,
+    #[serde(default = "default_unvalidated")]
+    pub unvalidated: Unvalidated,
+}
+
+fn default_unvalidated() -> Unvalidated {
+    Unvalidated::Redact
+}
+
+/// The policy file as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyFile {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub preset: String,
+    #[serde(default = "us")]
+    pub default_region: String,
+    pub member_id_pattern: String,
+    pub account_number_pattern: String,
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnRule>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn us() -> String {
+    "US".into()
+}
+
+/// A policy that failed validation, naming the field at fault.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("masking policy does not parse: {0}")]
+    Syntax(String),
+    #[error(transparent)]
+    Detector(#[from] DetectorError),
+    #[error("columns.{column}: there is no PII column `{column}` (known: {known})")]
+    UnknownColumn { column: String, known: String },
+    #[error("columns.{column}: action `scrub` only applies to the free_text detector")]
+    ScrubNeedsFreeText { column: String },
+}
+
+/// A parsed and validated policy, with its version (SHA-256 of its text).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub file: PolicyFile,
+    pub detectors: Detectors,
+    pub version: String,
+}
+
+impl Policy {
+    pub fn parse(text: &str) -> Result<Policy, PolicyError> {
+        let file: PolicyFile =
+            toml::from_str(text).map_err(|e| PolicyError::Syntax(e.to_string()))?;
+        Policy::from_file(file, text)
+    }
+
+    /// Validates a policy built in memory (the app's editor); `text` is what will be saved.
+    pub fn from_file(file: PolicyFile, text: &str) -> Result<Policy, PolicyError> {
+        let detectors = Detectors::new(
+            &file.default_region,
+            &file.member_id_pattern,
+            &file.account_number_pattern,
+        )?;
+        for (column, rule) in &file.columns {
+            if !PII_COLUMNS.contains(&column.as_str()) {
+                return Err(PolicyError::UnknownColumn {
+                    column: column.clone(),
+                    known: PII_COLUMNS.join(", "),
+                });
+            }
+            if rule.action == Action::Scrub && rule.detector != Detector::FreeText {
+                return Err(PolicyError::ScrubNeedsFreeText {
+                    column: column.clone(),
+                });
+            }
+        }
+        Ok(Policy {
+            file,
+            detectors,
+            version: hex::encode(Sha256::digest(text.as_bytes())),
+        })
+    }
+
+    /// The shipped preset of that name.
+    pub fn preset_text(name: &str) -> Option<&'static str> {
+        match name {
+            "general" => Some(crate::config::PRESET_GENERAL),
+            "healthcare" => Some(crate::config::PRESET_HEALTHCARE),
+            "finance" => Some(crate::config::PRESET_FINANCE),
+            _ => None,
+        }
+    }
+}
+
+/// The secret key of the keyed hash. Never stored in the lake, never logged.
+#[derive(Clone)]
+pub struct HmacKey(Vec<u8>);
+
+impl std::fmt::Debug for HmacKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HmacKey(..)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("CCLAKE_HMAC_KEY is set but shorter than 16 characters; use a long random secret")]
+    TooShort,
+    #[error("cannot read the HMAC key file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create the HMAC key file {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "no config directory to keep the HMAC key in; set CCLAKE_HMAC_KEY or CCLAKE_HMAC_KEY_FILE"
+    )]
+    NoConfigDir,
+}
+
+impl HmacKey {
+    pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> HmacKey {
+        HmacKey(bytes.into())
+    }
+
+    /// The key from `CCLAKE_HMAC_KEY`, else the file named by `CCLAKE_HMAC_KEY_FILE`, else
+    /// `<config dir>/cclake/hmac.key`, generated on first use with mode 0600.
+    pub fn from_environment() -> Result<HmacKey, KeyError> {
+        if let Ok(k) = std::env::var("CCLAKE_HMAC_KEY") {
+            if k.len() < 16 {
+                return Err(KeyError::TooShort);
+            }
+            return Ok(HmacKey(k.into_bytes()));
+        }
+        let path = match std::env::var_os("CCLAKE_HMAC_KEY_FILE") {
+            Some(p) => PathBuf::from(p),
+            None => dirs::config_dir()
+                .ok_or(KeyError::NoConfigDir)?
+                .join("cclake")
+                .join("hmac.key"),
+        };
+        Self::from_file(&path)
+    }
+
+    /// Reads a key file, creating it with a fresh random key (mode 0600) if it is missing.
+    pub fn from_file(path: &std::path::Path) -> Result<HmacKey, KeyError> {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes).trim().to_string();
+                Ok(HmacKey(text.into_bytes()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let create = |source| KeyError::Create {
+                    path: path.to_path_buf(),
+                    source,
+                };
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(create)?;
+                }
+                let key = hex::encode(rand::random::<[u8; 32]>());
+                let mut opts = std::fs::OpenOptions::new();
+                opts.write(true).create_new(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    opts.mode(0o600);
+                }
+                match opts.open(path) {
+                    Ok(mut f) => {
+                        use std::io::Write;
+                        f.write_all(key.as_bytes()).map_err(create)?;
+                        f.sync_all().map_err(create)?;
+                        Ok(HmacKey(key.into_bytes()))
+                    }
+                    // Created by another process meanwhile: use theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Self::from_file(path)
+                    }
+                    Err(e) => Err(create(e)),
+                }
+            }
+            Err(source) => Err(KeyError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    /// HMAC-SHA-256 of a value, hex encoded.
+    pub fn hash(&self, value: &str) -> String {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(value.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+/// What masking did to one column.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnCounts {
+    /// Values the detector validated and the action was applied to.
+    pub masked: u64,
+    pub unvalidated_kept: u64,
+    pub unvalidated_redacted: u64,
+    /// Spans replaced inside free text.
+    pub spans_scrubbed: u64,
+}
+
+impl ColumnCounts {
+    pub fn add(&mut self, o: &ColumnCounts) {
+        self.masked += o.masked;
+        self.unvalidated_kept += o.unvalidated_kept;
+        self.unvalidated_redacted += o.unvalidated_redacted;
+        self.spans_scrubbed += o.spans_scrubbed;
+    }
+}
+
+/// A policy with its key, ready to mask values.
+#[derive(Debug, Clone)]
+pub struct Masker {
+    pub policy: Policy,
+    key: HmacKey,
+}
+
+impl Masker {
+    pub fn new(policy: Policy, key: HmacKey) -> Masker {
+        Masker { policy, key }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.policy.file.enabled
+    }
+
+    pub fn key(&self) -> &HmacKey {
+        &self.key
+    }
+
+    /// The customer join key: the keyed hash of the E.164 phone, whatever the phone column's
+    /// action, so one caller has one key in every source.
+    pub fn customer_key(&self, phone: &str, phones: &mut PhoneCache) -> Option<String> {
+        phones
+            .e164(&self.policy.detectors, phone)
+            .map(|e| self.key.hash(&e))
+    }
+
+    /// Masks one value of a PII column per its rule. Columns without a rule are kept.
+    pub fn mask(
+        &self,
+        column: &str,
+        value: &str,
+        phones: &mut PhoneCache,
+        counts: &mut ColumnCounts,
+    ) -> String {
+        if !self.enabled() {
+            return value.to_string();
+        }
+        let Some(rule) = self.policy.file.columns.get(column) else {
+            return value.to_string();
+        };
+        let d = &self.policy.detectors;
+        if rule.detector == Detector::FreeText {
+            return match rule.action {
+                Action::Keep => value.to_string(),
+                Action::Scrub => {
+                    let (text, n) = d.scrub(value, phones);
+                    counts.spans_scrubbed += u64::from(n.total());
+                    if n.total() > 0 {
+                        counts.masked += 1;
+                    }
+                    text
+                }
+                _ => {
+                    counts.masked += 1;
+                    REDACTED.to_string()
+                }
+            };
+        }
+        // The value in its canonical form when the detector validates it.
+        let canonical = match rule.detector {
+            Detector::Phone => phones.e164(d, value),
+            Detector::Pan => super::pii::pan_digits(value),
+            other => d.validates(other, value).then(|| value.trim().to_string()),
+        };
+        let Some(canonical) = canonical else {
+            return match rule.unvalidated {
+                Unvalidated::Keep => {
+                    counts.unvalidated_kept += 1;
+                    value.to_string()
+                }
+                Unvalidated::Redact => {
+                    counts.unvalidated_redacted += 1;
+                    REDACTED.to_string()
+                }
+            };
+        };
+        counts.masked += 1;
+        match rule.action {
+            Action::Hash => self.key.hash(&canonical),
+            Action::Redact | Action::Scrub => REDACTED.to_string(),
+            Action::MaskLast4 => mask_last4(&canonical),
+            Action::Keep => {
+                counts.masked -= 1;
+                value.to_string()
+            }
+        }
+    }
+
+    /// Scrubs free text that has no rule of its own (`_rescued_data`), when masking is on.
+    pub fn scrub(&self, text: &str, phones: &mut PhoneCache) -> (String, u32) {
+        if !self.enabled() {
+            return (text.to_string(), 0);
+        }
+        let (s, n) = self.policy.detectors.scrub(text, phones);
+        (s, n.total())
+    }
+}
+
+/// `1234567890` → `******7890`.
+pub fn mask_last4(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let keep = chars.len().min(4);
+    let mut out = "*".repeat(chars.len() - keep);
+    out.extend(&chars[chars.len() - keep..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn masker(preset: &str) -> Masker {
+        let p = Policy::parse(Policy::preset_text(preset).unwrap()).unwrap();
+        Masker::new(p, HmacKey::from_bytes(b"test-key-0123456789".to_vec()))
+    }
+
+    #[test]
+    fn presets_parse_and_differ() {
+        let g = masker("general");
+        let h = masker("healthcare");
+        let f = masker("finance");
+        assert_eq!(g.policy.file.columns["notes"].action, Action::Scrub);
+        assert_eq!(h.policy.file.columns["notes"].action, Action::Redact);
+        assert_eq!(f.policy.file.columns["card_number"].action, Action::Hash);
+        assert_ne!(g.policy.version, h.policy.version);
+        assert_eq!(g.policy.version.len(), 64);
+    }
+
+    #[test]
+    fn hmac_is_keyed() {
+        let a = HmacKey::from_bytes(b"key-one-0123456789".to_vec());
+        let b = HmacKey::from_bytes(b"key-two-0123456789".to_vec());
+        let plain = hex::encode(Sha256::digest(b"+13175550123"));
+        assert_ne!(a.hash("+13175550123"), plain);
+        assert_ne!(a.hash("+13175550123"), b.hash("+13175550123"));
+        assert_eq!(a.hash("+13175550123"), a.hash("+13175550123"));
+        // RFC 4231 test case 2.
+        let k = HmacKey::from_bytes(b"Jefe".to_vec());
+        assert_eq!(
+            k.hash("what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn actions_and_unvalidated_values() {
+        let m = masker("general");
+        let mut c = PhoneCache::default();
+        let mut n = ColumnCounts::default();
+        // One caller, three spellings, one hash: the same as customer_key.
+        let h1 = m.mask("phone_number", "(317) 555-0123", &mut c, &mut n);
+        let h2 = m.mask("phone_number", "+13175550123", &mut c, &mut n);
+        assert_eq!(h1, h2);
+        assert_eq!(Some(h1.clone()), m.customer_key("317.555.0123", &mut c));
+        assert_eq!(h1, m.key().hash("+13175550123"));
+        assert_eq!(m.mask("phone_number", "N/A", &mut c, &mut n), REDACTED);
+        assert_eq!(m.mask("member_id", "N/A", &mut c, &mut n), "N/A"); // unvalidated: keep
+        assert_eq!(
+            m.mask("account_number", "1234567890", &mut c, &mut n),
+            "******7890"
+        );
+        assert_eq!(
+            m.mask("card_number", "4111 1111 1111 1111", &mut c, &mut n),
+            REDACTED
+        );
+        assert_eq!(n.masked, 4);
+        assert_eq!((n.unvalidated_kept, n.unvalidated_redacted), (1, 1));
+        let f = masker("finance");
+        assert_eq!(
+            f.mask("card_number", "4111-1111-1111-1111", &mut c, &mut n),
+            f.key().hash("4111111111111111")
+        );
+        let h = masker("healthcare");
+        assert_eq!(
+            h.mask("notes", "Member has diabetes", &mut c, &mut n),
+            REDACTED
+        );
+    }
+
+    #[test]
+    fn disabled_policy_keeps_values() {
+        let text = Policy::preset_text("general")
+            .unwrap()
+            .replace("enabled = true", "enabled = false");
+        let m = Masker::new(
+            Policy::parse(&text).unwrap(),
+            HmacKey::from_bytes(b"k0123456789abcdef".to_vec()),
+        );
+        let mut c = PhoneCache::default();
+        let mut n = ColumnCounts::default();
+        assert_eq!(
+            m.mask("phone_number", "3175550123", &mut c, &mut n),
+            "3175550123"
+        );
+        // customer_key is still computed: joins must keep working.
+        assert!(m.customer_key("3175550123", &mut c).is_some());
+    }
+
+    #[test]
+    fn invalid_policies_name_the_field() {
+        let bad = Policy::preset_text("general")
+            .unwrap()
+            .replace(r"^[0-9]{8,17}$", "([0-9");
+        let e = Policy::parse(&bad).unwrap_err();
+        assert!(e.to_string().starts_with("account_number_pattern:"), "{e}");
+        let bad = format!(
+            "{}\n[columns.email]\ndetector = \"email\"\naction = \"hash\"\n",
+            Policy::preset_text("general").unwrap()
+        );
+        assert!(matches!(
+            Policy::parse(&bad),
+            Err(PolicyError::UnknownColumn { .. })
+        ));
+        let bad = Policy::preset_text("general")
+            .unwrap()
+            .replace("action = \"mask_last4\"", "action = \"scrub\"");
+        assert!(matches!(
+            Policy::parse(&bad),
+            Err(PolicyError::ScrubNeedsFreeText { .. })
+        ));
+    }
+
+    #[test]
+    fn key_file_is_created_once_with_owner_only_access() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/hmac.key");
+        let k1 = HmacKey::from_file(&path).unwrap();
+        let k2 = HmacKey::from_file(&path).unwrap();
+        assert_eq!(k1.hash("x"), k2.hash("x"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+    }
+}

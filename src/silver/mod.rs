@@ -1,0 +1,616 @@
+//! Silver: one clean row per contact in the `silver/contacts` Delta table, built from Bronze.
+//!
+//! For each date to rebuild, every Bronze file of that date (from every committed ingest) is
+//! read, each record mapped to the canonical columns, duplicates of a contact reduced to the
+//! most recently ingested copy, PII masked per the lake's policy, CRM columns joined in, and
+//! the date partition replaced atomically (Delta replaceWhere). Schema drift seen on the way
+//! is written per date to `silver/schema_drift`. Incremental runs rebuild only the dates that
+//! received Bronze files since the last successful run.
+
+pub mod canonical;
+pub mod crm;
+pub mod drift;
+pub mod masking;
+pub mod pii;
+pub mod status_map;
+pub mod table;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::BufRead;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use object_store::path::Path;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::config::{self, ConfigError, PipelineConfig};
+use crate::lake::delta::{self, SILVER_CONTACTS, SILVER_DRIFT};
+use crate::lake::ledger::{self, LedgerEntry, LedgerError};
+use crate::lake::{Lake, LakeError};
+use crate::pipeline::JobProgress;
+use crate::sources::Shape;
+use crate::sources::shape::{Classified, classify};
+use canonical::{CanonicalRow, map_record};
+use drift::{DriftCollector, DriftKind};
+use masking::{ColumnCounts, HmacKey, Masker, Policy};
+use pii::PhoneCache;
+use status_map::StatusMap;
+use table::{ContactRow, ContactsBuilder, DriftRow};
+
+/// Where Silver remembers which ingested inputs it has already built from.
+const STATE_FILE: &str = "silver/_cclake_state.json";
+/// Rows gathered before a commit: bounds memory while keeping commits few.
+const ROWS_PER_COMMIT: u64 = 400_000;
+
+/// Which dates to rebuild.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessMode {
+    /// Dates whose Bronze received files since the last successful run.
+    Incremental,
+    /// Every date in Bronze.
+    Full,
+    /// Every date in the range (inclusive) that has Bronze data.
+    Range { from: NaiveDate, to: NaiveDate },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SilverError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("_config/masking_policy.toml: {0}")]
+    Policy(#[from] masking::PolicyError),
+    #[error("_config/status_map.toml: {0}")]
+    StatusMap(#[from] status_map::StatusMapError),
+    #[error(transparent)]
+    Key(#[from] masking::KeyError),
+    #[error(transparent)]
+    Crm(#[from] crm::CrmError),
+    #[error("Delta table {table}: {source}")]
+    Delta {
+        table: &'static str,
+        source: deltalake::DeltaTableError,
+    },
+    #[error("building Silver rows for {date}: {source}")]
+    Arrow {
+        date: NaiveDate,
+        source: arrow::error::ArrowError,
+    },
+    #[error("Bronze file {path} cannot be read: {message}")]
+    Bronze { path: String, message: String },
+    #[error("processing cancelled; dates already committed stay, the rest are rebuilt next run")]
+    Cancelled,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProcessSummary {
+    pub dates: Vec<NaiveDate>,
+    pub rows_in: u64,
+    pub rows_out: u64,
+    pub duplicates_dropped: u64,
+    pub masked: BTreeMap<String, ColumnCounts>,
+    pub rows_with_rescued_data: u64,
+    pub rescued_fields: u64,
+    pub drift_observations: u64,
+    pub unmapped_statuses: u64,
+    pub crm_rows: usize,
+    pub crm_matched: u64,
+    pub policy_version: String,
+    pub masking_enabled: bool,
+    pub silver_version: Option<u64>,
+    pub elapsed_secs: f64,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct SilverState {
+    /// SHA-256 of every ingested input whose dates Silver has been rebuilt from.
+    processed: BTreeSet<String>,
+    last_run: Option<DateTime<Utc>>,
+}
+
+/// Everything needed to turn Bronze lines into Silver rows.
+struct Context {
+    masker: Masker,
+    status: StatusMap,
+    pipeline: PipelineConfig,
+    crm: crm::Crm,
+}
+
+/// A Bronze file of one date and the ledger row that wrote it.
+#[derive(Debug, Clone)]
+struct BronzeRef {
+    path: String,
+    ledger: usize,
+    records: u64,
+}
+
+/// Builds Silver from Bronze. `key` is the HMAC key (see [`HmacKey::from_environment`]).
+/// Runs on tokio's multi-thread runtime (it uses `block_in_place` for the CPU-bound part).
+pub async fn process(
+    lake: &Lake,
+    mode: ProcessMode,
+    key: HmacKey,
+    progress: &JobProgress,
+) -> Result<ProcessSummary, SilverError> {
+    let started = std::time::Instant::now();
+    progress.set_stage("reading settings");
+    let pipeline = config::load_pipeline(lake).await?;
+    let policy_text =
+        config::read_or_init(lake, config::POLICY_FILE, config::PRESET_GENERAL).await?;
+    let policy = Policy::parse(&policy_text)?;
+    let status_text =
+        config::read_or_init(lake, config::STATUS_MAP_FILE, config::DEFAULT_STATUS_MAP).await?;
+    let status = StatusMap::parse(&status_text)?;
+    let masker = Masker::new(policy, key);
+    let crm = crm::load(&pipeline.crm, &masker).await?;
+
+    let rows = ledger::read_all(lake).await?;
+    let mut state = read_state(lake).await?;
+    let mut by_date: BTreeMap<NaiveDate, Vec<BronzeRef>> = BTreeMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        for f in row
+            .bronze_files
+            .iter()
+            .filter(|f| f.event_type == "contact")
+        {
+            by_date
+                .entry(f.hour.date_naive())
+                .or_default()
+                .push(BronzeRef {
+                    path: f.path.clone(),
+                    ledger: i,
+                    records: f.records,
+                });
+        }
+    }
+    let dates: Vec<NaiveDate> = match mode {
+        ProcessMode::Full => by_date.keys().copied().collect(),
+        ProcessMode::Range { from, to } => by_date.range(from..=to).map(|(d, _)| *d).collect(),
+        ProcessMode::Incremental => {
+            let mut set = BTreeSet::new();
+            for row in rows.iter().filter(|r| !state.processed.contains(&r.sha256)) {
+                for f in row
+                    .bronze_files
+                    .iter()
+                    .filter(|f| f.event_type == "contact")
+                {
+                    set.insert(f.hour.date_naive());
+                }
+            }
+            set.into_iter().collect()
+        }
+    };
+
+    let ctx = Context {
+        masker,
+        status,
+        pipeline,
+        crm,
+    };
+    let mut summary = ProcessSummary {
+        policy_version: ctx.masker.policy.version.clone(),
+        masking_enabled: ctx.masker.enabled(),
+        crm_rows: ctx.crm.rows,
+        ..Default::default()
+    };
+    let total: u64 = dates
+        .iter()
+        .flat_map(|d| &by_date[d])
+        .map(|r| r.records)
+        .sum();
+    progress.begin_stage(format!("building Silver for {} dates", dates.len()), total);
+
+    let mut contacts =
+        delta::open(lake, SILVER_CONTACTS)
+            .await
+            .map_err(|source| SilverError::Delta {
+                table: SILVER_CONTACTS,
+                source,
+            })?;
+    let mut drift_table =
+        delta::open(lake, SILVER_DRIFT)
+            .await
+            .map_err(|source| SilverError::Delta {
+                table: SILVER_DRIFT,
+                source,
+            })?;
+
+    // Group dates into commits of bounded size.
+    let mut groups: Vec<Vec<NaiveDate>> = Vec::new();
+    let mut acc = 0;
+    for d in &dates {
+        let n: u64 = by_date[d].iter().map(|r| r.records).sum();
+        if groups.is_empty() || acc + n > ROWS_PER_COMMIT {
+            groups.push(Vec::new());
+            acc = 0;
+        }
+        acc += n;
+        if let Some(g) = groups.last_mut() {
+            g.push(*d);
+        }
+    }
+
+    let rt = tokio::runtime::Handle::current();
+    for group in groups {
+        progress.check().map_err(|_| SilverError::Cancelled)?;
+        let inputs: Vec<(NaiveDate, Vec<BronzeRef>)> =
+            group.iter().map(|d| (*d, by_date[d].clone())).collect();
+        // CPU-bound work on rayon; this async task steps aside for it (block_in_place) so the
+        // runtime's other tasks keep running.
+        let built: Vec<Result<DateBuild, SilverError>> = tokio::task::block_in_place(|| {
+            inputs
+                .par_iter()
+                .map(|(date, refs)| build_date(lake, &rt, &ctx, &rows, *date, refs, progress))
+                .collect()
+        });
+        let processed_at = Utc::now();
+        let mut batches = Vec::new();
+        let mut drift_rows_owned: Vec<(NaiveDate, Shape, String, DriftKind, drift::Observation)> =
+            Vec::new();
+        for b in built {
+            let b = b?;
+            summary.rows_in += b.rows_in;
+            summary.rows_out += b.batch.num_rows() as u64;
+            summary.duplicates_dropped += b.duplicates;
+            summary.rows_with_rescued_data += b.rows_with_rescued;
+            summary.rescued_fields += b.rescued_fields;
+            summary.crm_matched += b.crm_matched;
+            for (col, n) in &b.masked {
+                summary.masked.entry(col.clone()).or_default().add(n);
+            }
+            for ((shape, field, kind), obs) in b.drift.seen {
+                if kind == DriftKind::UnmappedStatus {
+                    summary.unmapped_statuses += obs.count;
+                }
+                drift_rows_owned.push((b.date, shape, field, kind, obs));
+            }
+            batches.push(b.batch);
+        }
+        summary.drift_observations += drift_rows_owned.len() as u64;
+        let mut phones = PhoneCache::default();
+        let scrubbed: Vec<Option<String>> = drift_rows_owned
+            .iter()
+            .map(|(_, _, _, _, o)| {
+                o.example
+                    .as_ref()
+                    .map(|e| ctx.masker.scrub(e, &mut phones).0)
+            })
+            .collect();
+        let drift_rows: Vec<DriftRow<'_>> = drift_rows_owned
+            .iter()
+            .zip(&scrubbed)
+            .map(|((date, shape, field, kind, o), ex)| DriftRow {
+                date: *date,
+                shape: shape.as_str(),
+                field,
+                kind: kind.as_str(),
+                example: ex.as_deref(),
+                first_seen: o.first_seen,
+                last_seen: o.last_seen,
+                count: o.count,
+                processed_at,
+            })
+            .collect();
+        let drift_batch = table::drift_batch(&drift_rows).map_err(|source| SilverError::Arrow {
+            date: group[0],
+            source,
+        })?;
+
+        let mut meta = Map::new();
+        meta.insert("cclake.operation".into(), Value::from("silver.process"));
+        meta.insert(
+            "cclake.policy_version".into(),
+            Value::from(ctx.masker.policy.version.clone()),
+        );
+        meta.insert(
+            "cclake.dates".into(),
+            Value::from(group.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
+        );
+        contacts = delta::replace_dates(contacts, batches, &group, meta.clone())
+            .await
+            .map_err(|source| SilverError::Delta {
+                table: SILVER_CONTACTS,
+                source,
+            })?;
+        drift_table = delta::replace_dates(drift_table, vec![drift_batch], &group, meta)
+            .await
+            .map_err(|source| SilverError::Delta {
+                table: SILVER_DRIFT,
+                source,
+            })?;
+        summary.dates.extend(group);
+    }
+
+    // Only now do the inputs count as processed: a run that died above redoes its dates.
+    if mode != ProcessMode::Incremental && mode != ProcessMode::Full {
+        // A range rebuild marks nothing new as processed: other dates may still be pending.
+    } else {
+        state
+            .processed
+            .extend(rows.iter().map(|r| r.sha256.clone()));
+    }
+    state.last_run = Some(Utc::now());
+    write_state(lake, &state).await?;
+    summary.silver_version = contacts.version();
+    summary.elapsed_secs = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+async fn read_state(lake: &Lake) -> Result<SilverState, SilverError> {
+    match lake.get(&Path::from(STATE_FILE)).await {
+        Ok(b) => Ok(serde_json::from_slice(&b).unwrap_or_default()),
+        Err(LakeError::Store {
+            source: object_store::Error::NotFound { .. },
+            ..
+        }) => Ok(SilverState::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn write_state(lake: &Lake, state: &SilverState) -> Result<(), SilverError> {
+    let body = serde_json::to_vec_pretty(state).unwrap_or_default();
+    lake.put_overwrite(&Path::from(STATE_FILE), body.into())
+        .await?;
+    Ok(())
+}
+
+/// One date's rows, ready to commit.
+struct DateBuild {
+    date: NaiveDate,
+    batch: arrow::record_batch::RecordBatch,
+    rows_in: u64,
+    duplicates: u64,
+    rows_with_rescued: u64,
+    rescued_fields: u64,
+    crm_matched: u64,
+    masked: BTreeMap<String, ColumnCounts>,
+    drift: DriftCollector,
+}
+
+/// A mapped record and where it came from, for dedupe and lineage.
+struct Parsed {
+    shape: Shape,
+    row: CanonicalRow,
+    ledger: usize,
+    file: usize,
+    line: usize,
+}
+
+fn build_date(
+    lake: &Lake,
+    rt: &tokio::runtime::Handle,
+    ctx: &Context,
+    ledger_rows: &[LedgerEntry],
+    date: NaiveDate,
+    refs: &[BronzeRef],
+    progress: &JobProgress,
+) -> Result<DateBuild, SilverError> {
+    // Read and map every Bronze file of the date, in parallel.
+    let per_file: Vec<Result<(Vec<Parsed>, DriftCollector), SilverError>> = refs
+        .par_iter()
+        .enumerate()
+        .map(|(fi, r)| {
+            let bytes = rt.block_on(lake.get(&Path::from(r.path.as_str())))?;
+            let mut drift = DriftCollector::default();
+            let mut out = Vec::with_capacity(r.records as usize);
+            let reader = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(&bytes[..]));
+            for (li, line) in reader.split(b'\n').enumerate() {
+                let line = line.map_err(|e| SilverError::Bronze {
+                    path: r.path.clone(),
+                    message: e.to_string(),
+                })?;
+                if line.is_empty() {
+                    continue;
+                }
+                // Bronze only holds records that classified with a time, so these cannot fail;
+                // a line that does (a hand-edited file) is reported, not skipped.
+                let bad = |m: String| SilverError::Bronze {
+                    path: r.path.clone(),
+                    message: format!("line {}: {m}", li + 1),
+                };
+                let facts = match classify(&line).map_err(bad)? {
+                    Classified::Record(f) => f,
+                    Classified::Envelope(_) => {
+                        return Err(bad("an envelope where a record was expected".into()));
+                    }
+                };
+                let at = facts.occurred_at.map_err(|e| bad(e.to_string()))?;
+                let obj: Map<String, Value> =
+                    serde_json::from_slice(&line).map_err(|e| bad(e.to_string()))?;
+                let row = map_record(facts.shape, &obj, at, &ctx.pipeline.schema, &mut drift);
+                out.push(Parsed {
+                    shape: facts.shape,
+                    row,
+                    ledger: r.ledger,
+                    file: fi,
+                    line: li,
+                });
+            }
+            progress.add_done(r.records);
+            progress.add_records(out.len() as u64);
+            progress.check().map_err(|_| SilverError::Cancelled)?;
+            Ok((out, drift))
+        })
+        .collect();
+    let mut drift = DriftCollector::default();
+    let mut parsed = Vec::new();
+    for r in per_file {
+        let (p, d) = r?;
+        parsed.extend(p);
+        drift.merge(d);
+    }
+    let rows_in = parsed.len() as u64;
+
+    // Dedupe on (source_system, contact_id): the most recently ingested copy wins, then the
+    // later line. Records without a contact id cannot be matched and are all kept.
+    let order = |p: &Parsed| (ledger_rows[p.ledger].ingest_order(), p.file, p.line);
+    let mut winner: HashMap<(Shape, &str), usize> = HashMap::with_capacity(parsed.len());
+    let mut keep = vec![true; parsed.len()];
+    for (i, p) in parsed.iter().enumerate() {
+        let Some(id) = p.row.contact_id.as_deref() else {
+            continue;
+        };
+        match winner.get(&(p.shape, id)) {
+            Some(&j) if order(&parsed[j]) >= order(p) => keep[i] = false,
+            Some(&j) => {
+                keep[j] = false;
+                winner.insert((p.shape, id), i);
+            }
+            None => {
+                winner.insert((p.shape, id), i);
+            }
+        }
+    }
+    drop(winner);
+    let duplicates = keep.iter().filter(|k| !**k).count() as u64;
+
+    // Mask, normalise, enrich, build.
+    let m = &ctx.masker;
+    let mut phones = PhoneCache::default();
+    let mut masked: BTreeMap<String, ColumnCounts> = BTreeMap::new();
+    let mut b = ContactsBuilder::default();
+    let (mut rows_with_rescued, mut rescued_fields, mut crm_matched) = (0, 0, 0);
+    for (p, _) in parsed.iter().zip(&keep).filter(|(_, k)| **k) {
+        let r = &p.row;
+        let mut mask = |col: &str, v: &Option<String>, phones: &mut PhoneCache| -> Option<String> {
+            let v = v.as_deref()?;
+            Some(m.mask(col, v, phones, masked.entry(col.to_string()).or_default()))
+        };
+        let phone = mask("phone_number", &r.phone_number, &mut phones);
+        let member = mask("member_id", &r.member_id, &mut phones);
+        let account = mask("account_number", &r.account_number, &mut phones);
+        let card = mask("card_number", &r.card_number, &mut phones);
+        let notes = mask("notes", &r.notes, &mut phones);
+        let customer_key = r
+            .phone_number
+            .as_deref()
+            .and_then(|ph| m.customer_key(ph, &mut phones));
+
+        let (outcome, answered, abandoned) = match p.shape {
+            Shape::Generic => {
+                let normalized = match r.outcome_raw.as_deref() {
+                    None => "unknown",
+                    Some(raw) => match ctx.status.normalize(raw) {
+                        Some(n) => n,
+                        None => {
+                            drift.observe(
+                                p.shape,
+                                "outcome_status",
+                                DriftKind::UnmappedStatus,
+                                Some(&Value::String(raw.to_string())),
+                                r.occurred_at.unwrap_or_default(),
+                            );
+                            "unknown"
+                        }
+                    },
+                };
+                (
+                    normalized.to_string(),
+                    Some(matches!(normalized, "handled" | "transferred")),
+                    Some(normalized == "abandoned"),
+                )
+            }
+            _ => (
+                r.outcome_status.clone().unwrap_or_else(|| "unknown".into()),
+                r.answered,
+                r.abandoned,
+            ),
+        };
+
+        let rescued = if r.rescued.is_empty() {
+            None
+        } else {
+            rows_with_rescued += 1;
+            rescued_fields += r.rescued.len() as u64;
+            let mut v = Value::Object(r.rescued.clone());
+            if m.enabled() {
+                scrub_value(m, &mut v, &mut phones);
+            }
+            Some(v.to_string())
+        };
+        let crm = ctx
+            .crm
+            .lookup(customer_key.as_deref(), r.contact_id.as_deref());
+        crm_matched += u64::from(crm.is_some());
+        let entry = &ledger_rows[p.ledger];
+        let occurred_at = r.occurred_at.unwrap_or_default();
+        b.push(&ContactRow {
+            event_id: r.event_id.as_deref(),
+            contact_id: r.contact_id.as_deref(),
+            source_system: p.shape.as_str(),
+            occurred_at,
+            ended_at: r.ended_at,
+            queue_id: r.queue_id.as_deref(),
+            queue_name: r.queue_name.as_deref(),
+            agent_id: r.agent_id.as_deref(),
+            media_type: r.media_type.as_deref(),
+            direction: r.direction.as_deref(),
+            phone_number: phone.as_deref(),
+            customer_key: customer_key.as_deref(),
+            wait_seconds: r.wait_seconds,
+            talk_seconds: r.talk_seconds,
+            hold_seconds: r.hold_seconds,
+            acw_seconds: r.acw_seconds,
+            duration_seconds: r.duration_seconds,
+            answered,
+            abandoned,
+            outcome_status: &outcome,
+            outcome_raw: r.outcome_raw.as_deref(),
+            wrap_up_code: r.wrap_up_code.as_deref(),
+            csat_score: r.csat_score,
+            member_id: member.as_deref(),
+            account_number: account.as_deref(),
+            card_number: card.as_deref(),
+            notes: notes.as_deref(),
+            customer_tier: crm.and_then(|c| c.customer_tier.as_deref()),
+            product_type: crm.and_then(|c| c.product_type.as_deref()),
+            account_owner: crm.and_then(|c| c.account_owner.as_deref()),
+            rescued_data: rescued.as_deref(),
+            source_file: &entry.source_path,
+            bronze_file: &refs[p.file].path,
+            ingested_at: entry.ingested_at,
+            policy_version: &m.policy.version,
+        });
+    }
+    let batch = b
+        .finish()
+        .map_err(|source| SilverError::Arrow { date, source })?;
+    Ok(DateBuild {
+        date,
+        batch,
+        rows_in,
+        duplicates,
+        rows_with_rescued,
+        rescued_fields,
+        crm_matched,
+        masked,
+        drift,
+    })
+}
+
+/// Scrubs PII out of every string (and number) inside rescued JSON, keeping it valid JSON.
+fn scrub_value(m: &Masker, v: &mut Value, phones: &mut PhoneCache) {
+    match v {
+        Value::String(s) => {
+            let (t, n) = m.scrub(s, phones);
+            if n > 0 {
+                *s = t;
+            }
+        }
+        Value::Number(num) => {
+            let text = num.to_string();
+            let (t, n) = m.scrub(&text, phones);
+            if n > 0 {
+                *v = Value::String(t);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| scrub_value(m, x, phones)),
+        Value::Object(o) => o.values_mut().for_each(|x| scrub_value(m, x, phones)),
+        _ => {}
+    }
+}

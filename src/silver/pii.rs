@@ -1,0 +1,378 @@
+//! PII detectors, each validating before it claims a value: a card number must pass the Luhn
+//! check, a phone must normalise to a valid E.164 number (libphonenumber rules via the
+//! `phonenumber` crate), member and account numbers must match the policy's patterns. The same
+//! detectors scrub free text, replacing spans with `[PAN]`, `[PHONE]`, `[EMAIL]`, `[MEMBER_ID]`
+//! while digit runs that fail validation (order numbers, references) stay.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// A detector of one kind of PII.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Detector {
+    Phone,
+    Pan,
+    MemberId,
+    AccountNumber,
+    Email,
+    FreeText,
+}
+
+impl Detector {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Detector::Phone => "phone",
+            Detector::Pan => "pan",
+            Detector::MemberId => "member_id",
+            Detector::AccountNumber => "account_number",
+            Detector::Email => "email",
+            Detector::FreeText => "free_text",
+        }
+    }
+}
+
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+        .expect("email pattern")
+});
+static EMAIL_WHOLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+        .expect("email pattern")
+});
+/// Runs of digits with the separators people type in card and phone numbers.
+static DIGIT_RUN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\+?\(?\d[\d \t().\-]{4,}\d").expect("digit run pattern"));
+
+/// What a scrub replaced, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScrubCounts {
+    pub pans: u32,
+    pub phones: u32,
+    pub emails: u32,
+    pub member_ids: u32,
+}
+
+impl ScrubCounts {
+    pub fn total(&self) -> u32 {
+        self.pans + self.phones + self.emails + self.member_ids
+    }
+}
+
+/// Error in a detector setting, naming the setting.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DetectorError {
+    #[error("{field}: invalid regular expression: {message}")]
+    BadPattern {
+        field: &'static str,
+        message: String,
+    },
+    #[error("default_region: `{0}` is not a two-letter region code (e.g. US, GB, DE)")]
+    BadRegion(String),
+}
+
+/// The detectors of one policy.
+#[derive(Debug, Clone)]
+pub struct Detectors {
+    region: phonenumber::country::Id,
+    member_id: Regex,
+    member_id_in_text: Regex,
+    account_number: Regex,
+}
+
+impl Detectors {
+    pub fn new(
+        default_region: &str,
+        member_id_pattern: &str,
+        account_number_pattern: &str,
+    ) -> Result<Self, DetectorError> {
+        let region = phonenumber::country::Id::from_str(default_region.trim())
+            .map_err(|_| DetectorError::BadRegion(default_region.to_string()))?;
+        let compile = |field: &'static str, p: &str| {
+            Regex::new(p).map_err(|e| DetectorError::BadPattern {
+                field,
+                message: e.to_string(),
+            })
+        };
+        let member_id = compile("member_id_pattern", member_id_pattern)?;
+        // The same pattern, found inside text: drop the anchors, require word boundaries.
+        let inner = member_id_pattern
+            .trim_start_matches('^')
+            .trim_end_matches('$');
+        let member_id_in_text = compile("member_id_pattern", &format!(r"\b(?:{inner})\b"))?;
+        let account_number = compile("account_number_pattern", account_number_pattern)?;
+        Ok(Detectors {
+            region,
+            member_id,
+            member_id_in_text,
+            account_number,
+        })
+    }
+
+    /// The phone in E.164 if it is a valid number (national numbers read in the default
+    /// region). `tel:` prefixes are accepted.
+    pub fn phone_e164(&self, raw: &str) -> Option<String> {
+        let s = raw.trim();
+        let s = s.strip_prefix("tel:").unwrap_or(s);
+        let digits = s.bytes().filter(u8::is_ascii_digit).count();
+        if !(7..=15).contains(&digits) || s.bytes().any(|b| b.is_ascii_alphabetic()) {
+            return None;
+        }
+        let n = phonenumber::parse(Some(self.region), s).ok()?;
+        phonenumber::is_valid(&n).then(|| n.format().mode(phonenumber::Mode::E164).to_string())
+    }
+
+    pub fn is_member_id(&self, raw: &str) -> bool {
+        self.member_id.is_match(raw.trim())
+    }
+
+    pub fn is_account_number(&self, raw: &str) -> bool {
+        self.account_number.is_match(raw.trim())
+    }
+
+    /// Validates a value for a column detector.
+    pub fn validates(&self, detector: Detector, raw: &str) -> bool {
+        match detector {
+            Detector::Phone => self.phone_e164(raw).is_some(),
+            Detector::Pan => pan_digits(raw).is_some(),
+            Detector::MemberId => self.is_member_id(raw),
+            Detector::AccountNumber => self.is_account_number(raw),
+            Detector::Email => EMAIL_WHOLE.is_match(raw.trim()),
+            Detector::FreeText => !raw.trim().is_empty(),
+        }
+    }
+
+    /// Replaces PII spans in free text with typed tokens. `phones` caches phone validation
+    /// across calls (the same numbers recur in a lake).
+    pub fn scrub(&self, text: &str, phones: &mut PhoneCache) -> (String, ScrubCounts) {
+        let mut counts = ScrubCounts::default();
+        let step1 = EMAIL.replace_all(text, |_: &regex::Captures<'_>| {
+            counts.emails += 1;
+            "[EMAIL]"
+        });
+        let step2 = self
+            .member_id_in_text
+            .replace_all(&step1, |_: &regex::Captures<'_>| {
+                counts.member_ids += 1;
+                "[MEMBER_ID]"
+            });
+        let mut out = String::with_capacity(step2.len());
+        let mut last = 0;
+        for m in DIGIT_RUN.find_iter(&step2) {
+            out.push_str(&step2[last..m.start()]);
+            out.push_str(&self.scrub_digit_run(m.as_str(), phones, &mut counts));
+            last = m.end();
+        }
+        out.push_str(&step2[last..]);
+        (out, counts)
+    }
+
+    /// A digit run may hold a card number, a phone, both, or neither: look at its groups
+    /// (split on separators) and replace the longest valid stretch at each position.
+    fn scrub_digit_run(
+        &self,
+        run: &str,
+        phones: &mut PhoneCache,
+        counts: &mut ScrubCounts,
+    ) -> String {
+        let groups: Vec<(usize, usize)> = group_bounds(run);
+        let mut out = String::new();
+        let mut i = 0;
+        let mut copied_to = 0;
+        while i < groups.len() {
+            let mut matched = None;
+            for j in (i + 1..=groups.len()).rev() {
+                let span = &run[groups[i].0..groups[j - 1].1];
+                if pan_digits(span).is_some() {
+                    matched = Some((j, "[PAN]"));
+                    break;
+                }
+                let digits = span.bytes().filter(u8::is_ascii_digit).count();
+                if (10..=15).contains(&digits) && phones.e164(self, span).is_some() {
+                    matched = Some((j, "[PHONE]"));
+                    break;
+                }
+            }
+            match matched {
+                Some((j, token)) => {
+                    out.push_str(&run[copied_to..groups[i].0]);
+                    out.push_str(token);
+                    copied_to = groups[j - 1].1;
+                    if token == "[PAN]" {
+                        counts.pans += 1;
+                    } else {
+                        counts.phones += 1;
+                    }
+                    i = j;
+                }
+                None => i += 1,
+            }
+        }
+        out.push_str(&run[copied_to..]);
+        out
+    }
+}
+
+/// Byte ranges of the digit groups of a run, with a leading `+` or `(` kept with its group.
+fn group_bounds(run: &str) -> Vec<(usize, usize)> {
+    let b = run.as_bytes();
+    let mut groups = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit()
+            || ((b[i] == b'+' || b[i] == b'(') && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+        {
+            let start = i;
+            i += 1;
+            while i < b.len() && (b[i].is_ascii_digit() || b[i] == b')') {
+                i += 1;
+            }
+            let end = if b[i - 1] == b')' && !run[start..i].contains('(') {
+                i - 1
+            } else {
+                i
+            };
+            groups.push((start, end));
+        } else {
+            i += 1;
+        }
+    }
+    groups
+}
+
+/// The digits of a card number: 13–19 digits (spaces and dashes allowed) passing Luhn.
+pub fn pan_digits(raw: &str) -> Option<String> {
+    let s = raw.trim();
+    if s.is_empty()
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b' ' || b == b'-')
+    {
+        return None;
+    }
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    ((13..=19).contains(&digits.len()) && luhn(&digits)).then_some(digits)
+}
+
+/// The Luhn checksum over a string of ASCII digits.
+pub fn luhn(digits: &str) -> bool {
+    let mut sum = 0u32;
+    for (i, b) in digits.bytes().rev().enumerate() {
+        let mut d = u32::from(b - b'0');
+        if i % 2 == 1 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    sum.is_multiple_of(10)
+}
+
+/// Memo of phone normalisation: libphonenumber parsing is the costliest step of masking and
+/// callers recur, so each worker keeps the answers it has seen.
+#[derive(Debug, Default)]
+pub struct PhoneCache {
+    map: HashMap<String, Option<String>>,
+}
+
+impl PhoneCache {
+    pub fn e164(&mut self, d: &Detectors, raw: &str) -> Option<String> {
+        if let Some(hit) = self.map.get(raw) {
+            return hit.clone();
+        }
+        let v = d.phone_e164(raw);
+        if self.map.len() < 1_000_000 {
+            self.map.insert(raw.to_string(), v.clone());
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d() -> Detectors {
+        Detectors::new("US", r"^[A-Za-z]{2,4}[0-9]{6,12}$", r"^[0-9]{8,17}$").unwrap()
+    }
+
+    #[test]
+    fn pans_need_luhn_and_length() {
+        assert_eq!(
+            pan_digits("4111 1111 1111 1111").as_deref(),
+            Some("4111111111111111")
+        );
+        assert!(pan_digits("4111-1111-1111-1111").is_some());
+        assert!(pan_digits("378282246310005").is_some()); // Amex, 15
+        assert!(pan_digits("4111111111111112").is_none()); // Luhn fails
+        assert!(pan_digits("411111111111").is_none()); // 12 digits
+        assert!(pan_digits("N/A").is_none());
+        assert!(pan_digits("").is_none());
+        assert!(pan_digits("4111 1111 1111 111x").is_none());
+    }
+
+    #[test]
+    fn phones_normalise_to_e164() {
+        let d = d();
+        for raw in [
+            "+1 317-555-0123",
+            "(317) 555-0123",
+            "317.555.0123",
+            "3175550123",
+            "tel:+13175550123",
+            "+13175550123",
+        ] {
+            assert_eq!(d.phone_e164(raw).as_deref(), Some("+13175550123"), "{raw}");
+        }
+        assert_eq!(
+            d.phone_e164("+44 20 7946 0958").as_deref(),
+            Some("+442079460958")
+        );
+        assert_eq!(
+            d.phone_e164("+49 30 901820").as_deref(),
+            Some("+4930901820")
+        );
+        for bad in ["N/A", "", "tel:anonymous", "12", "384729384729", "555-0123"] {
+            assert_eq!(d.phone_e164(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_follow_their_patterns() {
+        let d = d();
+        assert!(d.is_member_id("MBR123456789"));
+        assert!(!d.is_member_id("N/A"));
+        assert!(d.is_account_number("1234567890"));
+        assert!(!d.is_account_number("12-34"));
+        assert!(Detectors::new("US", "([", "x").is_err());
+        assert!(matches!(
+            Detectors::new("USA", "x", "x"),
+            Err(DetectorError::BadRegion(_))
+        ));
+    }
+
+    #[test]
+    fn scrubbing_replaces_pii_and_keeps_look_alikes() {
+        let d = d();
+        let mut c = PhoneCache::default();
+        let (s, n) = d.scrub(
+            "Member MBR123456789 read card 4111 1111 1111 1111 to pay; callback (317) 555-0123, email jo.doe@example.com. Order 384729384729, ref 4821 9930 1123 4567.",
+            &mut c,
+        );
+        assert_eq!(
+            s,
+            "Member [MEMBER_ID] read card [PAN] to pay; callback [PHONE], email [EMAIL]. Order 384729384729, ref 4821 9930 1123 4567."
+        );
+        assert_eq!((n.pans, n.phones, n.emails, n.member_ids), (1, 1, 1, 1));
+        // A PAN followed by more digits is still found.
+        let (s, _) = d.scrub("card 4111111111111111 1234", &mut c);
+        assert_eq!(s, "card [PAN] 1234");
+        let (s, n) = d.scrub("nothing to see, ticket 12345", &mut c);
+        assert_eq!((s.as_str(), n.total()), ("nothing to see, ticket 12345", 0));
+    }
+}

@@ -1,0 +1,360 @@
+//! Silver's Arrow schemas and the columnar builders that fill them, one row at a time, straight
+//! from canonical rows (no intermediate JSON).
+
+use std::sync::{Arc, LazyLock};
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use chrono::{DateTime, NaiveDate, Utc};
+
+const UTC: &str = "UTC";
+
+fn ts() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into()))
+}
+
+/// `silver/contacts`, in SPEC §3 order.
+pub static CONTACTS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let s = |n: &str| Field::new(n, DataType::Utf8, true);
+    let f = |n: &str| Field::new(n, DataType::Float64, true);
+    let b = |n: &str| Field::new(n, DataType::Boolean, true);
+    Arc::new(Schema::new(vec![
+        s("event_id"),
+        s("contact_id"),
+        Field::new("source_system", DataType::Utf8, false),
+        Field::new("occurred_at", ts(), false),
+        Field::new("date", DataType::Date32, false),
+        Field::new("ended_at", ts(), true),
+        s("queue_id"),
+        s("queue_name"),
+        s("agent_id"),
+        s("media_type"),
+        s("direction"),
+        s("phone_number"),
+        s("customer_key"),
+        f("wait_seconds"),
+        f("talk_seconds"),
+        f("hold_seconds"),
+        f("acw_seconds"),
+        f("duration_seconds"),
+        b("answered"),
+        b("abandoned"),
+        Field::new("outcome_status", DataType::Utf8, false),
+        s("outcome_raw"),
+        s("wrap_up_code"),
+        f("csat_score"),
+        s("member_id"),
+        s("account_number"),
+        s("card_number"),
+        s("notes"),
+        s("customer_tier"),
+        s("product_type"),
+        s("account_owner"),
+        s("_rescued_data"),
+        s("_source_file"),
+        s("_bronze_file"),
+        Field::new("_ingested_at", ts(), true),
+        Field::new("_policy_version", DataType::Utf8, false),
+    ]))
+});
+
+/// `silver/schema_drift`: one row per (date, shape, field, kind).
+pub static DRIFT_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        Field::new("date", DataType::Date32, false),
+        Field::new("shape", DataType::Utf8, false),
+        Field::new("field", DataType::Utf8, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("example", DataType::Utf8, true),
+        Field::new("first_seen", ts(), false),
+        Field::new("last_seen", ts(), false),
+        Field::new("count", DataType::Int64, false),
+        Field::new("processed_at", ts(), false),
+    ]))
+});
+
+/// Days since 1970-01-01, as Arrow's Date32 counts them.
+pub fn date32(d: NaiveDate) -> i32 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32
+}
+
+/// A finished Silver row (masked, enriched), borrowed for the builder.
+pub struct ContactRow<'a> {
+    pub event_id: Option<&'a str>,
+    pub contact_id: Option<&'a str>,
+    pub source_system: &'a str,
+    pub occurred_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub queue_id: Option<&'a str>,
+    pub queue_name: Option<&'a str>,
+    pub agent_id: Option<&'a str>,
+    pub media_type: Option<&'a str>,
+    pub direction: Option<&'a str>,
+    pub phone_number: Option<&'a str>,
+    pub customer_key: Option<&'a str>,
+    pub wait_seconds: Option<f64>,
+    pub talk_seconds: Option<f64>,
+    pub hold_seconds: Option<f64>,
+    pub acw_seconds: Option<f64>,
+    pub duration_seconds: Option<f64>,
+    pub answered: Option<bool>,
+    pub abandoned: Option<bool>,
+    pub outcome_status: &'a str,
+    pub outcome_raw: Option<&'a str>,
+    pub wrap_up_code: Option<&'a str>,
+    pub csat_score: Option<f64>,
+    pub member_id: Option<&'a str>,
+    pub account_number: Option<&'a str>,
+    pub card_number: Option<&'a str>,
+    pub notes: Option<&'a str>,
+    pub customer_tier: Option<&'a str>,
+    pub product_type: Option<&'a str>,
+    pub account_owner: Option<&'a str>,
+    pub rescued_data: Option<&'a str>,
+    pub source_file: &'a str,
+    pub bronze_file: &'a str,
+    pub ingested_at: DateTime<Utc>,
+    pub policy_version: &'a str,
+}
+
+/// Column builders for `silver/contacts`.
+pub struct ContactsBuilder {
+    text: Vec<StringBuilder>,
+    num: Vec<Float64Builder>,
+    flags: Vec<BooleanBuilder>,
+    occurred_at: TimestampMicrosecondBuilder,
+    ended_at: TimestampMicrosecondBuilder,
+    ingested_at: TimestampMicrosecondBuilder,
+    date: Date32Builder,
+    len: usize,
+}
+
+// Positions in the `text`, `num` and `flags` vectors.
+const T_EVENT_ID: usize = 0;
+const T_CONTACT_ID: usize = 1;
+const T_SOURCE: usize = 2;
+const T_QUEUE_ID: usize = 3;
+const T_QUEUE_NAME: usize = 4;
+const T_AGENT: usize = 5;
+const T_MEDIA: usize = 6;
+const T_DIRECTION: usize = 7;
+const T_PHONE: usize = 8;
+const T_CUSTOMER_KEY: usize = 9;
+const T_OUTCOME: usize = 10;
+const T_OUTCOME_RAW: usize = 11;
+const T_WRAP: usize = 12;
+const T_MEMBER: usize = 13;
+const T_ACCOUNT: usize = 14;
+const T_CARD: usize = 15;
+const T_NOTES: usize = 16;
+const T_TIER: usize = 17;
+const T_PRODUCT: usize = 18;
+const T_OWNER: usize = 19;
+const T_RESCUED: usize = 20;
+const T_SOURCE_FILE: usize = 21;
+const T_BRONZE_FILE: usize = 22;
+const T_POLICY: usize = 23;
+const TEXT_COLUMNS: usize = 24;
+
+const N_WAIT: usize = 0;
+const N_TALK: usize = 1;
+const N_HOLD: usize = 2;
+const N_ACW: usize = 3;
+const N_DURATION: usize = 4;
+const N_CSAT: usize = 5;
+
+impl Default for ContactsBuilder {
+    fn default() -> Self {
+        ContactsBuilder {
+            text: (0..TEXT_COLUMNS).map(|_| StringBuilder::new()).collect(),
+            num: (0..6).map(|_| Float64Builder::new()).collect(),
+            flags: (0..2).map(|_| BooleanBuilder::new()).collect(),
+            occurred_at: TimestampMicrosecondBuilder::new().with_timezone(UTC),
+            ended_at: TimestampMicrosecondBuilder::new().with_timezone(UTC),
+            ingested_at: TimestampMicrosecondBuilder::new().with_timezone(UTC),
+            date: Date32Builder::new(),
+            len: 0,
+        }
+    }
+}
+
+impl ContactsBuilder {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn push(&mut self, r: &ContactRow<'_>) {
+        let texts: [(usize, Option<&str>); TEXT_COLUMNS] = [
+            (T_EVENT_ID, r.event_id),
+            (T_CONTACT_ID, r.contact_id),
+            (T_SOURCE, Some(r.source_system)),
+            (T_QUEUE_ID, r.queue_id),
+            (T_QUEUE_NAME, r.queue_name),
+            (T_AGENT, r.agent_id),
+            (T_MEDIA, r.media_type),
+            (T_DIRECTION, r.direction),
+            (T_PHONE, r.phone_number),
+            (T_CUSTOMER_KEY, r.customer_key),
+            (T_OUTCOME, Some(r.outcome_status)),
+            (T_OUTCOME_RAW, r.outcome_raw),
+            (T_WRAP, r.wrap_up_code),
+            (T_MEMBER, r.member_id),
+            (T_ACCOUNT, r.account_number),
+            (T_CARD, r.card_number),
+            (T_NOTES, r.notes),
+            (T_TIER, r.customer_tier),
+            (T_PRODUCT, r.product_type),
+            (T_OWNER, r.account_owner),
+            (T_RESCUED, r.rescued_data),
+            (T_SOURCE_FILE, Some(r.source_file)),
+            (T_BRONZE_FILE, Some(r.bronze_file)),
+            (T_POLICY, Some(r.policy_version)),
+        ];
+        for (i, v) in texts {
+            self.text[i].append_option(v);
+        }
+        for (i, v) in [
+            (N_WAIT, r.wait_seconds),
+            (N_TALK, r.talk_seconds),
+            (N_HOLD, r.hold_seconds),
+            (N_ACW, r.acw_seconds),
+            (N_DURATION, r.duration_seconds),
+            (N_CSAT, r.csat_score),
+        ] {
+            self.num[i].append_option(v);
+        }
+        self.flags[0].append_option(r.answered);
+        self.flags[1].append_option(r.abandoned);
+        self.occurred_at
+            .append_value(r.occurred_at.timestamp_micros());
+        self.date.append_value(date32(r.occurred_at.date_naive()));
+        self.ended_at
+            .append_option(r.ended_at.map(|t| t.timestamp_micros()));
+        self.ingested_at
+            .append_value(r.ingested_at.timestamp_micros());
+        self.len += 1;
+    }
+
+    /// The rows so far as one batch in [`CONTACTS_SCHEMA`] order; the builder starts empty.
+    pub fn finish(&mut self) -> Result<RecordBatch, arrow::error::ArrowError> {
+        let mut t: Vec<ArrayRef> = self
+            .text
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
+        let mut n: Vec<ArrayRef> = self
+            .num
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
+        let mut f: Vec<ArrayRef> = self
+            .flags
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
+        let take = |v: &mut Vec<ArrayRef>, i: usize| {
+            std::mem::replace(&mut v[i], Arc::new(arrow::array::NullArray::new(0)))
+        };
+        let columns: Vec<ArrayRef> = vec![
+            take(&mut t, T_EVENT_ID),
+            take(&mut t, T_CONTACT_ID),
+            take(&mut t, T_SOURCE),
+            Arc::new(self.occurred_at.finish()),
+            Arc::new(self.date.finish()),
+            Arc::new(self.ended_at.finish()),
+            take(&mut t, T_QUEUE_ID),
+            take(&mut t, T_QUEUE_NAME),
+            take(&mut t, T_AGENT),
+            take(&mut t, T_MEDIA),
+            take(&mut t, T_DIRECTION),
+            take(&mut t, T_PHONE),
+            take(&mut t, T_CUSTOMER_KEY),
+            take(&mut n, N_WAIT),
+            take(&mut n, N_TALK),
+            take(&mut n, N_HOLD),
+            take(&mut n, N_ACW),
+            take(&mut n, N_DURATION),
+            take(&mut f, 0),
+            take(&mut f, 1),
+            take(&mut t, T_OUTCOME),
+            take(&mut t, T_OUTCOME_RAW),
+            take(&mut t, T_WRAP),
+            take(&mut n, N_CSAT),
+            take(&mut t, T_MEMBER),
+            take(&mut t, T_ACCOUNT),
+            take(&mut t, T_CARD),
+            take(&mut t, T_NOTES),
+            take(&mut t, T_TIER),
+            take(&mut t, T_PRODUCT),
+            take(&mut t, T_OWNER),
+            take(&mut t, T_RESCUED),
+            take(&mut t, T_SOURCE_FILE),
+            take(&mut t, T_BRONZE_FILE),
+            Arc::new(self.ingested_at.finish()),
+            take(&mut t, T_POLICY),
+        ];
+        self.len = 0;
+        RecordBatch::try_new(CONTACTS_SCHEMA.clone(), columns)
+    }
+}
+
+/// One drift row.
+pub struct DriftRow<'a> {
+    pub date: NaiveDate,
+    pub shape: &'a str,
+    pub field: &'a str,
+    pub kind: &'a str,
+    pub example: Option<&'a str>,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub count: u64,
+    pub processed_at: DateTime<Utc>,
+}
+
+/// Builds a drift batch.
+pub fn drift_batch(rows: &[DriftRow<'_>]) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let mut date = Date32Builder::new();
+    let (mut shape, mut field, mut kind, mut example) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    );
+    let mut first = TimestampMicrosecondBuilder::new().with_timezone(UTC);
+    let mut last = TimestampMicrosecondBuilder::new().with_timezone(UTC);
+    let mut processed = TimestampMicrosecondBuilder::new().with_timezone(UTC);
+    let mut count = Int64Builder::new();
+    for r in rows {
+        date.append_value(date32(r.date));
+        shape.append_value(r.shape);
+        field.append_value(r.field);
+        kind.append_value(r.kind);
+        example.append_option(r.example);
+        first.append_value(r.first_seen.timestamp_micros());
+        last.append_value(r.last_seen.timestamp_micros());
+        count.append_value(r.count as i64);
+        processed.append_value(r.processed_at.timestamp_micros());
+    }
+    RecordBatch::try_new(
+        DRIFT_SCHEMA.clone(),
+        vec![
+            Arc::new(date.finish()),
+            Arc::new(shape.finish()),
+            Arc::new(field.finish()),
+            Arc::new(kind.finish()),
+            Arc::new(example.finish()),
+            Arc::new(first.finish()),
+            Arc::new(last.finish()),
+            Arc::new(count.finish()),
+            Arc::new(processed.finish()),
+        ],
+    )
+}
