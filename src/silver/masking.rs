@@ -143,9 +143,10 @@ impl Policy {
     }
 }
 
-/// The secret key of the keyed hash. Never stored in the lake, never logged.
+/// The secret key of the keyed hash. Never stored in the lake, never logged. Keeps the
+/// keyed HMAC state so each hash only pays for its message.
 #[derive(Clone)]
-pub struct HmacKey(Vec<u8>);
+pub struct HmacKey(Hmac<Sha256>);
 
 impl std::fmt::Debug for HmacKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -175,7 +176,9 @@ pub enum KeyError {
 
 impl HmacKey {
     pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> HmacKey {
-        HmacKey(bytes.into())
+        let bytes: Vec<u8> = bytes.into();
+        // HMAC accepts keys of any length, so this cannot fail.
+        HmacKey(<Hmac<Sha256> as Mac>::new_from_slice(&bytes).expect("HMAC takes any key length"))
     }
 
     /// The key from `CCLAKE_HMAC_KEY`, else the file named by `CCLAKE_HMAC_KEY_FILE`, else
@@ -185,7 +188,7 @@ impl HmacKey {
             if k.len() < 16 {
                 return Err(KeyError::TooShort);
             }
-            return Ok(HmacKey(k.into_bytes()));
+            return Ok(HmacKey::from_bytes(k.into_bytes()));
         }
         let path = match std::env::var_os("CCLAKE_HMAC_KEY_FILE") {
             Some(p) => PathBuf::from(p),
@@ -202,7 +205,7 @@ impl HmacKey {
         match std::fs::read(path) {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).trim().to_string();
-                Ok(HmacKey(text.into_bytes()))
+                Ok(HmacKey::from_bytes(text.into_bytes()))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let create = |source| KeyError::Create {
@@ -225,7 +228,7 @@ impl HmacKey {
                         use std::io::Write;
                         f.write_all(key.as_bytes()).map_err(create)?;
                         f.sync_all().map_err(create)?;
-                        Ok(HmacKey(key.into_bytes()))
+                        Ok(HmacKey::from_bytes(key.into_bytes()))
                     }
                     // Created by another process meanwhile: use theirs.
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -243,9 +246,7 @@ impl HmacKey {
 
     /// HMAC-SHA-256 of a value, hex encoded.
     pub fn hash(&self, value: &str) -> String {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut mac = self.0.clone();
         mac.update(value.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
@@ -351,6 +352,7 @@ impl Masker {
         };
         counts.masked += 1;
         match rule.action {
+            Action::Hash if rule.detector == Detector::Phone => phones.hash_of(&canonical, |x| self.key.hash(x)),
             Action::Hash => self.key.hash(&canonical),
             Action::Redact | Action::Scrub => REDACTED.to_string(),
             Action::MaskLast4 => mask_last4(&canonical),

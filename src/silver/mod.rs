@@ -41,7 +41,7 @@ use table::{ContactRow, ContactsBuilder, DriftRow};
 /// Where Silver remembers which ingested inputs it has already built from.
 const STATE_FILE: &str = "silver/_cclake_state.json";
 /// Rows gathered before a commit: bounds memory while keeping commits few.
-const ROWS_PER_COMMIT: u64 = 400_000;
+const ROWS_PER_COMMIT: u64 = 150_000;
 
 /// Which dates to rebuild.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

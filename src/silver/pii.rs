@@ -47,6 +47,64 @@ static EMAIL_WHOLE: LazyLock<Regex> = LazyLock::new(|| {
 static DIGIT_RUN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\+?\(?\d[\d \t().\-]{4,}\d").expect("digit run pattern"));
 
+/// Validity of North-American numbers (country code 1) by area code, probed once from
+/// libphonenumber itself. An area code is `Valid` when every probe across its exchanges
+/// validates, `Invalid` when none of a dense sweep of exchanges does (not an area code in
+/// service), and `Undecided` otherwise (the Caribbean codes that only allow some exchanges);
+/// undecided numbers go to the full parser.
+pub struct NanpTable {
+    cells: Vec<NanpCell>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NanpCell {
+    Valid,
+    Invalid,
+    Undecided,
+}
+
+fn lib_valid(npa: usize, rest: &str) -> bool {
+    phonenumber::parse(None, format!("+1{npa}{rest}"))
+        .map(|n| phonenumber::is_valid(&n))
+        .unwrap_or(false)
+}
+
+impl NanpTable {
+    fn probe() -> Self {
+        let mut cells = vec![NanpCell::Invalid; 1000];
+        for (npa, cell) in cells.iter_mut().enumerate().skip(200) {
+            let coarse: Vec<bool> = (2..10)
+                .flat_map(|x| ["550123", "219876", "873456", "004321"].map(move |r| format!("{x}{r}")))
+                .map(|rest| lib_valid(npa, &rest))
+                .collect();
+            // Exchanges starting 0 or 1 are invalid in the mainland plan; some islands differ.
+            let low_exchange_valid = ["0550123", "1550123", "0219876", "1219876"].iter().any(|r| lib_valid(npa, r));
+            *cell = if coarse.iter().all(|v| *v) && !low_exchange_valid {
+                NanpCell::Valid
+            } else if low_exchange_valid
+                || coarse.iter().any(|v| *v)
+                || (0..100).any(|xy| lib_valid(npa, &format!("{xy:02}51234")))
+            {
+                NanpCell::Undecided
+            } else {
+                NanpCell::Invalid
+            };
+        }
+        NanpTable { cells }
+    }
+
+    /// `Some(valid)` when the table knows, `None` when the full parser must decide.
+    fn lookup(&self, npa: usize) -> Option<bool> {
+        match self.cells.get(npa) {
+            Some(NanpCell::Valid) => Some(true),
+            Some(NanpCell::Invalid) | None => Some(false),
+            Some(NanpCell::Undecided) => None,
+        }
+    }
+}
+
+pub static NANP: LazyLock<NanpTable> = LazyLock::new(NanpTable::probe);
+
 /// What a scrub replaced, by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ScrubCounts {
@@ -121,8 +179,49 @@ impl Detectors {
         if !(7..=15).contains(&digits) || s.bytes().any(|b| b.is_ascii_alphabetic()) {
             return None;
         }
+        if let Some(answer) = self.nanp_fast_path(s) {
+            return answer;
+        }
         let n = phonenumber::parse(Some(self.region), s).ok()?;
         phonenumber::is_valid(&n).then(|| n.format().mode(phonenumber::Mode::E164).to_string())
+    }
+
+    /// North-American numbers (country code 1) decided from a table of valid area codes that
+    /// libphonenumber itself produced (see [`NANP`]); `None` when the number is not plainly
+    /// NANP-shaped and needs the full parser. libphonenumber keeps its patterns behind one
+    /// global lock, and free text is full of digit runs, so this keeps scrubbing fast.
+    fn nanp_fast_path(&self, s: &str) -> Option<Option<String>> {
+        // Only plain shapes: digits with the usual separators, an optional leading +.
+        if !s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+')) {
+            return None;
+        }
+        let plus = s.trim_start().starts_with('+');
+        let d: Vec<u8> = s.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+        let national: &[u8] = match (plus, d.len(), d.first()) {
+            (true, 11, Some(1)) => &d[1..],
+            (true, _, _) => return None,
+            (false, _, _) if !self.region_is_nanp() => return None,
+            (false, 10, _) => &d,
+            (false, 11, Some(1)) => &d[1..],
+            // A leading 0 or 1 may be a dialling prefix (011 abroad, 1 for long distance):
+            // the full parser reads those.
+            (false, _, Some(0 | 1)) => return None,
+            // Any other length is no North-American number.
+            (false, _, _) => return Some(None),
+        };
+        let npa = usize::from(national[0]) * 100 + usize::from(national[1]) * 10 + usize::from(national[2]);
+        let valid = national[0] >= 2 && NANP.lookup(npa)? && national[3] >= 2;
+        Some(valid.then(|| {
+            let mut e = String::with_capacity(12);
+            e.push_str("+1");
+            e.extend(national.iter().map(|x| char::from(b'0' + x)));
+            e
+        }))
+    }
+
+    fn region_is_nanp(&self) -> bool {
+        use phonenumber::country::Id;
+        matches!(self.region, Id::US | Id::CA)
     }
 
     pub fn is_member_id(&self, raw: &str) -> bool {
@@ -149,10 +248,14 @@ impl Detectors {
     /// across calls (the same numbers recur in a lake).
     pub fn scrub(&self, text: &str, phones: &mut PhoneCache) -> (String, ScrubCounts) {
         let mut counts = ScrubCounts::default();
-        let step1 = EMAIL.replace_all(text, |_: &regex::Captures<'_>| {
-            counts.emails += 1;
-            "[EMAIL]"
-        });
+        let step1 = if text.contains('@') {
+            EMAIL.replace_all(text, |_: &regex::Captures<'_>| {
+                counts.emails += 1;
+                "[EMAIL]"
+            })
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
         let step2 = self
             .member_id_in_text
             .replace_all(&step1, |_: &regex::Captures<'_>| {
@@ -278,6 +381,8 @@ pub fn luhn(digits: &str) -> bool {
 #[derive(Debug, Default)]
 pub struct PhoneCache {
     map: HashMap<String, Option<String>>,
+    /// Keyed hashes of E.164 numbers (the phone column and customer_key share them).
+    hashes: HashMap<String, String>,
 }
 
 impl PhoneCache {
@@ -290,6 +395,18 @@ impl PhoneCache {
             self.map.insert(raw.to_string(), v.clone());
         }
         v
+    }
+
+    /// `hash(e164)`, remembered.
+    pub fn hash_of(&mut self, e164: &str, hash: impl FnOnce(&str) -> String) -> String {
+        if let Some(h) = self.hashes.get(e164) {
+            return h.clone();
+        }
+        let h = hash(e164);
+        if self.hashes.len() < 1_000_000 {
+            self.hashes.insert(e164.to_string(), h.clone());
+        }
+        h
     }
 }
 
@@ -340,6 +457,36 @@ mod tests {
         for bad in ["N/A", "", "tel:anonymous", "12", "384729384729", "555-0123"] {
             assert_eq!(d.phone_e164(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_nanp_fast_path_agrees_with_libphonenumber() {
+        use rand::{Rng, SeedableRng};
+        let d = d();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut checked = 0;
+        for i in 0..8_000 {
+            let n: u64 = rng.random_range(1_000_000_000..10_000_000_000);
+            let long: u64 = rng.random_range(100_000_000_000..1_000_000_000_000);
+            let forms = [
+                format!("{n}"),
+                format!("+1{n}"),
+                format!("1{n}"),
+                format!("({}) {}-{}", n / 10_000_000, n / 10_000 % 1000, n % 10_000),
+                format!("{long}"),
+                format!("{}", n / 100),
+            ];
+            let form = &forms[i % forms.len()];
+            let slow = phonenumber::parse(Some(phonenumber::country::Id::US), form)
+                .ok()
+                .filter(phonenumber::is_valid)
+                .map(|p| p.format().mode(phonenumber::Mode::E164).to_string());
+            if let Some(fast) = d.nanp_fast_path(form) {
+                assert_eq!(fast, slow, "{form}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 6_000, "the fast path decides most numbers ({checked})");
     }
 
     #[test]
