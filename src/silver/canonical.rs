@@ -182,9 +182,10 @@ pub fn known_fields(shape: Shape) -> &'static [&'static str] {
     }
 }
 
-/// Reads typed values out of one record, rescuing what does not fit and noting drift.
+/// Takes typed values out of one record (moving them, never copying), rescuing what does not
+/// fit and noting drift.
 struct Reader<'a> {
-    obj: &'a Map<String, Value>,
+    obj: Map<String, Value>,
     shape: Shape,
     at: DateTime<Utc>,
     rescued: &'a mut Map<String, Value>,
@@ -192,22 +193,30 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn ill_typed(&mut self, field: &str, v: &Value) {
-        self.rescued.insert(field.to_string(), v.clone());
+    fn ill_typed(&mut self, field: &str, v: Value) {
         self.drift
-            .observe(self.shape, field, DriftKind::TypeChanged, Some(v), self.at);
+            .observe(self.shape, field, DriftKind::TypeChanged, Some(&v), self.at);
+        self.rescued.insert(field.to_string(), v);
+    }
+
+    fn has(&self, field: &str) -> bool {
+        self.obj.get(field).is_some_and(|v| !v.is_null())
     }
 
     /// Text: strings as they are, numbers and booleans as their JSON text.
     fn text(&mut self, field: &str) -> Option<String> {
-        let v = self.obj.get(field)?;
-        text_of(v).or_else(|| {
-            // Null and blank strings are just missing values; objects and arrays are not text.
-            if matches!(v, Value::Object(_) | Value::Array(_)) {
-                self.ill_typed(field, v);
+        match self.obj.remove(field)? {
+            Value::String(s) if s.trim().is_empty() => None,
+            Value::String(s) => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Null => None,
+            // Objects and arrays are not text.
+            other => {
+                self.ill_typed(field, other);
+                None
             }
-            None
-        })
+        }
     }
 
     fn first_text(&mut self, fields: &[&str]) -> Option<String> {
@@ -216,31 +225,31 @@ impl Reader<'_> {
 
     /// A number; numeric strings are accepted (CXone sends them; elsewhere it is drift).
     fn number(&mut self, field: &str) -> Option<f64> {
-        let v = self.obj.get(field)?;
-        match v {
+        match self.obj.remove(field)? {
             Value::Null => None,
             Value::Number(n) => n.as_f64(),
             Value::String(s) if s.trim().is_empty() => None,
             Value::String(s) => match s.trim().parse::<f64>() {
                 Ok(n) if n.is_finite() => {
                     if self.shape != Shape::Cxone {
+                        let v = Value::String(s);
                         self.drift.observe(
                             self.shape,
                             field,
                             DriftKind::TypeChanged,
-                            Some(v),
+                            Some(&v),
                             self.at,
                         );
                     }
                     Some(n)
                 }
                 _ => {
-                    self.ill_typed(field, v);
+                    self.ill_typed(field, Value::String(s));
                     None
                 }
             },
-            _ => {
-                self.ill_typed(field, v);
+            other => {
+                self.ill_typed(field, other);
                 None
             }
         }
@@ -251,31 +260,29 @@ impl Reader<'_> {
     }
 
     fn boolean(&mut self, field: &str) -> Option<bool> {
-        let v = self.obj.get(field)?;
-        match v {
-            Value::Null => None,
+        let v = self.obj.remove(field)?;
+        let parsed = match &v {
+            Value::Null => return None,
             Value::Bool(b) => Some(*b),
             Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
                 "true" | "yes" | "y" | "1" => Some(true),
                 "false" | "no" | "n" | "0" => Some(false),
-                "" => None,
-                _ => {
-                    self.ill_typed(field, v);
-                    None
-                }
+                "" => return None,
+                _ => None,
             },
             Value::Number(n) if n.as_f64() == Some(0.0) => Some(false),
             Value::Number(n) if n.as_f64() == Some(1.0) => Some(true),
-            _ => {
-                self.ill_typed(field, v);
-                None
-            }
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.ill_typed(field, v);
         }
+        parsed
     }
 
     fn time(&mut self, field: &str) -> Option<DateTime<Utc>> {
-        let v = self.obj.get(field)?;
-        let t = match v {
+        let v = self.obj.remove(field)?;
+        let t = match &v {
             Value::String(s) => parse_timestamp_str(s),
             Value::Number(n) => n.as_f64().and_then(crate::sources::time::from_epoch),
             Value::Null => return None,
@@ -303,49 +310,21 @@ fn text_of(v: &Value) -> Option<String> {
 /// Maps one record. `occurred_at` comes from Bronze (it decided the partition).
 pub fn map_record(
     shape: Shape,
-    obj: &Map<String, Value>,
+    obj: Map<String, Value>,
     occurred_at: DateTime<Utc>,
     schema: &SchemaConfig,
     drift: &mut DriftCollector,
 ) -> CanonicalRow {
-    let mut rescued = Map::new();
-    let mut row = {
-        let mut r = Reader {
-            obj,
-            shape,
-            at: occurred_at,
-            rescued: &mut rescued,
-            drift,
-        };
-        let mut row = match shape {
-            Shape::Genesys => genesys(&mut r),
-            Shape::Cxone => cxone(&mut r),
-            Shape::Generic => generic(&mut r),
-        };
-        apply_field_map(&mut r, &mut row, schema);
-        row
-    };
-    row.occurred_at = Some(occurred_at);
-
-    // Unknown fields: rescued, and reported unless reviewed and ignored.
-    let known = &KNOWN[shape_index(shape)];
     let mapped = schema.field_map.get(shape.as_str());
     let ignored = schema.ignored.get(shape.as_str());
-    for (k, v) in obj {
-        if known.contains(k.as_str()) || mapped.is_some_and(|m| m.contains_key(k)) {
-            continue;
-        }
-        rescued.insert(k.clone(), v.clone());
-        if !ignored.is_some_and(|i| i.iter().any(|f| f == k)) {
-            drift.observe(shape, k, DriftKind::New, Some(v), occurred_at);
-        }
-    }
+
+    // Expected fields, checked before the mapping below takes values out.
+    let present = |f: &str| obj.get(f).is_some_and(|v| !v.is_null());
     let expected = match shape {
         Shape::Genesys => GENESYS_EXPECTED,
         Shape::Cxone => CXONE_EXPECTED,
         Shape::Generic => GENERIC_EXPECTED,
     };
-    let present = |f: &str| obj.get(f).is_some_and(|v| !v.is_null());
     for group in expected {
         // A reviewed mapping onto the column stands in for the field.
         let mapped_in = mapped.is_some_and(|m| {
@@ -355,6 +334,37 @@ pub fn map_record(
         if !mapped_in && !group.iter().any(|f| present(f)) {
             drift.observe(shape, group[0], DriftKind::Missing, None, occurred_at);
         }
+    }
+
+    let mut rescued = Map::new();
+    let mut r = Reader {
+        obj,
+        shape,
+        at: occurred_at,
+        rescued: &mut rescued,
+        drift,
+    };
+    let mut row = match shape {
+        Shape::Genesys => genesys(&mut r),
+        Shape::Cxone => cxone(&mut r),
+        Shape::Generic => generic(&mut r),
+    };
+    apply_field_map(&mut r, &mut row, schema);
+    row.occurred_at = Some(occurred_at);
+
+    // What is left: known fields not used for a column, and unknown fields, which are rescued
+    // and reported unless reviewed and ignored.
+    let known = &KNOWN[shape_index(shape)];
+    let rest = std::mem::take(&mut r.obj);
+    for (k, v) in rest {
+        if known.contains(k.as_str()) || mapped.is_some_and(|m| m.contains_key(&k)) {
+            continue;
+        }
+        if !ignored.is_some_and(|i| i.contains(&k)) {
+            r.drift
+                .observe(shape, &k, DriftKind::New, Some(&v), occurred_at);
+        }
+        r.rescued.insert(k, v);
     }
     row.rescued = rescued;
     row
@@ -366,7 +376,7 @@ fn apply_field_map(r: &mut Reader<'_>, row: &mut CanonicalRow, schema: &SchemaCo
         return;
     };
     for (field, column) in map {
-        if !r.obj.contains_key(field) {
+        if !r.has(field) {
             continue;
         }
         let Some((_, kind)) = MAPPABLE_COLUMNS.iter().find(|(c, _)| c == column) else {
@@ -460,16 +470,15 @@ fn genesys(r: &mut Reader<'_>) -> CanonicalRow {
         ..Default::default()
     };
     row.contact_id = row.event_id.clone();
-    let empty = Vec::new();
-    let participants = match r.obj.get("participants") {
+    let participants = match r.obj.remove("participants") {
         Some(Value::Array(a)) => a,
-        Some(Value::Null) | None => &empty,
+        Some(Value::Null) | None => Vec::new(),
         Some(other) => {
-            let other = other.clone();
-            r.ill_typed("participants", &other);
-            &empty
+            r.ill_typed("participants", other);
+            Vec::new()
         }
     };
+    let participants = &participants;
     let purpose = |p: &Value| {
         str_at(p, "purpose")
             .unwrap_or_default()
@@ -680,7 +689,7 @@ mod tests {
         let obj: Map<String, Value> = serde_json::from_str(json).unwrap();
         let mut drift = DriftCollector::default();
         let at = Utc.with_ymd_and_hms(2026, 9, 1, 10, 0, 0).unwrap();
-        let row = map_record(shape, &obj, at, &SchemaConfig::default(), &mut drift);
+        let row = map_record(shape, obj, at, &SchemaConfig::default(), &mut drift);
         (row, drift)
     }
 
@@ -852,7 +861,7 @@ mod tests {
         )
         .unwrap();
         let mut drift = DriftCollector::default();
-        let r = map_record(Shape::Generic, &obj, Utc::now(), &schema, &mut drift);
+        let r = map_record(Shape::Generic, obj, Utc::now(), &schema, &mut drift);
         assert_eq!(r.duration_seconds, Some(99.0));
         assert!(!r.rescued.contains_key("handle_time"));
         assert!(

@@ -352,7 +352,9 @@ impl Masker {
         };
         counts.masked += 1;
         match rule.action {
-            Action::Hash if rule.detector == Detector::Phone => phones.hash_of(&canonical, |x| self.key.hash(x)),
+            Action::Hash if rule.detector == Detector::Phone => {
+                phones.hash_of(&canonical, |x| self.key.hash(x))
+            }
             Action::Hash => self.key.hash(&canonical),
             Action::Redact | Action::Scrub => REDACTED.to_string(),
             Action::MaskLast4 => mask_last4(&canonical),

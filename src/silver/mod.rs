@@ -15,7 +15,7 @@ pub mod pii;
 pub mod status_map;
 pub mod table;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -422,7 +422,7 @@ fn build_date(
                 let at = facts.occurred_at.map_err(|e| bad(e.to_string()))?;
                 let obj: Map<String, Value> =
                     serde_json::from_slice(&line).map_err(|e| bad(e.to_string()))?;
-                let row = map_record(facts.shape, &obj, at, &ctx.pipeline.schema, &mut drift);
+                let row = map_record(facts.shape, obj, at, &ctx.pipeline.schema, &mut drift);
                 out.push(Parsed {
                     shape: facts.shape,
                     row,
@@ -449,7 +449,8 @@ fn build_date(
     // Dedupe on (source_system, contact_id): the most recently ingested copy wins, then the
     // later line. Records without a contact id cannot be matched and are all kept.
     let order = |p: &Parsed| (ledger_rows[p.ledger].ingest_order(), p.file, p.line);
-    let mut winner: HashMap<(Shape, &str), usize> = HashMap::with_capacity(parsed.len());
+    let mut winner: ahash::AHashMap<(Shape, &str), usize> =
+        ahash::AHashMap::with_capacity(parsed.len());
     let mut keep = vec![true; parsed.len()];
     for (i, p) in parsed.iter().enumerate() {
         let Some(id) = p.row.contact_id.as_deref() else {

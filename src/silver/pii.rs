@@ -4,7 +4,7 @@
 //! detectors scrub free text, replacing spans with `[PAN]`, `[PHONE]`, `[EMAIL]`, `[MEMBER_ID]`
 //! while digit runs that fail validation (order numbers, references) stay.
 
-use std::collections::HashMap;
+use ahash::AHashMap;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
@@ -74,11 +74,15 @@ impl NanpTable {
         let mut cells = vec![NanpCell::Invalid; 1000];
         for (npa, cell) in cells.iter_mut().enumerate().skip(200) {
             let coarse: Vec<bool> = (2..10)
-                .flat_map(|x| ["550123", "219876", "873456", "004321"].map(move |r| format!("{x}{r}")))
+                .flat_map(|x| {
+                    ["550123", "219876", "873456", "004321"].map(move |r| format!("{x}{r}"))
+                })
                 .map(|rest| lib_valid(npa, &rest))
                 .collect();
             // Exchanges starting 0 or 1 are invalid in the mainland plan; some islands differ.
-            let low_exchange_valid = ["0550123", "1550123", "0219876", "1219876"].iter().any(|r| lib_valid(npa, r));
+            let low_exchange_valid = ["0550123", "1550123", "0219876", "1219876"]
+                .iter()
+                .any(|r| lib_valid(npa, r));
             *cell = if coarse.iter().all(|v| *v) && !low_exchange_valid {
                 NanpCell::Valid
             } else if low_exchange_valid
@@ -192,11 +196,18 @@ impl Detectors {
     /// global lock, and free text is full of digit runs, so this keeps scrubbing fast.
     fn nanp_fast_path(&self, s: &str) -> Option<Option<String>> {
         // Only plain shapes: digits with the usual separators, an optional leading +.
-        if !s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+')) {
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'+'))
+        {
             return None;
         }
         let plus = s.trim_start().starts_with('+');
-        let d: Vec<u8> = s.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+        let d: Vec<u8> = s
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|b| b - b'0')
+            .collect();
         let national: &[u8] = match (plus, d.len(), d.first()) {
             (true, 11, Some(1)) => &d[1..],
             (true, _, _) => return None,
@@ -209,7 +220,9 @@ impl Detectors {
             // Any other length is no North-American number.
             (false, _, _) => return Some(None),
         };
-        let npa = usize::from(national[0]) * 100 + usize::from(national[1]) * 10 + usize::from(national[2]);
+        let npa = usize::from(national[0]) * 100
+            + usize::from(national[1]) * 10
+            + usize::from(national[2]);
         let valid = national[0] >= 2 && NANP.lookup(npa)? && national[3] >= 2;
         Some(valid.then(|| {
             let mut e = String::with_capacity(12);
@@ -380,13 +393,19 @@ pub fn luhn(digits: &str) -> bool {
 /// callers recur, so each worker keeps the answers it has seen.
 #[derive(Debug, Default)]
 pub struct PhoneCache {
-    map: HashMap<String, Option<String>>,
+    map: AHashMap<String, Option<String>>,
     /// Keyed hashes of E.164 numbers (the phone column and customer_key share them).
-    hashes: HashMap<String, String>,
+    hashes: AHashMap<String, String>,
 }
 
 impl PhoneCache {
     pub fn e164(&mut self, d: &Detectors, raw: &str) -> Option<String> {
+        // Numbers the NANP table decides are cheap: only what the full parser had to read is
+        // remembered, so unique digit runs in free text do not fill the cache.
+        let t = raw.trim();
+        if let Some(answer) = d.nanp_fast_path(t.strip_prefix("tel:").unwrap_or(t)) {
+            return answer;
+        }
         if let Some(hit) = self.map.get(raw) {
             return hit.clone();
         }
@@ -486,7 +505,10 @@ mod tests {
                 checked += 1;
             }
         }
-        assert!(checked > 6_000, "the fast path decides most numbers ({checked})");
+        assert!(
+            checked > 6_000,
+            "the fast path decides most numbers ({checked})"
+        );
     }
 
     #[test]
