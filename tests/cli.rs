@@ -104,24 +104,57 @@ fn run_builds_silver_and_drift_reports_it() {
     let x = dir.path().join("x");
     let l = dir.path().join("l");
     let (xs, ls) = (x.to_str().unwrap(), l.to_str().unwrap());
-    let (ok, _, err) = cclake(&["generate", "--out", xs, "--days", "6", "--contacts-per-day", "150"]);
+    let (ok, _, err) = cclake(&[
+        "generate",
+        "--out",
+        xs,
+        "--days",
+        "6",
+        "--contacts-per-day",
+        "150",
+    ]);
     assert!(ok, "{err}");
     let (ok, out, err) = cclake(&["run", "--quiet", "--lake", ls, xs]);
     assert!(ok, "{err}");
     assert!(out.contains("Silver: 6 dates rebuilt"), "{out}");
-    assert!(out.contains("duplicates dropped") && out.contains("masked"), "{out}");
+    assert!(
+        out.contains("duplicates dropped") && out.contains("masked"),
+        "{out}"
+    );
     let (ok, out, _) = cclake(&["process", "--lake", ls]);
     assert!(ok);
     assert!(out.contains("up to date"), "{out}");
-    let (ok, out, _) = cclake(&["process", "--lake", ls, "--from", "2026-10-02", "--to", "2026-10-03"]);
+    let (ok, out, _) = cclake(&[
+        "process",
+        "--lake",
+        ls,
+        "--from",
+        "2026-10-02",
+        "--to",
+        "2026-10-03",
+    ]);
     assert!(ok);
     assert!(out.contains("Silver: 2 dates rebuilt"), "{out}");
     let (ok, out, _) = cclake(&["drift", "--lake", ls]);
     assert!(ok);
-    assert!(out.contains("sentiment_score") && out.contains("unmapped_status"), "{out}");
+    assert!(
+        out.contains("sentiment_score") && out.contains("unmapped_status"),
+        "{out}"
+    );
     let (ok, out, _) = cclake(&["status", "--lake", ls]);
     assert!(ok);
-    assert!(out.contains("silver/contacts") && out.contains("6 dates"), "{out}");
-    let (ok, _, err) = cclake(&["process", "--lake", ls, "--from", "2026-10-05", "--to", "2026-10-01"]);
+    assert!(
+        out.contains("silver/contacts") && out.contains("6 dates"),
+        "{out}"
+    );
+    let (ok, _, err) = cclake(&[
+        "process",
+        "--lake",
+        ls,
+        "--from",
+        "2026-10-05",
+        "--to",
+        "2026-10-01",
+    ]);
     assert!(!ok && err.contains("is after"), "{err}");
 }

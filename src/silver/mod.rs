@@ -236,95 +236,43 @@ pub async fn process(
     }
 
     let rt = tokio::runtime::Handle::current();
-    for group in groups {
-        progress.check().map_err(|_| SilverError::Cancelled)?;
-        let inputs: Vec<(NaiveDate, Vec<BronzeRef>)> =
-            group.iter().map(|d| (*d, by_date[d].clone())).collect();
-        // CPU-bound work on rayon; this async task steps aside for it (block_in_place) so the
-        // runtime's other tasks keep running.
-        let built: Vec<Result<DateBuild, SilverError>> = tokio::task::block_in_place(|| {
-            inputs
-                .par_iter()
-                .map(|(date, refs)| build_date(lake, &rt, &ctx, &rows, *date, refs, progress))
-                .collect()
-        });
-        let processed_at = Utc::now();
-        let mut batches = Vec::new();
-        let mut drift_rows_owned: Vec<(NaiveDate, Shape, String, DriftKind, drift::Observation)> =
-            Vec::new();
-        for b in built {
-            let b = b?;
-            summary.rows_in += b.rows_in;
-            summary.rows_out += b.batch.num_rows() as u64;
-            summary.duplicates_dropped += b.duplicates;
-            summary.rows_with_rescued_data += b.rows_with_rescued;
-            summary.rescued_fields += b.rescued_fields;
-            summary.crm_matched += b.crm_matched;
-            for (col, n) in &b.masked {
-                summary.masked.entry(col.clone()).or_default().add(n);
+    let masker = &ctx.masker;
+    let build = |group: &[NaiveDate]| -> Vec<Result<DateBuild, SilverError>> {
+        group
+            .par_iter()
+            .map(|d| build_date(lake, &rt, &ctx, &rows, *d, &by_date[d], progress))
+            .collect()
+    };
+    // Build group N+1 while group N is written (Parquet encoding and the Delta commit are
+    // mostly single-threaded), on rayon; this async task steps aside (block_in_place) so the
+    // runtime's other tasks keep running.
+    tokio::task::block_in_place(|| -> Result<(), SilverError> {
+        let mut pending: Option<(Vec<NaiveDate>, Vec<Result<DateBuild, SilverError>>)> = None;
+        let mut groups = groups.into_iter();
+        loop {
+            progress.check().map_err(|_| SilverError::Cancelled)?;
+            let next = groups.next();
+            if next.is_none() && pending.is_none() {
+                return Ok(());
             }
-            for ((shape, field, kind), obs) in b.drift.seen {
-                if kind == DriftKind::UnmappedStatus {
-                    summary.unmapped_statuses += obs.count;
-                }
-                drift_rows_owned.push((b.date, shape, field, kind, obs));
-            }
-            batches.push(b.batch);
+            let (built, written) = rayon::join(
+                || next.as_ref().map(|g| build(g)),
+                || match pending.take() {
+                    Some((group, built)) => rt.block_on(commit_group(
+                        &mut contacts,
+                        &mut drift_table,
+                        &mut summary,
+                        masker,
+                        group,
+                        built,
+                    )),
+                    None => Ok(()),
+                },
+            );
+            written?;
+            pending = next.zip(built);
         }
-        summary.drift_observations += drift_rows_owned.len() as u64;
-        let mut phones = PhoneCache::default();
-        let scrubbed: Vec<Option<String>> = drift_rows_owned
-            .iter()
-            .map(|(_, _, _, _, o)| {
-                o.example
-                    .as_ref()
-                    .map(|e| ctx.masker.scrub(e, &mut phones).0)
-            })
-            .collect();
-        let drift_rows: Vec<DriftRow<'_>> = drift_rows_owned
-            .iter()
-            .zip(&scrubbed)
-            .map(|((date, shape, field, kind, o), ex)| DriftRow {
-                date: *date,
-                shape: shape.as_str(),
-                field,
-                kind: kind.as_str(),
-                example: ex.as_deref(),
-                first_seen: o.first_seen,
-                last_seen: o.last_seen,
-                count: o.count,
-                processed_at,
-            })
-            .collect();
-        let drift_batch = table::drift_batch(&drift_rows).map_err(|source| SilverError::Arrow {
-            date: group[0],
-            source,
-        })?;
-
-        let mut meta = Map::new();
-        meta.insert("cclake.operation".into(), Value::from("silver.process"));
-        meta.insert(
-            "cclake.policy_version".into(),
-            Value::from(ctx.masker.policy.version.clone()),
-        );
-        meta.insert(
-            "cclake.dates".into(),
-            Value::from(group.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
-        );
-        contacts = delta::replace_dates(contacts, batches, &group, meta.clone())
-            .await
-            .map_err(|source| SilverError::Delta {
-                table: SILVER_CONTACTS,
-                source,
-            })?;
-        drift_table = delta::replace_dates(drift_table, vec![drift_batch], &group, meta)
-            .await
-            .map_err(|source| SilverError::Delta {
-                table: SILVER_DRIFT,
-                source,
-            })?;
-        summary.dates.extend(group);
-    }
+    })?;
 
     // Only now do the inputs count as processed: a run that died above redoes its dates.
     if mode != ProcessMode::Incremental && mode != ProcessMode::Full {
@@ -339,6 +287,93 @@ pub async fn process(
     summary.silver_version = contacts.version();
     summary.elapsed_secs = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Commits one group of built dates: the contacts and their drift, each one atomic replace.
+async fn commit_group(
+    contacts: &mut deltalake::DeltaTable,
+    drift_table: &mut deltalake::DeltaTable,
+    summary: &mut ProcessSummary,
+    masker: &Masker,
+    group: Vec<NaiveDate>,
+    built: Vec<Result<DateBuild, SilverError>>,
+) -> Result<(), SilverError> {
+    let processed_at = Utc::now();
+    let mut batches = Vec::new();
+    let mut drift_rows_owned: Vec<(NaiveDate, Shape, String, DriftKind, drift::Observation)> =
+        Vec::new();
+    for b in built {
+        let b = b?;
+        summary.rows_in += b.rows_in;
+        summary.rows_out += b.batch.num_rows() as u64;
+        summary.duplicates_dropped += b.duplicates;
+        summary.rows_with_rescued_data += b.rows_with_rescued;
+        summary.rescued_fields += b.rescued_fields;
+        summary.crm_matched += b.crm_matched;
+        for (col, n) in &b.masked {
+            summary.masked.entry(col.clone()).or_default().add(n);
+        }
+        for ((shape, field, kind), obs) in b.drift.seen {
+            if kind == DriftKind::UnmappedStatus {
+                summary.unmapped_statuses += obs.count;
+            }
+            drift_rows_owned.push((b.date, shape, field, kind, obs));
+        }
+        batches.push(b.batch);
+    }
+    summary.drift_observations += drift_rows_owned.len() as u64;
+    let mut phones = PhoneCache::default();
+    let scrubbed: Vec<Option<String>> = drift_rows_owned
+        .iter()
+        .map(|(_, _, _, _, o)| o.example.as_ref().map(|e| masker.scrub(e, &mut phones).0))
+        .collect();
+    let drift_rows: Vec<DriftRow<'_>> = drift_rows_owned
+        .iter()
+        .zip(&scrubbed)
+        .map(|((date, shape, field, kind, o), ex)| DriftRow {
+            date: *date,
+            shape: shape.as_str(),
+            field,
+            kind: kind.as_str(),
+            example: ex.as_deref(),
+            first_seen: o.first_seen,
+            last_seen: o.last_seen,
+            count: o.count,
+            processed_at,
+        })
+        .collect();
+    let drift_batch = table::drift_batch(&drift_rows).map_err(|source| SilverError::Arrow {
+        date: group[0],
+        source,
+    })?;
+
+    let mut meta = Map::new();
+    meta.insert("cclake.operation".into(), Value::from("silver.process"));
+    meta.insert(
+        "cclake.policy_version".into(),
+        Value::from(masker.policy.version.clone()),
+    );
+    meta.insert(
+        "cclake.dates".into(),
+        Value::from(group.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
+    );
+    // The replace consumes the table handle; an empty handle stands in until it returns.
+    let table = std::mem::replace(contacts, deltalake::DeltaTable::new_in_memory());
+    *contacts = delta::replace_dates(table, batches, &group, meta.clone())
+        .await
+        .map_err(|source| SilverError::Delta {
+            table: SILVER_CONTACTS,
+            source,
+        })?;
+    let table = std::mem::replace(drift_table, deltalake::DeltaTable::new_in_memory());
+    *drift_table = delta::replace_dates(table, vec![drift_batch], &group, meta)
+        .await
+        .map_err(|source| SilverError::Delta {
+            table: SILVER_DRIFT,
+            source,
+        })?;
+    summary.dates.extend(group);
+    Ok(())
 }
 
 async fn read_state(lake: &Lake) -> Result<SilverState, SilverError> {
