@@ -237,7 +237,7 @@ pub async fn process(
 
     let rt = tokio::runtime::Handle::current();
     let masker = &ctx.masker;
-    let build = |group: &[NaiveDate]| -> Vec<Result<DateBuild, SilverError>> {
+    let build = |group: &[NaiveDate]| -> Vec<BuiltDate> {
         group
             .par_iter()
             .map(|d| build_date(lake, &rt, &ctx, &rows, *d, &by_date[d], progress))
@@ -247,7 +247,7 @@ pub async fn process(
     // mostly single-threaded), on rayon; this async task steps aside (block_in_place) so the
     // runtime's other tasks keep running.
     tokio::task::block_in_place(|| -> Result<(), SilverError> {
-        let mut pending: Option<(Vec<NaiveDate>, Vec<Result<DateBuild, SilverError>>)> = None;
+        let mut pending: Option<(Vec<NaiveDate>, Vec<BuiltDate>)> = None;
         let mut groups = groups.into_iter();
         loop {
             progress.check().map_err(|_| SilverError::Cancelled)?;
@@ -296,7 +296,7 @@ async fn commit_group(
     summary: &mut ProcessSummary,
     masker: &Masker,
     group: Vec<NaiveDate>,
-    built: Vec<Result<DateBuild, SilverError>>,
+    built: Vec<BuiltDate>,
 ) -> Result<(), SilverError> {
     let processed_at = Utc::now();
     let mut batches = Vec::new();
@@ -393,6 +393,9 @@ async fn write_state(lake: &Lake, state: &SilverState) -> Result<(), SilverError
         .await?;
     Ok(())
 }
+
+/// A date's build, or why it failed.
+type BuiltDate = Result<DateBuild, SilverError>;
 
 /// One date's rows, ready to commit.
 struct DateBuild {
