@@ -238,10 +238,17 @@ pub async fn process(
     let rt = tokio::runtime::Handle::current();
     let masker = &ctx.masker;
     let build = |group: &[NaiveDate]| -> Vec<BuiltDate> {
-        group
+        let t = std::time::Instant::now();
+        let built = group
             .par_iter()
             .map(|d| build_date(lake, &rt, &ctx, &rows, *d, &by_date[d], progress))
-            .collect()
+            .collect();
+        tracing::info!(
+            dates = group.len(),
+            secs = t.elapsed().as_secs_f64(),
+            "built Silver rows"
+        );
+        built
     };
     // Build group N+1 while group N is written (Parquet encoding and the Delta commit are
     // mostly single-threaded), on rayon; this async task steps aside (block_in_place) so the
@@ -258,14 +265,19 @@ pub async fn process(
             let (built, written) = rayon::join(
                 || next.as_ref().map(|g| build(g)),
                 || match pending.take() {
-                    Some((group, built)) => rt.block_on(commit_group(
-                        &mut contacts,
-                        &mut drift_table,
-                        &mut summary,
-                        masker,
-                        group,
-                        built,
-                    )),
+                    Some((group, built)) => {
+                        let t = std::time::Instant::now();
+                        let r = rt.block_on(commit_group(
+                            &mut contacts,
+                            &mut drift_table,
+                            &mut summary,
+                            masker,
+                            group,
+                            built,
+                        ));
+                        tracing::info!(secs = t.elapsed().as_secs_f64(), "committed Silver dates");
+                        r
+                    }
                     None => Ok(()),
                 },
             );
@@ -428,6 +440,7 @@ fn build_date(
     refs: &[BronzeRef],
     progress: &JobProgress,
 ) -> Result<DateBuild, SilverError> {
+    let t0 = std::time::Instant::now();
     // Read and map every Bronze file of the date, in parallel.
     let per_file: Vec<Result<(Vec<Parsed>, DriftCollector), SilverError>> = refs
         .par_iter()
@@ -483,6 +496,7 @@ fn build_date(
         drift.merge(d);
     }
     let rows_in = parsed.len() as u64;
+    let t_parse = t0.elapsed().as_secs_f64();
 
     // Dedupe on (source_system, contact_id): the most recently ingested copy wins, then the
     // later line. Records without a contact id cannot be matched and are all kept.
@@ -619,6 +633,7 @@ fn build_date(
     let batch = b
         .finish()
         .map_err(|source| SilverError::Arrow { date, source })?;
+    tracing::debug!(%date, parse_secs = t_parse, total_secs = t0.elapsed().as_secs_f64(), "built date");
     Ok(DateBuild {
         date,
         batch,
