@@ -147,6 +147,12 @@ pub async fn process(
         config::read_or_init(lake, config::STATUS_MAP_FILE, config::DEFAULT_STATUS_MAP).await?;
     let status = StatusMap::parse(&status_text)?;
     let masker = Masker::new(policy, key);
+    if masker.enabled() {
+        // The phone table takes a second to probe; let it fill while Bronze is being read.
+        rayon::spawn(|| {
+            std::sync::LazyLock::force(&pii::NANP);
+        });
+    }
     let crm = crm::load(&pipeline.crm, &masker).await?;
 
     let rows = ledger::read_all(lake).await?;
