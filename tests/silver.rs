@@ -449,3 +449,92 @@ fn a_run_that_died_before_recording_its_work_is_redone_to_the_same_result() {
     assert_eq!(before, after);
     assert_eq!(after.len(), 2);
 }
+
+#[test]
+fn crm_from_parquet_joined_on_contact_id() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
+    // A Parquet CRM extract keyed by contact id.
+    let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+        arrow::datatypes::Field::new("contact_id", arrow::datatypes::DataType::Utf8, false),
+        arrow::datatypes::Field::new("customer_tier", arrow::datatypes::DataType::Utf8, true),
+        arrow::datatypes::Field::new("product_type", arrow::datatypes::DataType::Utf8, true),
+        arrow::datatypes::Field::new("account_owner", arrow::datatypes::DataType::Utf8, true),
+    ]));
+    let batch = arrow::record_batch::RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(arrow::array::StringArray::from(vec!["C1", "C9"])),
+            Arc::new(arrow::array::StringArray::from(vec![
+                Some("Gold"),
+                Some("Bronze"),
+            ])),
+            Arc::new(arrow::array::StringArray::from(vec![
+                Some("Fiber 1G"),
+                None,
+            ])),
+            Arc::new(arrow::array::StringArray::from(vec![
+                Some("Dana"),
+                Some("Luis"),
+            ])),
+        ],
+    )
+    .unwrap();
+    let crm = dir.path().join("crm.parquet");
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&crm).unwrap(), schema, None)
+            .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    rt().block_on(async {
+        let text = cclake::config::read_or_init(
+            &lake,
+            cclake::config::PIPELINE_FILE,
+            cclake::config::DEFAULT_PIPELINE,
+        )
+        .await
+        .unwrap();
+        let text = text
+            .replacen(
+                "source = \"\"",
+                &format!("source = \"{}\"", crm.display()),
+                1,
+            )
+            .replacen("join = \"phone\"", "join = \"contact_id\"", 1)
+            .replacen(
+                "key_column = \"phone_number\"",
+                "key_column = \"contact_id\"",
+                1,
+            );
+        cclake::config::write(&lake, cclake::config::PIPELINE_FILE, &text)
+            .await
+            .unwrap();
+    });
+    let rec = |id: &str| {
+        format!(
+            r#"{{"event_id":"{id}","contact_id":"{id}","timestamp":"2026-09-01T10:00:00Z","queue_name":"Q","outcome_status":"Completed"}}"#
+        )
+    };
+    let f = write(
+        dir.path(),
+        "in.ndjson",
+        &format!("{}\n{}\n", rec("C1"), rec("C2")),
+    );
+    common::ingest(&lake, &[f]);
+    let rt = rt();
+    let s = process(&rt, &lake, ProcessMode::Incremental);
+    assert_eq!((s.crm_rows, s.crm_matched), (2, 1));
+    let rows = silver_rows(&rt, &lake);
+    let c1 = by_contact(&rows, "C1")[0];
+    assert_eq!(
+        (
+            v(c1, "customer_tier"),
+            v(c1, "product_type"),
+            v(c1, "account_owner")
+        ),
+        (Some("Gold"), Some("Fiber 1G"), Some("Dana"))
+    );
+    let c2 = by_contact(&rows, "C2")[0];
+    assert_eq!(v(c2, "customer_tier"), None);
+}
