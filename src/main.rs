@@ -98,6 +98,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What ingest quarantined: where it came from (file, line, offset), why, and the text.
+    Quarantine {
+        #[arg(long)]
+        json: bool,
+        /// Show at most this many rows (newest ingests last).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Create the demo lake (generate a month of exports and ingest them), then show it.
     Demo {
         #[arg(long, default_value_t = 30)]
@@ -239,6 +247,34 @@ async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
             } else {
                 print_drift(&report);
             }
+            Ok(())
+        }
+        Some(Command::Quarantine { json, limit }) => {
+            let lake = open()?;
+            let rows = bronze::quarantine::list_all(&lake).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            if rows.is_empty() {
+                println!("nothing in quarantine");
+                return Ok(());
+            }
+            let skip = rows.len().saturating_sub(limit);
+            if skip > 0 {
+                println!("({skip} older rows not shown; --limit or --json for all)");
+            }
+            for r in &rows[skip..] {
+                let mut raw: String = r.raw.chars().take(100).collect();
+                if r.raw.chars().count() > 100 {
+                    raw.push('…');
+                }
+                println!(
+                    "{}:{} (byte {}), batch {}: {}\n    {raw}",
+                    r.source_file, r.line, r.byte_offset, r.batch_id, r.error
+                );
+            }
+            println!("{} quarantined records", thousands(rows.len() as u64));
             Ok(())
         }
         Some(Command::Demo {

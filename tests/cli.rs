@@ -60,6 +60,16 @@ fn generate_ingest_status_and_a_second_ingest_that_writes_nothing() {
         out.contains("contact") && out.contains("agent_state") && out.contains("quarantine:"),
         "{out}"
     );
+    let (ok, out, _) = cclake(&["quarantine", "--lake", ls]);
+    assert!(ok);
+    assert!(
+        out.contains("bad/feed.ndjson:2 (byte 52)") && out.contains("invalid JSON"),
+        "{out}"
+    );
+    assert!(
+        out.contains("{\"event_id\": \"2\", \"timest"),
+        "the raw text is shown: {out}"
+    );
     let (ok, json, _) = cclake(&["status", "--lake", ls, "--json"]);
     assert!(ok);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();

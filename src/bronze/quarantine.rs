@@ -110,3 +110,22 @@ pub fn read_rows(gz: &[u8]) -> Result<Vec<QuarantineRow>, std::io::Error> {
     }
     Ok(rows)
 }
+
+/// Every quarantined row of the lake, oldest ingest first.
+pub async fn list_all(lake: &Lake) -> Result<Vec<QuarantineRow>, LakeError> {
+    let mut metas = lake.list(crate::lake::paths::QUARANTINE).await?;
+    metas.sort_by(|a, b| a.location.cmp(&b.location));
+    let mut rows = Vec::new();
+    for m in metas {
+        let bytes = lake.get(&m.location).await?;
+        let mut r = read_rows(&bytes).map_err(|source| LakeError::Io {
+            path: std::path::PathBuf::from(m.location.to_string()),
+            source,
+        })?;
+        rows.append(&mut r);
+    }
+    rows.sort_by(|a, b| {
+        (a.quarantined_at, &a.source_file, a.line).cmp(&(b.quarantined_at, &b.source_file, b.line))
+    });
+    Ok(rows)
+}
