@@ -37,11 +37,22 @@ fn generate_ingest_status_and_a_second_ingest_that_writes_nothing() {
     assert!(ok, "{err}");
     assert!(out.contains("contacts over 3 days"), "{out}");
 
+    // One hand-made bad feed beside the generated exports.
+    std::fs::create_dir_all(x.join("bad")).unwrap();
+    std::fs::write(
+        x.join("bad/feed.ndjson"),
+        "{\"event_id\":\"1\",\"timestamp\":\"2026-10-01T10:00:00Z\"}\n{\"event_id\": \"2\", \"timest\n",
+    )
+    .unwrap();
     let (ok, out, err) = cclake(&["ingest", "--lake", ls, xs]);
     assert!(ok, "{err}");
     assert!(
         out.contains(" read = "),
         "per-file reconciliation lines: {out}"
+    );
+    assert!(
+        out.contains("feed.ndjson: 2 read = 1 to Bronze + 1 quarantined"),
+        "{out}"
     );
     assert!(
         out.contains("already ingested"),
