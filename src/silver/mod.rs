@@ -16,7 +16,6 @@ pub mod status_map;
 pub mod table;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::BufRead;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use object_store::path::Path;
@@ -30,7 +29,7 @@ use crate::lake::ledger::{self, LedgerEntry, LedgerError};
 use crate::lake::{Lake, LakeError};
 use crate::pipeline::JobProgress;
 use crate::sources::Shape;
-use crate::sources::shape::{Classified, classify};
+use crate::sources::shape::facts_of_object;
 use canonical::{CanonicalRow, map_record};
 use drift::{DriftCollector, DriftKind};
 use masking::{ColumnCounts, HmacKey, Masker, Policy};
@@ -455,12 +454,16 @@ fn build_date(
             let bytes = rt.block_on(lake.get(&Path::from(r.path.as_str())))?;
             let mut drift = DriftCollector::default();
             let mut out = Vec::with_capacity(r.records as usize);
-            let reader = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(&bytes[..]));
-            for (li, line) in reader.split(b'\n').enumerate() {
-                let line = line.map_err(|e| SilverError::Bronze {
-                    path: r.path.clone(),
-                    message: e.to_string(),
-                })?;
+            let mut text = Vec::with_capacity(bytes.len() * 6);
+            std::io::Read::read_to_end(
+                &mut flate2::read::MultiGzDecoder::new(&bytes[..]),
+                &mut text,
+            )
+            .map_err(|e| SilverError::Bronze {
+                path: r.path.clone(),
+                message: e.to_string(),
+            })?;
+            for (li, line) in text.split(|b| *b == b'\n').enumerate() {
                 if line.is_empty() {
                     continue;
                 }
@@ -470,15 +473,10 @@ fn build_date(
                     path: r.path.clone(),
                     message: format!("line {}: {m}", li + 1),
                 };
-                let facts = match classify(&line).map_err(bad)? {
-                    Classified::Record(f) => f,
-                    Classified::Envelope(_) => {
-                        return Err(bad("an envelope where a record was expected".into()));
-                    }
-                };
-                let at = facts.occurred_at.map_err(|e| bad(e.to_string()))?;
                 let obj: Map<String, Value> =
-                    serde_json::from_slice(&line).map_err(|e| bad(e.to_string()))?;
+                    serde_json::from_slice(line).map_err(|e| bad(e.to_string()))?;
+                let facts = facts_of_object(&obj);
+                let at = facts.occurred_at.map_err(|e| bad(e.to_string()))?;
                 let row = map_record(facts.shape, obj, at, &ctx.pipeline.schema, &mut drift);
                 out.push(Parsed {
                     shape: facts.shape,
