@@ -328,7 +328,7 @@ async fn commit_group(
         summary.rescued_fields += b.rescued_fields;
         summary.crm_matched += b.crm_matched;
         for (col, n) in &b.masked {
-            summary.masked.entry(col.clone()).or_default().add(n);
+            summary.masked.entry((*col).to_string()).or_default().add(n);
         }
         for ((shape, field, kind), obs) in b.drift.seen {
             if kind == DriftKind::UnmappedStatus {
@@ -423,7 +423,7 @@ struct DateBuild {
     rows_with_rescued: u64,
     rescued_fields: u64,
     crm_matched: u64,
-    masked: BTreeMap<String, ColumnCounts>,
+    masked: BTreeMap<&'static str, ColumnCounts>,
     drift: DriftCollector,
 }
 
@@ -529,15 +529,16 @@ fn build_date(
     // Mask, normalise, enrich, build.
     let m = &ctx.masker;
     let mut phones = PhoneCache::default();
-    let mut masked: BTreeMap<String, ColumnCounts> = BTreeMap::new();
+    let mut masked: BTreeMap<&'static str, ColumnCounts> = BTreeMap::new();
     let mut b = ContactsBuilder::default();
     let (mut rows_with_rescued, mut rescued_fields, mut crm_matched) = (0, 0, 0);
     for (p, _) in parsed.iter().zip(&keep).filter(|(_, k)| **k) {
         let r = &p.row;
-        let mut mask = |col: &str, v: &Option<String>, phones: &mut PhoneCache| -> Option<String> {
-            let v = v.as_deref()?;
-            Some(m.mask(col, v, phones, masked.entry(col.to_string()).or_default()))
-        };
+        let mut mask =
+            |col: &'static str, v: &Option<String>, phones: &mut PhoneCache| -> Option<String> {
+                let v = v.as_deref()?;
+                Some(m.mask(col, v, phones, masked.entry(col).or_default()))
+            };
         let phone = mask("phone_number", &r.phone_number, &mut phones);
         let member = mask("member_id", &r.member_id, &mut phones);
         let account = mask("account_number", &r.account_number, &mut phones);
