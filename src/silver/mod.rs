@@ -197,7 +197,7 @@ pub async fn process(
         pipeline,
         crm,
     };
-    let mut summary = ProcessSummary {
+    let summary = ProcessSummary {
         policy_version: ctx.masker.policy.version.clone(),
         masking_enabled: ctx.masker.enabled(),
         crm_rows: ctx.crm.rows,
@@ -210,14 +210,14 @@ pub async fn process(
         .sum();
     progress.begin_stage(format!("building Silver for {} dates", dates.len()), total);
 
-    let mut contacts =
+    let contacts =
         delta::open(lake, SILVER_CONTACTS)
             .await
             .map_err(|source| SilverError::Delta {
                 table: SILVER_CONTACTS,
                 source,
             })?;
-    let mut drift_table =
+    let drift_table =
         delta::open(lake, SILVER_DRIFT)
             .await
             .map_err(|source| SilverError::Delta {
@@ -255,41 +255,66 @@ pub async fn process(
         );
         built
     };
-    // Build group N+1 while group N is written (Parquet encoding and the Delta commit are
-    // mostly single-threaded), on rayon; this async task steps aside (block_in_place) so the
-    // runtime's other tasks keep running.
+    // Build group N+1 (rayon, CPU) while group N is encoded and committed (a tokio task);
+    // this async task steps aside for the CPU work (block_in_place) so the runtime keeps
+    // running the commit.
+    struct Tables {
+        contacts: deltalake::DeltaTable,
+        drift: deltalake::DeltaTable,
+        summary: ProcessSummary,
+    }
+    let join_err = |e: tokio::task::JoinError| SilverError::Bronze {
+        path: "(commit task)".into(),
+        message: e.to_string(),
+    };
+    let mut tables = Some(Tables {
+        contacts,
+        drift: drift_table,
+        summary,
+    });
     tokio::task::block_in_place(|| -> Result<(), SilverError> {
-        let mut pending: Option<(Vec<NaiveDate>, Vec<BuiltDate>)> = None;
-        let mut groups = groups.into_iter();
-        loop {
+        let mut in_flight: Option<tokio::task::JoinHandle<Result<Tables, SilverError>>> = None;
+        for group in groups {
             progress.check().map_err(|_| SilverError::Cancelled)?;
-            let next = groups.next();
-            if next.is_none() && pending.is_none() {
-                return Ok(());
+            let built = build(&group);
+            if let Some(h) = in_flight.take() {
+                tables = Some(rt.block_on(h).map_err(join_err)??);
             }
-            let (built, written) = rayon::join(
-                || next.as_ref().map(|g| build(g)),
-                || match pending.take() {
-                    Some((group, built)) => {
-                        let t = std::time::Instant::now();
-                        let r = rt.block_on(commit_group(
-                            &mut contacts,
-                            &mut drift_table,
-                            &mut summary,
-                            masker,
-                            group,
-                            built,
-                        ));
-                        tracing::info!(secs = t.elapsed().as_secs_f64(), "committed Silver dates");
-                        r
-                    }
-                    None => Ok(()),
-                },
-            );
-            written?;
-            pending = next.zip(built);
+            let Some(mut t) = tables.take() else {
+                return Ok(());
+            };
+            let masker = masker.clone();
+            in_flight = Some(rt.spawn(async move {
+                let started = std::time::Instant::now();
+                commit_group(
+                    &mut t.contacts,
+                    &mut t.drift,
+                    &mut t.summary,
+                    &masker,
+                    group,
+                    built,
+                )
+                .await?;
+                tracing::info!(
+                    secs = started.elapsed().as_secs_f64(),
+                    "committed Silver dates"
+                );
+                Ok(t)
+            }));
         }
+        if let Some(h) = in_flight.take() {
+            tables = Some(rt.block_on(h).map_err(join_err)??);
+        }
+        Ok(())
     })?;
+    let Some(Tables {
+        contacts,
+        drift: _,
+        mut summary,
+    }) = tables
+    else {
+        return Err(SilverError::Cancelled);
+    };
 
     // Only now do the inputs count as processed: a run that died above redoes its dates.
     if mode != ProcessMode::Incremental && mode != ProcessMode::Full {
