@@ -347,7 +347,7 @@ async fn commit_group(
     for b in built {
         let b = b?;
         summary.rows_in += b.rows_in;
-        summary.rows_out += b.batch.num_rows() as u64;
+        summary.rows_out += b.batches.iter().map(|x| x.num_rows() as u64).sum::<u64>();
         summary.duplicates_dropped += b.duplicates;
         summary.rows_with_rescued_data += b.rows_with_rescued;
         summary.rescued_fields += b.rescued_fields;
@@ -361,7 +361,7 @@ async fn commit_group(
             }
             drift_rows_owned.push((b.date, shape, field, kind, obs));
         }
-        batches.push(b.batch);
+        batches.extend(b.batches);
     }
     summary.drift_observations += drift_rows_owned.len() as u64;
     let mut phones = PhoneCache::default();
@@ -442,7 +442,7 @@ type BuiltDate = Result<DateBuild, SilverError>;
 /// One date's rows, ready to commit.
 struct DateBuild {
     date: NaiveDate,
-    batch: arrow::record_batch::RecordBatch,
+    batches: Vec<arrow::record_batch::RecordBatch>,
     rows_in: u64,
     duplicates: u64,
     rows_with_rescued: u64,
@@ -450,6 +450,16 @@ struct DateBuild {
     crm_matched: u64,
     masked: BTreeMap<&'static str, ColumnCounts>,
     drift: DriftCollector,
+}
+
+/// One chunk of a date's rows, masked and built.
+struct ChunkOut {
+    batch: arrow::record_batch::RecordBatch,
+    masked: BTreeMap<&'static str, ColumnCounts>,
+    drift: DriftCollector,
+    rows_with_rescued: u64,
+    rescued_fields: u64,
+    crm_matched: u64,
 }
 
 /// A mapped record and where it came from, for dedupe and lineage.
@@ -551,122 +561,159 @@ fn build_date(
     drop(winner);
     let duplicates = keep.iter().filter(|k| !**k).count() as u64;
 
-    // Mask, normalise, enrich, build.
+    // Mask, normalise, enrich, build: in chunks on all cores, each chunk one Arrow batch.
     let m = &ctx.masker;
-    let mut phones = PhoneCache::default();
-    let mut masked: BTreeMap<&'static str, ColumnCounts> = BTreeMap::new();
-    let mut b = ContactsBuilder::default();
-    let (mut rows_with_rescued, mut rescued_fields, mut crm_matched) = (0, 0, 0);
-    for (p, _) in parsed.iter().zip(&keep).filter(|(_, k)| **k) {
-        let r = &p.row;
-        let mut mask =
-            |col: &'static str, v: &Option<String>, phones: &mut PhoneCache| -> Option<String> {
-                let v = v.as_deref()?;
-                Some(m.mask(col, v, phones, masked.entry(col).or_default()))
-            };
-        let phone = mask("phone_number", &r.phone_number, &mut phones);
-        let member = mask("member_id", &r.member_id, &mut phones);
-        let account = mask("account_number", &r.account_number, &mut phones);
-        let card = mask("card_number", &r.card_number, &mut phones);
-        let notes = mask("notes", &r.notes, &mut phones);
-        let customer_key = r
-            .phone_number
-            .as_deref()
-            .and_then(|ph| m.customer_key(ph, &mut phones));
-
-        let (outcome, answered, abandoned) = match p.shape {
-            Shape::Generic => {
-                let normalized = match r.outcome_raw.as_deref() {
-                    None => "unknown",
-                    Some(raw) => match ctx.status.normalize(raw) {
-                        Some(n) => n,
-                        None => {
-                            drift.observe(
-                                p.shape,
-                                "outcome_status",
-                                DriftKind::UnmappedStatus,
-                                Some(&Value::String(raw.to_string())),
-                                r.occurred_at.unwrap_or_default(),
-                            );
-                            "unknown"
-                        }
-                    },
+    let kept: Vec<&Parsed> = parsed
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(p, _)| p)
+        .collect();
+    let chunks: Vec<Result<ChunkOut, SilverError>> = kept
+        .par_chunks(16_384)
+        .map(|chunk| {
+            let mut drift = DriftCollector::default();
+            let mut phones = PhoneCache::default();
+            let mut masked: BTreeMap<&'static str, ColumnCounts> = BTreeMap::new();
+            let mut b = ContactsBuilder::default();
+            let (mut rows_with_rescued, mut rescued_fields, mut crm_matched) = (0, 0, 0);
+            for p in chunk {
+                let p: &Parsed = p;
+                let r = &p.row;
+                let mut mask = |col: &'static str,
+                                v: &Option<String>,
+                                phones: &mut PhoneCache|
+                 -> Option<String> {
+                    let v = v.as_deref()?;
+                    Some(m.mask(col, v, phones, masked.entry(col).or_default()))
                 };
-                (
-                    normalized.to_string(),
-                    Some(matches!(normalized, "handled" | "transferred")),
-                    Some(normalized == "abandoned"),
-                )
-            }
-            _ => (
-                r.outcome_status.clone().unwrap_or_else(|| "unknown".into()),
-                r.answered,
-                r.abandoned,
-            ),
-        };
+                let phone = mask("phone_number", &r.phone_number, &mut phones);
+                let member = mask("member_id", &r.member_id, &mut phones);
+                let account = mask("account_number", &r.account_number, &mut phones);
+                let card = mask("card_number", &r.card_number, &mut phones);
+                let notes = mask("notes", &r.notes, &mut phones);
+                let customer_key = r
+                    .phone_number
+                    .as_deref()
+                    .and_then(|ph| m.customer_key(ph, &mut phones));
 
-        let rescued = if r.rescued.is_empty() {
-            None
-        } else {
-            rows_with_rescued += 1;
-            rescued_fields += r.rescued.len() as u64;
-            let mut v = Value::Object(r.rescued.clone());
-            if m.enabled() {
-                scrub_value(m, &mut v, &mut phones);
+                let (outcome, answered, abandoned) = match p.shape {
+                    Shape::Generic => {
+                        let normalized = match r.outcome_raw.as_deref() {
+                            None => "unknown",
+                            Some(raw) => match ctx.status.normalize(raw) {
+                                Some(n) => n,
+                                None => {
+                                    drift.observe(
+                                        p.shape,
+                                        "outcome_status",
+                                        DriftKind::UnmappedStatus,
+                                        Some(&Value::String(raw.to_string())),
+                                        r.occurred_at.unwrap_or_default(),
+                                    );
+                                    "unknown"
+                                }
+                            },
+                        };
+                        (
+                            normalized.to_string(),
+                            Some(matches!(normalized, "handled" | "transferred")),
+                            Some(normalized == "abandoned"),
+                        )
+                    }
+                    _ => (
+                        r.outcome_status.clone().unwrap_or_else(|| "unknown".into()),
+                        r.answered,
+                        r.abandoned,
+                    ),
+                };
+
+                let rescued = if r.rescued.is_empty() {
+                    None
+                } else {
+                    rows_with_rescued += 1;
+                    rescued_fields += r.rescued.len() as u64;
+                    let mut v = Value::Object(r.rescued.clone());
+                    if m.enabled() {
+                        scrub_value(m, &mut v, &mut phones);
+                    }
+                    Some(v.to_string())
+                };
+                let crm = ctx
+                    .crm
+                    .lookup(customer_key.as_deref(), r.contact_id.as_deref());
+                crm_matched += u64::from(crm.is_some());
+                let entry = &ledger_rows[p.ledger];
+                let occurred_at = r.occurred_at.unwrap_or_default();
+                b.push(&ContactRow {
+                    event_id: r.event_id.as_deref(),
+                    contact_id: r.contact_id.as_deref(),
+                    source_system: p.shape.as_str(),
+                    occurred_at,
+                    ended_at: r.ended_at,
+                    queue_id: r.queue_id.as_deref(),
+                    queue_name: r.queue_name.as_deref(),
+                    agent_id: r.agent_id.as_deref(),
+                    media_type: r.media_type.as_deref(),
+                    direction: r.direction.as_deref(),
+                    phone_number: phone.as_deref(),
+                    customer_key: customer_key.as_deref(),
+                    wait_seconds: r.wait_seconds,
+                    talk_seconds: r.talk_seconds,
+                    hold_seconds: r.hold_seconds,
+                    acw_seconds: r.acw_seconds,
+                    duration_seconds: r.duration_seconds,
+                    answered,
+                    abandoned,
+                    outcome_status: &outcome,
+                    outcome_raw: r.outcome_raw.as_deref(),
+                    wrap_up_code: r.wrap_up_code.as_deref(),
+                    csat_score: r.csat_score,
+                    member_id: member.as_deref(),
+                    account_number: account.as_deref(),
+                    card_number: card.as_deref(),
+                    notes: notes.as_deref(),
+                    customer_tier: crm.and_then(|c| c.customer_tier.as_deref()),
+                    product_type: crm.and_then(|c| c.product_type.as_deref()),
+                    account_owner: crm.and_then(|c| c.account_owner.as_deref()),
+                    rescued_data: rescued.as_deref(),
+                    source_file: &entry.source_path,
+                    bronze_file: &refs[p.file].path,
+                    ingested_at: entry.ingested_at,
+                    policy_version: &m.policy.version,
+                });
             }
-            Some(v.to_string())
-        };
-        let crm = ctx
-            .crm
-            .lookup(customer_key.as_deref(), r.contact_id.as_deref());
-        crm_matched += u64::from(crm.is_some());
-        let entry = &ledger_rows[p.ledger];
-        let occurred_at = r.occurred_at.unwrap_or_default();
-        b.push(&ContactRow {
-            event_id: r.event_id.as_deref(),
-            contact_id: r.contact_id.as_deref(),
-            source_system: p.shape.as_str(),
-            occurred_at,
-            ended_at: r.ended_at,
-            queue_id: r.queue_id.as_deref(),
-            queue_name: r.queue_name.as_deref(),
-            agent_id: r.agent_id.as_deref(),
-            media_type: r.media_type.as_deref(),
-            direction: r.direction.as_deref(),
-            phone_number: phone.as_deref(),
-            customer_key: customer_key.as_deref(),
-            wait_seconds: r.wait_seconds,
-            talk_seconds: r.talk_seconds,
-            hold_seconds: r.hold_seconds,
-            acw_seconds: r.acw_seconds,
-            duration_seconds: r.duration_seconds,
-            answered,
-            abandoned,
-            outcome_status: &outcome,
-            outcome_raw: r.outcome_raw.as_deref(),
-            wrap_up_code: r.wrap_up_code.as_deref(),
-            csat_score: r.csat_score,
-            member_id: member.as_deref(),
-            account_number: account.as_deref(),
-            card_number: card.as_deref(),
-            notes: notes.as_deref(),
-            customer_tier: crm.and_then(|c| c.customer_tier.as_deref()),
-            product_type: crm.and_then(|c| c.product_type.as_deref()),
-            account_owner: crm.and_then(|c| c.account_owner.as_deref()),
-            rescued_data: rescued.as_deref(),
-            source_file: &entry.source_path,
-            bronze_file: &refs[p.file].path,
-            ingested_at: entry.ingested_at,
-            policy_version: &m.policy.version,
-        });
+            let batch = b
+                .finish()
+                .map_err(|source| SilverError::Arrow { date, source })?;
+            Ok(ChunkOut {
+                batch,
+                masked,
+                drift,
+                rows_with_rescued,
+                rescued_fields,
+                crm_matched,
+            })
+        })
+        .collect();
+    let mut batches = Vec::with_capacity(chunks.len());
+    let mut masked: BTreeMap<&'static str, ColumnCounts> = BTreeMap::new();
+    let (mut rows_with_rescued, mut rescued_fields, mut crm_matched) = (0, 0, 0);
+    for c in chunks {
+        let c = c?;
+        batches.push(c.batch);
+        for (col, n) in &c.masked {
+            masked.entry(col).or_default().add(n);
+        }
+        drift.merge(c.drift);
+        rows_with_rescued += c.rows_with_rescued;
+        rescued_fields += c.rescued_fields;
+        crm_matched += c.crm_matched;
     }
-    let batch = b
-        .finish()
-        .map_err(|source| SilverError::Arrow { date, source })?;
     tracing::debug!(%date, parse_secs = t_parse, total_secs = t0.elapsed().as_secs_f64(), "built date");
     Ok(DateBuild {
         date,
-        batch,
+        batches,
         rows_in,
         duplicates,
         rows_with_rescued,
