@@ -620,6 +620,12 @@ fn print_status(inv: &Inventory, partitions: bool) {
         println!("{layer}");
         for t in inv.tables.iter().filter(|t| t.name.starts_with(prefix)) {
             match t.version {
+                None if layer == "Gold" => {
+                    println!(
+                        "  {:<28} not built yet (Gold KPIs are not in this version)",
+                        t.name
+                    )
+                }
                 None => println!("  {:<28} not built yet (run `cclake process`)", t.name),
                 Some(v) => println!(
                     "  {:<28} {:>9} rows {:>6} files {:>10}  {} dates ({} … {}), version {v}",
