@@ -317,9 +317,8 @@ pub async fn process(
     };
 
     // Only now do the inputs count as processed: a run that died above redoes its dates.
-    if mode != ProcessMode::Incremental && mode != ProcessMode::Full {
-        // A range rebuild marks nothing new as processed: other dates may still be pending.
-    } else {
+    // A range rebuild marks nothing as processed: other dates may still be pending.
+    if matches!(mode, ProcessMode::Incremental | ProcessMode::Full) {
         state
             .processed
             .extend(rows.iter().map(|r| r.sha256.clone()));
