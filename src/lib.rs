@@ -7,7 +7,10 @@
 pub mod bronze;
 pub mod config;
 pub mod format;
+pub mod gold;
 pub mod lake;
+pub mod lifecycle;
 pub mod pipeline;
+pub mod query;
 pub mod silver;
 pub mod sources;

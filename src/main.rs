@@ -11,13 +11,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use cclake::bronze::{self, FileOutcome, IngestOptions, IngestSummary};
 use cclake::format::{bytes, duration, thousands};
+use cclake::gold::GoldSummary;
 use cclake::lake::Lake;
 use cclake::lake::inventory::{Inventory, inventory};
-use cclake::pipeline::JobProgress;
 use cclake::pipeline::demo::{create_demo_lake, demo_exports_dir};
+use cclake::pipeline::{self, JobProgress};
 use cclake::silver::masking::HmacKey;
 use cclake::silver::{self, ProcessMode, ProcessSummary};
 use cclake::sources::generate::{self, GenerateOptions};
+use cclake::{lifecycle, query};
 
 #[derive(Parser)]
 #[command(
@@ -73,8 +75,8 @@ enum Command {
         #[arg(long)]
         partitions: bool,
     },
-    /// Build Silver (and, as it lands, Gold) from Bronze: only the dates that received new
-    /// data, unless --full or --from/--to say otherwise.
+    /// Build Silver from Bronze and Gold from Silver: only the dates that received new data
+    /// (and, in Gold, the FCR window before them), unless --full or --from/--to say otherwise.
     Process {
         /// Rebuild every date.
         #[arg(long, conflicts_with_all = ["from", "to"])]
@@ -86,7 +88,7 @@ enum Command {
         #[arg(long, requires = "from")]
         to: Option<NaiveDate>,
     },
-    /// Ingest then process in one go.
+    /// Ingest then process in one go: exports to Gold.
     Run {
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
@@ -105,6 +107,30 @@ enum Command {
         /// Show at most this many rows (newest ingests last).
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+    /// SQL over the lake (DataFusion): silver_contacts, schema_drift,
+    /// gold_daily_queue_metrics, gold_hourly_queue_metrics, bronze_contacts, bronze_events.
+    Query {
+        sql: String,
+        /// Write the result to a .csv, .parquet or .json (NDJSON) file instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print at most this many rows (the file gets them all).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Bronze lifecycle (cold store, expiry) and Delta vacuum: shows the plan; --apply does it.
+    Lifecycle {
+        #[arg(long)]
+        apply: bool,
+        /// Age partitions as of this date (default today), YYYY-MM-DD.
+        #[arg(long)]
+        now: Option<NaiveDate>,
+        /// Print the S3 bucket lifecycle rule matching the settings, and nothing else.
+        #[arg(long)]
+        s3_rule: bool,
+        #[arg(long)]
+        json: bool,
     },
     /// Create the demo lake (generate a month of exports and ingest them), then show it.
     Demo {
@@ -277,6 +303,52 @@ async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
             println!("{} quarantined records", thousands(rows.len() as u64));
             Ok(())
         }
+        Some(Command::Query { sql, out, limit }) => {
+            let lake = open()?;
+            let ctx = query::session(&lake).await?;
+            let result = query::run(&ctx, &sql).await?;
+            match out {
+                Some(path) => {
+                    query::write(&result, &path)?;
+                    println!(
+                        "{} rows written to {}",
+                        thousands(result.num_rows() as u64),
+                        path.display()
+                    );
+                }
+                None => print_result(&result, limit)?,
+            }
+            Ok(())
+        }
+        Some(Command::Lifecycle {
+            apply,
+            now,
+            s3_rule,
+            json,
+        }) => {
+            let lake = open()?;
+            if s3_rule {
+                let cfg = cclake::config::load_pipeline(&lake).await?.lifecycle;
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&lifecycle::s3_rule(&lake, &cfg))?
+                );
+                return Ok(());
+            }
+            let now = now.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let mut plan = lifecycle::plan(&lake, now).await?;
+            if apply {
+                let l = lake.clone();
+                let progress = JobProgress::new();
+                plan = lifecycle::apply(&l, plan, &progress).await?;
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+            } else {
+                print_lifecycle(&plan);
+            }
+            Ok(())
+        }
         Some(Command::Demo {
             days,
             contacts_per_day,
@@ -306,10 +378,10 @@ async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
 async fn process(lake: &Lake, mode: ProcessMode) -> Result<()> {
     let key = HmacKey::from_environment().context("cannot get the HMAC key for masking")?;
     let progress = Arc::new(JobProgress::new());
-    let bar = progress_bar("building Silver");
+    let bar = progress_bar("processing");
     let p = progress.clone();
     let l = lake.clone();
-    let mut job = tokio::spawn(async move { silver::process(&l, mode, key, &p).await });
+    let mut job = tokio::spawn(async move { pipeline::process(&l, mode, key, &p).await });
     let result = loop {
         tokio::select! {
             r = &mut job => break r,
@@ -319,8 +391,27 @@ async fn process(lake: &Lake, mode: ProcessMode) -> Result<()> {
     };
     bar.finish_and_clear();
     let summary = result.context("the job panicked")??;
-    print_process(&summary);
+    print_process(&summary.silver);
+    print_gold(&summary.gold);
     Ok(())
+}
+
+fn print_gold(g: &GoldSummary) {
+    if g.dates.is_empty() {
+        println!("Gold: {}", g.reason);
+        return;
+    }
+    let first = g.dates.first().map(|d| d.to_string()).unwrap_or_default();
+    let last = g.dates.last().map(|d| d.to_string()).unwrap_or_default();
+    println!(
+        "Gold: {} dates recomputed ({first} … {last}){}; {} daily and {} hourly queue rows, in {}",
+        g.dates.len(),
+        if g.full_rebuild { ", full rebuild" } else { "" },
+        thousands(g.daily_rows),
+        thousands(g.hourly_rows),
+        duration(g.elapsed_secs)
+    );
+    println!("  why: {}", g.reason);
 }
 
 fn print_process(s: &ProcessSummary) {
@@ -373,6 +464,85 @@ fn print_process(s: &ProcessSummary) {
             .unwrap_or_else(|| "-".into()),
         duration(s.elapsed_secs)
     );
+}
+
+fn print_result(result: &query::QueryResult, limit: usize) -> Result<()> {
+    let mut shown = Vec::new();
+    let mut left = limit;
+    for b in &result.batches {
+        if left == 0 {
+            break;
+        }
+        let take = left.min(b.num_rows());
+        shown.push(b.slice(0, take));
+        left -= take;
+    }
+    if shown.is_empty() {
+        shown.push(arrow::record_batch::RecordBatch::new_empty(
+            result.schema.clone(),
+        ));
+    }
+    println!("{}", arrow::util::pretty::pretty_format_batches(&shown)?);
+    let total = result.num_rows();
+    if total > limit {
+        println!(
+            "{} rows ({} shown; --limit N for more, --out FILE for all)",
+            thousands(total as u64),
+            thousands(limit as u64)
+        );
+    } else {
+        println!("{} rows", thousands(total as u64));
+    }
+    Ok(())
+}
+
+fn print_lifecycle(plan: &lifecycle::Plan) {
+    println!(
+        "lifecycle as of {}: cold after {} days, delete after {} days, cold store {}",
+        plan.now,
+        plan.cold_after_days,
+        plan.delete_after_days,
+        if plan.cold_store.is_empty() {
+            "(not set)"
+        } else {
+            &plan.cold_store
+        }
+    );
+    if plan.partitions.is_empty() {
+        println!("  no Bronze partition is due to move or expire");
+    }
+    let verb = |a: &lifecycle::Action| match (a, plan.applied) {
+        (lifecycle::Action::MoveToCold, false) => "would move to cold",
+        (lifecycle::Action::MoveToCold, true) => "moved to cold",
+        (lifecycle::Action::Delete, false) => "would delete",
+        (lifecycle::Action::Delete, true) => "deleted",
+    };
+    for p in &plan.partitions {
+        println!(
+            "  {:<20} {} ({} days old, {}, {} files, {})",
+            verb(&p.action),
+            p.partition,
+            p.age_days,
+            p.tier,
+            p.files,
+            bytes(p.bytes)
+        );
+    }
+    println!(
+        "  {} partitions to cold, {} to delete",
+        plan.moves(),
+        plan.deletes()
+    );
+    for (table, n) in &plan.vacuum {
+        println!(
+            "  vacuum {table}: {n} unreferenced files older than {} days {}",
+            plan.retention_days,
+            if plan.applied { "removed" } else { "to remove" }
+        );
+    }
+    if !plan.applied {
+        println!("dry run: nothing changed; run with --apply to carry it out");
+    }
 }
 
 fn print_drift(report: &[silver::drift::DriftSummary]) {
@@ -620,12 +790,6 @@ fn print_status(inv: &Inventory, partitions: bool) {
         println!("{layer}");
         for t in inv.tables.iter().filter(|t| t.name.starts_with(prefix)) {
             match t.version {
-                None if layer == "Gold" => {
-                    println!(
-                        "  {:<28} not built yet (Gold KPIs are not in this version)",
-                        t.name
-                    )
-                }
                 None => println!("  {:<28} not built yet (run `cclake process`)", t.name),
                 Some(v) => println!(
                     "  {:<28} {:>9} rows {:>6} files {:>10}  {} dates ({} … {}), version {v}",

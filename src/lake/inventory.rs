@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use object_store::ObjectMeta;
+
 use super::Lake;
 use super::ledger::{self, LedgerError};
 use super::paths::{BRONZE, BronzePartition, INGEST_LOG, QUARANTINE};
@@ -19,6 +21,8 @@ pub struct PartitionStats {
     pub files: usize,
     pub records: u64,
     pub bytes: u64,
+    /// `hot` in the lake, `cold` in the cold store (moved by lifecycle).
+    pub tier: &'static str,
 }
 
 /// Totals for one event type in Bronze.
@@ -88,7 +92,35 @@ pub async fn inventory(lake: &Lake) -> Result<Inventory, LedgerError> {
     let (mut quarantine_files, mut quarantine_bytes) = (0, 0);
     let mut uncommitted_files = 0;
     let mut seen = 0;
-    for meta in lake.list(BRONZE).await? {
+    let locator = crate::lifecycle::BronzeLocator::load(lake)
+        .await
+        .map_err(|e| {
+            LedgerError::Lake(super::LakeError::BadLocation {
+                location: "_lifecycle/state.json".into(),
+                reason: e.to_string(),
+            })
+        })?;
+    let mut listed: Vec<(ObjectMeta, &'static str)> = lake
+        .list(BRONZE)
+        .await?
+        .into_iter()
+        .map(|m| (m, "hot"))
+        .collect();
+    if let Some(cold) = locator.cold_lake() {
+        listed.extend(cold.list(BRONZE).await?.into_iter().map(|m| (m, "cold")));
+    }
+    let expired = locator
+        .state()
+        .expired
+        .keys()
+        .map(|dir| {
+            records_by_path
+                .keys()
+                .filter(|p| p.starts_with(dir.as_str()))
+                .count()
+        })
+        .sum::<usize>();
+    for (meta, tier) in listed {
         let path = meta.location.as_ref();
         if path.starts_with(INGEST_LOG) {
             continue;
@@ -114,6 +146,7 @@ pub async fn inventory(lake: &Lake) -> Result<Inventory, LedgerError> {
                 files: 0,
                 records: 0,
                 bytes: 0,
+                tier,
             });
         e.files += 1;
         e.records += records;
@@ -153,7 +186,7 @@ pub async fn inventory(lake: &Lake) -> Result<Inventory, LedgerError> {
         input_bytes: rows.iter().map(|r| r.bytes).sum(),
         last_ingest: rows.iter().map(|r| r.ingested_at).max(),
         uncommitted_files,
-        missing_files: records_by_path.len().saturating_sub(seen),
+        missing_files: records_by_path.len().saturating_sub(seen + expired),
         tables: {
             let mut t = Vec::new();
             for rel in [

@@ -27,6 +27,7 @@ use crate::config::{self, ConfigError, PipelineConfig};
 use crate::lake::delta::{self, SILVER_CONTACTS, SILVER_DRIFT};
 use crate::lake::ledger::{self, LedgerEntry, LedgerError};
 use crate::lake::{Lake, LakeError};
+use crate::lifecycle::{BronzeLocator, Tier};
 use crate::pipeline::JobProgress;
 use crate::sources::Shape;
 use crate::sources::shape::facts_of_object;
@@ -81,6 +82,8 @@ pub enum SilverError {
     },
     #[error("Bronze file {path} cannot be read: {message}")]
     Bronze { path: String, message: String },
+    #[error(transparent)]
+    Lifecycle(#[from] crate::lifecycle::LifecycleError),
     #[error("processing cancelled; dates already committed stay, the rest are rebuilt next run")]
     Cancelled,
 }
@@ -156,12 +159,15 @@ pub async fn process(
 
     let rows = ledger::read_all(lake).await?;
     let mut state = read_state(lake).await?;
+    // Files lifecycle moved to the cold store are read from there; expired ones are gone, and
+    // the Silver rows built from them stay as they are (their dates are not rebuilt).
+    let locator = BronzeLocator::load(lake).await?;
     let mut by_date: BTreeMap<NaiveDate, Vec<BronzeRef>> = BTreeMap::new();
     for (i, row) in rows.iter().enumerate() {
         for f in row
             .bronze_files
             .iter()
-            .filter(|f| f.event_type == "contact")
+            .filter(|f| f.event_type == "contact" && locator.tier(&f.path) != Tier::Expired)
         {
             by_date
                 .entry(f.hour.date_naive())
@@ -246,7 +252,7 @@ pub async fn process(
         let t = std::time::Instant::now();
         let built = group
             .par_iter()
-            .map(|d| build_date(lake, &rt, &ctx, &rows, *d, &by_date[d], progress))
+            .map(|d| build_date(&locator, &rt, &ctx, &rows, *d, &by_date[d], progress))
             .collect();
         tracing::info!(
             dates = group.len(),
@@ -471,7 +477,7 @@ struct Parsed {
 }
 
 fn build_date(
-    lake: &Lake,
+    locator: &BronzeLocator,
     rt: &tokio::runtime::Handle,
     ctx: &Context,
     ledger_rows: &[LedgerEntry],
@@ -485,7 +491,12 @@ fn build_date(
         .par_iter()
         .enumerate()
         .map(|(fi, r)| {
-            let bytes = rt.block_on(lake.get(&Path::from(r.path.as_str())))?;
+            let bytes = rt
+                .block_on(locator.get(&r.path))?
+                .ok_or_else(|| SilverError::Bronze {
+                    path: r.path.clone(),
+                    message: "deleted by lifecycle".into(),
+                })?;
             let mut drift = DriftCollector::default();
             let mut out = Vec::with_capacity(r.records as usize);
             let mut text = Vec::with_capacity(bytes.len() * 6);

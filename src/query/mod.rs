@@ -1,0 +1,171 @@
+//! SQL over the whole lake with DataFusion: what `cclake query` and the app's SQL box run.
+//!
+//! Tables: `silver_contacts`, `schema_drift`, `gold_daily_queue_metrics`,
+//! `gold_hourly_queue_metrics` (Delta), `bronze_contacts` and `bronze_events` (raw Bronze
+//! lines with their partition columns, hot or cold). The reporting-zone functions
+//! `cclake_local_date`, `cclake_local_hour` and `cclake_hour_start` are available too.
+
+pub mod bronze_table;
+
+use std::path::Path as FsPath;
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::config::{self, ConfigError};
+use crate::gold::ReportingZone;
+use crate::lake::Lake;
+use crate::lake::delta::{self, GOLD_DAILY, GOLD_HOURLY, SILVER_CONTACTS, SILVER_DRIFT};
+use crate::lake::ledger::{self, LedgerError};
+use crate::lifecycle::{BronzeLocator, LifecycleError};
+use bronze_table::BronzeTable;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    #[error("Delta table {table}: {source}")]
+    Delta {
+        table: &'static str,
+        source: deltalake::DeltaTableError,
+    },
+    #[error("{0}")]
+    Sql(#[from] datafusion::error::DataFusionError),
+    #[error("writing {path}: {message}")]
+    Write { path: String, message: String },
+}
+
+/// The SQL names of the lake's tables, with the Delta table each reads (None: Bronze).
+pub const TABLES: [(&str, Option<&str>); 6] = [
+    ("silver_contacts", Some(SILVER_CONTACTS)),
+    ("schema_drift", Some(SILVER_DRIFT)),
+    ("gold_daily_queue_metrics", Some(GOLD_DAILY)),
+    ("gold_hourly_queue_metrics", Some(GOLD_HOURLY)),
+    ("bronze_contacts", None),
+    ("bronze_events", None),
+];
+
+/// A DataFusion session with every table of the lake registered (tables not built yet are
+/// left out, so a query naming them says the table is not found).
+pub async fn session(lake: &Lake) -> Result<SessionContext, QueryError> {
+    let config = SessionConfig::new().with_information_schema(true);
+    let ctx = SessionContext::new_with_config(config);
+    let pipeline = config::load_pipeline(lake).await?;
+    if let Ok(zone) = ReportingZone::parse(&pipeline.reporting_timezone) {
+        for udf in zone.udfs() {
+            ctx.register_udf(udf);
+        }
+    }
+    for (name, rel) in TABLES {
+        let Some(rel) = rel else { continue };
+        let table = delta::open(lake, rel)
+            .await
+            .map_err(|source| QueryError::Delta { table: rel, source })?;
+        delta::register(&ctx, name, &table)
+            .await
+            .map_err(|source| QueryError::Delta { table: rel, source })?;
+    }
+    let locator = BronzeLocator::load(lake).await?;
+    let files: Vec<_> = ledger::read_all(lake)
+        .await?
+        .into_iter()
+        .flat_map(|r| r.bronze_files)
+        .collect();
+    ctx.register_table(
+        "bronze_contacts",
+        Arc::new(BronzeTable::new(
+            files.iter().cloned(),
+            locator.clone(),
+            Some("contact"),
+        )),
+    )?;
+    ctx.register_table(
+        "bronze_events",
+        Arc::new(BronzeTable::new(files, locator, None)),
+    )?;
+    Ok(ctx)
+}
+
+/// A query's result.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
+impl QueryResult {
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(|b| b.num_rows()).sum()
+    }
+}
+
+/// Runs one SQL statement.
+pub async fn run(ctx: &SessionContext, sql: &str) -> Result<QueryResult, QueryError> {
+    let df = ctx.sql(sql).await?;
+    let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+    let batches = df.collect().await?;
+    Ok(QueryResult { schema, batches })
+}
+
+/// The output formats, by file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutFormat {
+    Csv,
+    Parquet,
+    Json,
+}
+
+impl OutFormat {
+    pub fn of(path: &FsPath) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(OutFormat::Csv),
+            "parquet" => Some(OutFormat::Parquet),
+            "json" | "ndjson" | "jsonl" => Some(OutFormat::Json),
+            _ => None,
+        }
+    }
+}
+
+/// Writes a result to a file: CSV with a header, Parquet, or JSON (one object per line).
+pub fn write(result: &QueryResult, path: &FsPath) -> Result<(), QueryError> {
+    let err = |message: String| QueryError::Write {
+        path: path.display().to_string(),
+        message,
+    };
+    let format = OutFormat::of(path)
+        .ok_or_else(|| err("the file name must end in .csv, .parquet or .json".into()))?;
+    let file = std::fs::File::create(path).map_err(|e| err(e.to_string()))?;
+    let file = std::io::BufWriter::new(file);
+    match format {
+        OutFormat::Csv => {
+            let mut w = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(file);
+            for b in &result.batches {
+                w.write(b).map_err(|e| err(e.to_string()))?;
+            }
+        }
+        OutFormat::Json => {
+            let mut w = arrow::json::LineDelimitedWriter::new(file);
+            for b in &result.batches {
+                w.write(b).map_err(|e| err(e.to_string()))?;
+            }
+            w.finish().map_err(|e| err(e.to_string()))?;
+        }
+        OutFormat::Parquet => {
+            let mut w = parquet::arrow::ArrowWriter::try_new(file, result.schema.clone(), None)
+                .map_err(|e| err(e.to_string()))?;
+            for b in &result.batches {
+                w.write(b).map_err(|e| err(e.to_string()))?;
+            }
+            w.close().map_err(|e| err(e.to_string()))?;
+        }
+    }
+    Ok(())
+}
