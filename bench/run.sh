@@ -9,8 +9,11 @@ work="${2:-/tmp/cclake-bench}"
 shared="$(cd .. && pwd)/shared/bench"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cclake-target}"
 
-cargo build --release --quiet
-bin="$CARGO_TARGET_DIR/release/cclake"
+# CCLAKE_BIN: use this binary instead of building one.
+if [ -z "${CCLAKE_BIN:-}" ]; then
+  cargo build --release --quiet
+fi
+bin="${CCLAKE_BIN:-$CARGO_TARGET_DIR/release/cclake}"
 mkdir -p "$work"
 if [ ! -d "$work/in" ]; then
   python3 "$shared/make_dataset.py" "$work/in" "$n" 24
@@ -24,3 +27,26 @@ echo "== cclake ingest (Bronze)"
 rm -rf "$work/lake"
 sync
 /usr/bin/time -f "wall %e s, peak RSS %M KB" "$bin" ingest --quiet --lake "$work/lake" "$work/in" 2>&1 | tail -2
+
+echo "== cclake process --full (Silver + Gold)"
+/usr/bin/time -f "wall %e s, peak RSS %M KB" "$bin" process --full --lake "$work/lake" 2>&1 | grep -E "^Silver:|^Gold:|wall"
+
+echo "== cclake run (ingest to Gold, end to end, fresh lake)"
+rm -rf "$work/lake"
+sync
+/usr/bin/time -f "wall %e s, peak RSS %M KB" "$bin" run --quiet --lake "$work/lake" "$work/in" 2>&1 | grep -E "^Silver:|^Gold:|wall"
+
+echo "== late data: one more file with 5,000 contacts of one day, then incremental process"
+late="$work/late"
+rm -rf "$late" && mkdir -p "$late"
+python3 - "$late/late.ndjson" <<'PY'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(5000):
+        f.write(json.dumps({"event_id": f"late{i}", "event_type": "CONTACT",
+            "timestamp": f"2026-09-01T{i % 24:02d}:{i % 60:02d}:00Z", "phone_number": f"+1317555{i % 10000:04d}",
+            "queue_name": "Queue 1", "duration_seconds": 120.0, "wait_seconds": 9.0,
+            "outcome_status": "Completed", "csat": 4}) + "\n")
+PY
+"$bin" ingest --quiet --lake "$work/lake" "$late" >/dev/null
+/usr/bin/time -f "wall %e s, peak RSS %M KB" "$bin" process --lake "$work/lake" 2>&1 | grep -E "^Silver:|^Gold:|wall"

@@ -14,3 +14,4 @@ pub mod pipeline;
 pub mod query;
 pub mod silver;
 pub mod sources;
+pub mod ui;

@@ -132,6 +132,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Open the desktop app (what `cclake` with no subcommand does).
+    Gui,
     /// Create the demo lake (generate a month of exports and ingest them), then show it.
     Demo {
         #[arg(long, default_value_t = 30)]
@@ -164,7 +166,25 @@ fn main() -> Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     let lake_location = cli.lake.clone().unwrap_or_else(default_lake);
+    let gui = matches!(cli.command, None | Some(Command::Gui));
+    if gui && has_display() {
+        // eframe owns the main thread; the pipeline runs on the runtime's workers.
+        return cclake::ui::run(rt.handle().clone(), cli.lake, default_lake())
+            .map_err(|e| anyhow::anyhow!("the app window could not start: {e}"));
+    }
+    if matches!(cli.command, Some(Command::Gui)) {
+        bail!("no display: the app needs a desktop session (DISPLAY or WAYLAND_DISPLAY)");
+    }
     rt.block_on(run(cli.command, lake_location))
+}
+
+/// Whether a window can be opened (on Linux: an X11 or Wayland display is set).
+fn has_display() -> bool {
+    if cfg!(target_os = "linux") {
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some()
+    } else {
+        true
+    }
 }
 
 async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
@@ -356,8 +376,10 @@ async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
             let lake = open()?;
             demo(&lake, days, contacts_per_day).await
         }
+        Some(Command::Gui) => Ok(()),
         None => {
-            // Without a subcommand: open the default lake, creating the demo lake when empty.
+            // Without a subcommand and without a display: open the default lake, creating
+            // the demo lake when empty.
             let lake = open()?;
             let inv = inventory(&lake).await.context("cannot read the lake")?;
             if inv.ingested_inputs == 0 {

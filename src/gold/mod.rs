@@ -518,25 +518,50 @@ async fn compute(
          CASE WHEN fcr_eligible_contacts > 0
               THEN 100.0 * fcr_resolved_contacts / fcr_eligible_contacts
          END AS fcr_rate_pct";
+    // The per-contact rows (with their FCR flag) are computed once and both tables aggregate
+    // them from memory: the FCR window is the expensive part of the query.
+    let contacts_sql = format!(
+        "{base} SELECT ldate, occurred_at, queue_id, queue_name, wait_seconds, duration_seconds,
+                       csat_score, answered, abandoned, fcr FROM c"
+    );
+    let df = ctx.sql(&contacts_sql).await.map_err(query_err)?;
+    let rows = df.collect().await.map_err(query_err)?;
+    // The batches' own schema (the plan's may differ in nullability).
+    let Some(schema) = rows.first().map(|b| b.schema()) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let parts = ctx.state().config().target_partitions().max(1);
+    let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); parts];
+    for (i, b) in rows.into_iter().enumerate() {
+        partitions[i % parts].push(b);
+    }
+    let local = SessionContext::new();
+    for udf in s.zone.udfs() {
+        local.register_udf(udf);
+    }
+    let mem = datafusion::datasource::MemTable::try_new(schema, partitions).map_err(query_err)?;
+    local
+        .register_table("c", Arc::new(mem))
+        .map_err(query_err)?;
     let daily_sql = format!(
-        "{base}, agg AS (SELECT ldate AS date, queue_id, {aggregates} FROM c GROUP BY ldate, queue_id)
+        "WITH agg AS (SELECT ldate AS date, queue_id, {aggregates} FROM c GROUP BY ldate, queue_id)
          SELECT {rates} FROM agg ORDER BY date, queue_id"
     );
     let hourly_sql = format!(
-        "{base}, agg AS (
+        "WITH agg AS (
             SELECT ldate AS date, cclake_local_hour(occurred_at) AS hour,
                    cclake_hour_start(occurred_at) AS hour_start, queue_id, {aggregates}
             FROM c GROUP BY ldate, cclake_local_hour(occurred_at), cclake_hour_start(occurred_at), queue_id)
          SELECT {rates} FROM agg ORDER BY date, hour_start, queue_id"
     );
-    let daily = ctx
+    let daily = local
         .sql(&daily_sql)
         .await
         .map_err(query_err)?
         .collect()
         .await
         .map_err(query_err)?;
-    let hourly = ctx
+    let hourly = local
         .sql(&hourly_sql)
         .await
         .map_err(query_err)?

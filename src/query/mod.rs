@@ -54,8 +54,16 @@ pub const TABLES: [(&str, Option<&str>); 6] = [
 /// A DataFusion session with every table of the lake registered (tables not built yet are
 /// left out, so a query naming them says the table is not found).
 pub async fn session(lake: &Lake) -> Result<SessionContext, QueryError> {
-    let config = SessionConfig::new().with_information_schema(true);
-    let ctx = SessionContext::new_with_config(config);
+    session_with(lake, SessionConfig::new()).await
+}
+
+/// [`session`] with a DataFusion configuration of the caller's (the app's grid scans with one
+/// partition so pages of an unsorted scan come in a stable order).
+pub async fn session_with(
+    lake: &Lake,
+    config: SessionConfig,
+) -> Result<SessionContext, QueryError> {
+    let ctx = SessionContext::new_with_config(config.with_information_schema(true));
     let pipeline = config::load_pipeline(lake).await?;
     if let Ok(zone) = ReportingZone::parse(&pipeline.reporting_timezone) {
         for udf in zone.udfs() {

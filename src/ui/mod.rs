@@ -1,0 +1,36 @@
+//! The desktop app (eframe/egui): a shell over the pipeline and the lake. The UI thread only
+//! draws and polls; lake reads, queries and jobs run on the tokio runtime built in `main`.
+
+pub mod app;
+pub mod fetch;
+pub mod grid;
+pub mod jobs;
+pub mod panes;
+
+pub use app::{AppState, CclakeApp, Pane};
+
+/// Opens the app window and runs it until it is closed.
+pub fn run(
+    rt: tokio::runtime::Handle,
+    lake: Option<String>,
+    default_lake: String,
+) -> Result<(), eframe::Error> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("cclake")
+            .with_inner_size([1440.0, 900.0])
+            .with_min_inner_size([900.0, 600.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "cclake",
+        options,
+        Box::new(move |cc| {
+            let stored: Option<AppState> = cc
+                .storage
+                .and_then(|s| eframe::get_value(s, eframe::APP_KEY));
+            Ok(Box::new(CclakeApp::new(rt, stored, lake, default_lake)))
+        }),
+    )
+}

@@ -1,0 +1,7 @@
+//! One module per pane.
+
+pub mod browser;
+pub mod charts;
+pub mod jobs;
+pub mod overview;
+pub mod sql;
