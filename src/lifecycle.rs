@@ -246,19 +246,7 @@ pub async fn plan(lake: &Lake, now: NaiveDate) -> Result<Plan, LifecycleError> {
             bytes,
         });
     }
-    let mut vacuum = Vec::new();
-    for rel in [SILVER_CONTACTS, SILVER_DRIFT, GOLD_DAILY, GOLD_HOURLY] {
-        let table = delta::open(lake, rel)
-            .await
-            .map_err(|source| LifecycleError::Vacuum { table: rel, source })?;
-        if !delta::exists(&table) {
-            continue;
-        }
-        let (_, metrics) = vacuum_table(table, cfg.delta_retention_days, true)
-            .await
-            .map_err(|source| LifecycleError::Vacuum { table: rel, source })?;
-        vacuum.push((rel.to_string(), metrics.files_deleted.len()));
-    }
+    let vacuum = vacuum_all(lake, cfg.delta_retention_days, true).await?;
     Ok(Plan {
         now,
         cold_after_days: cfg.bronze_cold_after_days,
@@ -269,6 +257,28 @@ pub async fn plan(lake: &Lake, now: NaiveDate) -> Result<Plan, LifecycleError> {
         retention_days: cfg.delta_retention_days,
         applied: false,
     })
+}
+
+/// Vacuums (or, dry, counts what a vacuum would remove from) every Silver and Gold table.
+async fn vacuum_all(
+    lake: &Lake,
+    retention_days: u32,
+    dry_run: bool,
+) -> Result<Vec<(String, usize)>, LifecycleError> {
+    let mut out = Vec::new();
+    for rel in [SILVER_CONTACTS, SILVER_DRIFT, GOLD_DAILY, GOLD_HOURLY] {
+        let table = delta::open(lake, rel)
+            .await
+            .map_err(|source| LifecycleError::Vacuum { table: rel, source })?;
+        if !delta::exists(&table) {
+            continue;
+        }
+        let (_, metrics) = vacuum_table(table, retention_days, dry_run)
+            .await
+            .map_err(|source| LifecycleError::Vacuum { table: rel, source })?;
+        out.push((rel.to_string(), metrics.files_deleted.len()));
+    }
+    Ok(out)
 }
 
 async fn vacuum_table(
@@ -366,19 +376,7 @@ pub async fn apply(
         }
     }
     progress.set_stage("lifecycle: vacuuming Delta tables");
-    let mut vacuum = Vec::new();
-    for rel in [SILVER_CONTACTS, SILVER_DRIFT, GOLD_DAILY, GOLD_HOURLY] {
-        let table = delta::open(lake, rel)
-            .await
-            .map_err(|source| LifecycleError::Vacuum { table: rel, source })?;
-        if !delta::exists(&table) {
-            continue;
-        }
-        let (_, metrics) = vacuum_table(table, plan.retention_days, false)
-            .await
-            .map_err(|source| LifecycleError::Vacuum { table: rel, source })?;
-        vacuum.push((rel.to_string(), metrics.files_deleted.len()));
-    }
+    let vacuum = vacuum_all(lake, plan.retention_days, false).await?;
     plan.vacuum = vacuum;
     plan.applied = true;
     let log = serde_json::to_vec_pretty(&plan).unwrap_or_default();
@@ -423,20 +421,9 @@ pub fn s3_rule(lake: &Lake, cfg: &LifecycleConfig) -> serde_json::Value {
 }
 
 pub async fn read_state(lake: &Lake) -> Result<TierState, LifecycleError> {
-    match lake.get(&Path::from(STATE_FILE)).await {
-        Ok(b) => serde_json::from_slice(&b)
-            .map_err(|e| LifecycleError::ColdStore(format!("{STATE_FILE} is not valid JSON: {e}"))),
-        Err(LakeError::Store {
-            source: object_store::Error::NotFound { .. },
-            ..
-        }) => Ok(TierState::default()),
-        Err(e) => Err(e.into()),
-    }
+    Ok(lake.get_json(STATE_FILE).await?.unwrap_or_default())
 }
 
 async fn write_state(lake: &Lake, state: &TierState) -> Result<(), LifecycleError> {
-    let body = serde_json::to_vec_pretty(state).unwrap_or_default();
-    lake.put_overwrite(&Path::from(STATE_FILE), body.into())
-        .await?;
-    Ok(())
+    Ok(lake.put_json(STATE_FILE, state).await?)
 }

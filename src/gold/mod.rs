@@ -618,21 +618,11 @@ fn conform(
 }
 
 async fn read_state(lake: &Lake) -> Result<GoldState, GoldError> {
-    match lake.get(&Path::from(STATE_FILE)).await {
-        Ok(b) => Ok(serde_json::from_slice(&b).unwrap_or_default()),
-        Err(LakeError::Store {
-            source: object_store::Error::NotFound { .. },
-            ..
-        }) => Ok(GoldState::default()),
-        Err(e) => Err(e.into()),
-    }
+    Ok(lake.get_json(STATE_FILE).await?.unwrap_or_default())
 }
 
 async fn write_state(lake: &Lake, state: &GoldState) -> Result<(), GoldError> {
-    let body = serde_json::to_vec_pretty(state).unwrap_or_default();
-    lake.put_overwrite(&Path::from(STATE_FILE), body.into())
-        .await?;
-    Ok(())
+    Ok(lake.put_json(STATE_FILE, state).await?)
 }
 
 #[cfg(test)]

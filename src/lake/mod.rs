@@ -256,6 +256,46 @@ impl Lake {
             .map_err(store_err)
     }
 
+    /// Reads a small JSON state file; `None` when it does not exist yet.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Option<T>, LakeError> {
+        match self.get(&Path::from(path)).await {
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| LakeError::Store {
+                    path: path.to_string(),
+                    source: object_store::Error::Generic {
+                        store: "json",
+                        source: Box::new(e),
+                    },
+                }),
+            Err(LakeError::Store {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes a small JSON state file (replacing it: state files, like config, are the one
+    /// kind of object cclake overwrites).
+    pub async fn put_json<T: serde::Serialize>(
+        &self,
+        path: &str,
+        value: &T,
+    ) -> Result<(), LakeError> {
+        let body = serde_json::to_vec_pretty(value).map_err(|e| LakeError::Store {
+            path: path.to_string(),
+            source: object_store::Error::Generic {
+                store: "json",
+                source: Box::new(e),
+            },
+        })?;
+        self.put_overwrite(&Path::from(path), body.into()).await
+    }
+
     /// Lists every object under `prefix` (recursively). A missing prefix lists nothing.
     pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, LakeError> {
         let prefix = Path::from(prefix);

@@ -18,7 +18,6 @@ pub mod table;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use object_store::path::Path;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -424,21 +423,11 @@ async fn commit_group(
 }
 
 async fn read_state(lake: &Lake) -> Result<SilverState, SilverError> {
-    match lake.get(&Path::from(STATE_FILE)).await {
-        Ok(b) => Ok(serde_json::from_slice(&b).unwrap_or_default()),
-        Err(LakeError::Store {
-            source: object_store::Error::NotFound { .. },
-            ..
-        }) => Ok(SilverState::default()),
-        Err(e) => Err(e.into()),
-    }
+    Ok(lake.get_json(STATE_FILE).await?.unwrap_or_default())
 }
 
 async fn write_state(lake: &Lake, state: &SilverState) -> Result<(), SilverError> {
-    let body = serde_json::to_vec_pretty(state).unwrap_or_default();
-    lake.put_overwrite(&Path::from(STATE_FILE), body.into())
-        .await?;
-    Ok(())
+    Ok(lake.put_json(STATE_FILE, state).await?)
 }
 
 /// A date's build, or why it failed.

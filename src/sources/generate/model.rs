@@ -149,7 +149,7 @@ pub fn simulate_day<R: Rng>(
         // industry's 80/20 service level with a few percent abandons, which makes the planted
         // incident stand out the way a real one does.
         let load = curve[hour] / mean_load;
-        let mut wait_mean = q.wait_mean * 0.3 * (0.35 + 0.65 * load.powf(1.6));
+        let mut wait_mean = q.wait_mean * 0.15 * (0.35 + 0.65 * load.powf(1.6));
         if let Some(inc) = incident
             && inc.source == source
             && inc.queue == qi

@@ -625,6 +625,29 @@ fn queue_colors(queues: &[(String, String)]) -> BTreeMap<String, egui::Color32> 
         .collect()
 }
 
+/// One line with markers per queue.
+fn add_series(
+    plot: &mut egui_plot::PlotUi<'_>,
+    colors: &BTreeMap<String, egui::Color32>,
+    series: &BTreeMap<&str, Vec<&KpiRow>>,
+    metric: Metric,
+    x: impl Fn(&KpiRow) -> f64,
+) {
+    for (name, rows) in series {
+        let points: Vec<[f64; 2]> = rows
+            .iter()
+            .filter_map(|r| metric.value(r).map(|v| [x(r), v]))
+            .collect();
+        let color = color_of(colors, name);
+        plot.line(Line::new(*name, PlotPoints::from(points.clone())).color(color));
+        plot.add(
+            Points::new(*name, PlotPoints::from(points))
+                .radius(2.5)
+                .color(color),
+        );
+    }
+}
+
 fn color_of(colors: &BTreeMap<String, egui::Color32>, name: &str) -> egui::Color32 {
     colors.get(name).copied().unwrap_or(egui::Color32::GRAY)
 }
@@ -668,19 +691,7 @@ fn daily_chart(
             }
         })
         .show(ui, |plot| {
-            for (name, pts) in &series {
-                let points: Vec<[f64; 2]> = pts
-                    .iter()
-                    .filter_map(|r| metric.value(r).map(|v| [day_x(r.date), v]))
-                    .collect();
-                let color = color_of(colors, name);
-                plot.line(Line::new(*name, PlotPoints::from(points.clone())).color(color));
-                plot.add(
-                    Points::new(*name, PlotPoints::from(points))
-                        .radius(2.5)
-                        .color(color),
-                );
-            }
+            add_series(plot, colors, &series, metric, |r| day_x(r.date));
             if metric == Metric::ServiceLevel {
                 plot.hline(
                     HLine::new(
@@ -754,19 +765,7 @@ fn hourly_chart(
             _ => None,
         })
         .show(ui, |plot| {
-            for (name, pts) in &series {
-                let points: Vec<[f64; 2]> = pts
-                    .iter()
-                    .filter_map(|r| metric.value(r).map(|v| [x_of(r), v]))
-                    .collect();
-                let color = color_of(colors, name);
-                plot.line(Line::new(*name, PlotPoints::from(points.clone())).color(color));
-                plot.add(
-                    Points::new(*name, PlotPoints::from(points))
-                        .radius(2.5)
-                        .color(color),
-                );
-            }
+            add_series(plot, colors, &series, metric, x_of);
             if metric == Metric::ServiceLevel {
                 plot.hline(
                     HLine::new("target", settings.sl_target_pct)
