@@ -102,6 +102,7 @@ pub struct CclakeApp {
 #[derive(Default, Debug, Clone)]
 pub struct FrameTimes {
     samples: std::collections::VecDeque<f32>,
+    frames: u64,
 }
 
 impl FrameTimes {
@@ -116,6 +117,13 @@ impl FrameTimes {
     }
     pub fn max(&self) -> f32 {
         self.samples.iter().copied().fold(0.0, f32::max)
+    }
+    pub fn p95(&self) -> f32 {
+        let mut v: Vec<f32> = self.samples.iter().copied().collect();
+        v.sort_by(f32::total_cmp);
+        v.get(v.len().saturating_sub(1) * 95 / 100)
+            .copied()
+            .unwrap_or(0.0)
     }
     pub fn mean(&self) -> f32 {
         if self.samples.is_empty() {
@@ -309,6 +317,25 @@ impl CclakeApp {
             }
         });
         self.frame_ms.push(started.elapsed().as_secs_f32() * 1000.0);
+        self.frame_ms.frames += 1;
+        // CCLAKE_FRAME_LOG=1: frame-time figures on stderr every 120 frames, for measuring.
+        if self.frame_ms.frames.is_multiple_of(120)
+            && std::env::var_os("CCLAKE_FRAME_LOG").is_some()
+        {
+            let job = self
+                .jobs
+                .running()
+                .map(|(r, p)| format!("{} ({})", r.kind.label(), p.stage))
+                .unwrap_or_else(|| "no job".into());
+            eprintln!(
+                "frames {}: UI CPU mean {:.2} ms, p95 {:.2} ms, max {:.2} ms; pane {:?}; {job}",
+                self.frame_ms.frames,
+                self.frame_ms.mean(),
+                self.frame_ms.p95(),
+                self.frame_ms.max(),
+                self.state.pane
+            );
+        }
     }
 
     fn shortcuts(&mut self, ctx: &egui::Context) {
