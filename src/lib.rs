@@ -4,6 +4,7 @@
 //! hour partitions of the [`lake`], and later layers build on Bronze. The CLI and the app
 //! only ask [`pipeline`] for work and read the lake.
 
+pub mod api;
 pub mod bronze;
 pub mod config;
 pub mod format;

@@ -132,6 +132,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve Gold over HTTP for BI tools (GET /api/v2/analytics/gold/summary, …/queues,
+    /// /healthz). Token from $CCLAKE_API_TOKEN or --token-file.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        addr: std::net::SocketAddr,
+        /// File whose first line is the bearer token.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Requests per second allowed per client (token bucket).
+        #[arg(long, default_value_t = 10)]
+        rate: u32,
+        /// Burst size of the token bucket.
+        #[arg(long, default_value_t = 20)]
+        burst: u32,
+        /// Gold queries running at once (more wait), so a dashboard cannot starve ingestion.
+        #[arg(long, default_value_t = 2)]
+        max_queries: usize,
+    },
     /// Open the desktop app (what `cclake` with no subcommand does).
     Gui,
     /// Create the demo lake (generate a month of exports and ingest them), then show it.
@@ -375,6 +393,39 @@ async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
         }) => {
             let lake = open()?;
             demo(&lake, days, contacts_per_day).await
+        }
+        Some(Command::Serve {
+            addr,
+            token_file,
+            rate,
+            burst,
+            max_queries,
+        }) => {
+            let lake = open()?;
+            let token = cclake::api::token_from(
+                std::env::var("CCLAKE_API_TOKEN").ok(),
+                token_file.as_deref(),
+            )?;
+            if token.is_none() {
+                eprintln!(
+                    "warning: no API token (CCLAKE_API_TOKEN or --token-file): serving without authentication on loopback only"
+                );
+            }
+            let cfg = cclake::api::ApiConfig {
+                addr,
+                token,
+                requests_per_second: rate,
+                burst,
+                max_concurrent_queries: max_queries,
+            };
+            let shutdown = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            cclake::api::serve(lake, cfg, shutdown, |a| {
+                println!("serving Gold on http://{a}/api/v2/analytics/gold/summary (Ctrl-C stops)")
+            })
+            .await?;
+            Ok(())
         }
         Some(Command::Gui) => Ok(()),
         None => {

@@ -432,7 +432,9 @@ impl CclakeApp {
         ui.horizontal(|ui| {
             match self.jobs.running() {
                 Some((rec, p)) => {
-                    ui.spinner();
+                    // No spinner: it repaints every frame, and software-rendered desktops
+                    // would spend a core on it while the job needs the CPU. Progress moves at
+                    // the 10 Hz the job queue asks for.
                     ui.strong(rec.kind.label());
                     ui.label(if p.stage.is_empty() { "starting" } else { &p.stage });
                     let fraction = p.fraction().unwrap_or(0.0);

@@ -492,7 +492,8 @@ fn row_detail(
         let ui = &mut cols[0];
         egui::ScrollArea::vertical().id_salt("detail_left").show(ui, |ui| {
             if node.is_bronze() {
-                ui.strong(format!("Raw line {} of {}", get("line"), get("bronze_file")));
+                ui.strong(format!("Raw line {}", get("line")));
+                ui.add(egui::Label::new(egui::RichText::new(get("bronze_file")).weak().small()).wrap());
                 let raw = get("raw");
                 let pretty = serde_json::from_str::<serde_json::Value>(&raw)
                     .ok()

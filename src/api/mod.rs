@@ -1,0 +1,415 @@
+//! The Gold HTTP API (SPEC §6) for BI tools: Gold rows as JSON behind a bearer token, rate
+//! limited per client, with bounded query concurrency so a dashboard cannot starve ingestion.
+//! Reads Gold only.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use datafusion::prelude::{col, lit};
+use governor::clock::{Clock, DefaultClock};
+use governor::{Quota, RateLimiter};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use crate::lake::Lake;
+
+/// Longest date range one request may ask for.
+pub const MAX_RANGE_DAYS: i64 = 366;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(
+        "refusing to serve on {0} without a token: set CCLAKE_API_TOKEN or --token-file (only 127.0.0.1/::1 may run without one)"
+    )]
+    NoToken(SocketAddr),
+    #[error("cannot read the token file {path}: {source}")]
+    TokenFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the token must be at least 16 characters")]
+    ShortToken,
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// How the server behaves.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub addr: SocketAddr,
+    /// `None` runs without authentication (refused unless bound to a loopback address).
+    pub token: Option<String>,
+    pub requests_per_second: u32,
+    pub burst: u32,
+    /// Gold queries running at once; more wait their turn.
+    pub max_concurrent_queries: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            token: None,
+            requests_per_second: 10,
+            burst: 20,
+            max_concurrent_queries: 2,
+        }
+    }
+}
+
+/// The token from `CCLAKE_API_TOKEN`, else from a file (first line).
+pub fn token_from(
+    env: Option<String>,
+    file: Option<&std::path::Path>,
+) -> Result<Option<String>, ApiError> {
+    let token = match (env.filter(|t| !t.trim().is_empty()), file) {
+        (Some(t), _) => Some(t.trim().to_string()),
+        (None, Some(f)) => Some(
+            std::fs::read_to_string(f)
+                .map_err(|source| ApiError::TokenFile {
+                    path: f.display().to_string(),
+                    source,
+                })?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        ),
+        (None, None) => None,
+    };
+    if token.as_ref().is_some_and(|t| t.len() < 16) {
+        return Err(ApiError::ShortToken);
+    }
+    Ok(token)
+}
+
+type Limiter =
+    RateLimiter<IpAddr, governor::state::keyed::DefaultKeyedStateStore<IpAddr>, DefaultClock>;
+
+struct AppState {
+    lake: Lake,
+    token: Option<String>,
+    limiter: Limiter,
+    queries: Semaphore,
+}
+
+/// The router, for serving and for tests.
+pub fn router(lake: Lake, cfg: &ApiConfig) -> Router {
+    let rps = NonZeroU32::new(cfg.requests_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(cfg.burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    let state = Arc::new(AppState {
+        lake,
+        token: cfg.token.clone(),
+        limiter: RateLimiter::keyed(Quota::per_second(rps).allow_burst(burst)),
+        queries: Semaphore::new(cfg.max_concurrent_queries.max(1)),
+    });
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v2/analytics/gold/summary", get(summary))
+        .route("/api/v2/analytics/gold/queues", get(queues))
+        .with_state(state)
+}
+
+/// Serves until the future `shutdown` completes.
+pub async fn serve(
+    lake: Lake,
+    cfg: ApiConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<(), ApiError> {
+    if cfg.token.is_none() && !cfg.addr.ip().is_loopback() {
+        return Err(ApiError::NoToken(cfg.addr));
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.addr)
+        .await
+        .map_err(|source| ApiError::Bind {
+            addr: cfg.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ApiError::Serve)?;
+    on_listening(addr);
+    axum::serve(
+        listener,
+        router(lake, &cfg).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(ApiError::Serve)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    Reject::new(status, message).into_response()
+}
+
+/// A refused request: its status, the reason in words, and a Retry-After for 429.
+struct Reject {
+    status: StatusCode,
+    message: String,
+    retry_after: Option<u64>,
+}
+
+impl Reject {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Reject {
+            status,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        let mut r = (
+            self.status,
+            Json(json!({ "error": self.message, "status": self.status.as_u16() })),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        r
+    }
+}
+
+/// Token and rate limit, shared by the data endpoints.
+fn admit(state: &AppState, headers: &HeaderMap, client: IpAddr) -> Result<(), Reject> {
+    if let Some(expected) = &state.token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        // Compare in constant time: the token is a secret.
+        let ok = given.is_some_and(|g| {
+            g.len() == expected.len()
+                && g.bytes()
+                    .zip(expected.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+        });
+        if !ok {
+            return Err(Reject::new(
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong bearer token (Authorization: Bearer <token>)",
+            ));
+        }
+    }
+    if let Err(not_until) = state.limiter.check_key(&client) {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        return Err(Reject {
+            retry_after: Some(secs),
+            ..Reject::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("rate limit exceeded; retry in {secs} s"),
+            )
+        });
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct SummaryParams {
+    date: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    granularity: Option<String>,
+    queue_id: Option<String>,
+}
+
+fn parse_date(name: &str, v: &str) -> Result<NaiveDate, Reject> {
+    NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+        Reject::new(
+            StatusCode::BAD_REQUEST,
+            format!("{name}={v:?} is not a date (YYYY-MM-DD)"),
+        )
+    })
+}
+
+async fn summary(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    params: Result<Query<SummaryParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Err(r) = admit(&state, &headers, client.ip()) {
+        return r.into_response();
+    }
+    let Ok(Query(p)) = params else {
+        return error(StatusCode::BAD_REQUEST, "bad query string");
+    };
+    let table = match p.granularity.as_deref().unwrap_or("daily") {
+        "daily" => "gold_daily_queue_metrics",
+        "hourly" => "gold_hourly_queue_metrics",
+        other => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("granularity={other:?}: use daily or hourly"),
+            );
+        }
+    };
+    let (from, to) = match (&p.date, &p.from, &p.to) {
+        (Some(d), None, None) => match parse_date("date", d) {
+            Ok(d) => (d, d),
+            Err(r) => return r.into_response(),
+        },
+        (None, Some(f), Some(t)) => match (parse_date("from", f), parse_date("to", t)) {
+            (Ok(f), Ok(t)) => (f, t),
+            (Err(r), _) | (_, Err(r)) => return r.into_response(),
+        },
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "give date=YYYY-MM-DD, or from= and to= for a range",
+            );
+        }
+    };
+    if from > to {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("from {from} is after to {to}"),
+        );
+    }
+    if (to - from).num_days() >= MAX_RANGE_DAYS {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("the range is longer than {MAX_RANGE_DAYS} days"),
+        );
+    }
+    let Ok(_permit) = state.queries.acquire().await else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    };
+    match read_gold(&state.lake, table, from, to, p.queue_id.as_deref()).await {
+        Ok(rows) => Json(json!({
+            "granularity": p.granularity.as_deref().unwrap_or("daily"),
+            "from": from.to_string(),
+            "to": to.to_string(),
+            "queue_id": p.queue_id,
+            "count": rows.len(),
+            "rows": rows,
+        }))
+        .into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+async fn queues(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = admit(&state, &headers, client.ip()) {
+        return r.into_response();
+    }
+    let Ok(_permit) = state.queries.acquire().await else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    };
+    let rows = async {
+        let ctx = crate::query::session(&state.lake)
+            .await
+            .map_err(|e| e.to_string())?;
+        let r = crate::query::run(
+            &ctx,
+            "SELECT queue_id, MAX(queue_name) AS queue_name, MIN(date) AS first_date, MAX(date) AS last_date
+             FROM gold_daily_queue_metrics GROUP BY queue_id ORDER BY queue_id",
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        batches_to_json(&r.batches)
+    }
+    .await;
+    match rows {
+        Ok(rows) => Json(json!({ "count": rows.len(), "queues": rows })).into_response(),
+        Err(e) if e.contains("not found") => {
+            Json(json!({ "count": 0, "queues": [] })).into_response()
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+/// Gold rows of a table in a date range, optionally one queue.
+pub async fn read_gold(
+    lake: &Lake,
+    table: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    queue_id: Option<&str>,
+) -> Result<Vec<Value>, String> {
+    let ctx = crate::query::session(lake)
+        .await
+        .map_err(|e| e.to_string())?;
+    let df = match ctx.table(table).await {
+        Ok(df) => df,
+        // Gold not built yet: no rows, not an error.
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut df = df
+        .filter(
+            col("date")
+                .gt_eq(date_lit(from))
+                .and(col("date").lt_eq(date_lit(to))),
+        )
+        .map_err(|e| e.to_string())?;
+    if let Some(q) = queue_id {
+        // A filter expression, not SQL text: the value cannot inject anything.
+        df = df
+            .filter(col("queue_id").eq(lit(q)))
+            .map_err(|e| e.to_string())?;
+    }
+    let batches = df.collect().await.map_err(|e| e.to_string())?;
+    let mut rows = batches_to_json(&batches)?;
+    rows.sort_by(|a, b| {
+        let k = |v: &Value| {
+            (
+                v["date"].as_str().unwrap_or("").to_string(),
+                v["hour_start"].as_str().unwrap_or("").to_string(),
+                v["queue_id"].as_str().unwrap_or("").to_string(),
+            )
+        };
+        k(a).cmp(&k(b))
+    });
+    Ok(rows)
+}
+
+fn date_lit(d: NaiveDate) -> datafusion::prelude::Expr {
+    lit(datafusion::scalar::ScalarValue::Date32(Some(
+        crate::gold::zone::days_since_epoch(d),
+    )))
+}
+
+fn batches_to_json(batches: &[arrow::record_batch::RecordBatch]) -> Result<Vec<Value>, String> {
+    // Explicit nulls: a BI tool sees every column in every row.
+    let mut w = arrow::json::WriterBuilder::new()
+        .with_explicit_nulls(true)
+        .build::<_, arrow::json::writer::JsonArray>(Vec::new());
+    for b in batches {
+        w.write(b).map_err(|e| e.to_string())?;
+    }
+    w.finish().map_err(|e| e.to_string())?;
+    let buf = w.into_inner();
+    if buf.is_empty() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_slice(&buf).map_err(|e| e.to_string())
+}
