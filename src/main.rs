@@ -150,6 +150,11 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         max_queries: usize,
     },
+    /// Pull from a CCaaS platform's API into Bronze (then process, like `run`).
+    Pull {
+        #[command(subcommand)]
+        source: PullSource,
+    },
     /// Open the desktop app (what `cclake` with no subcommand does).
     Gui,
     /// Create the demo lake (generate a month of exports and ingest them), then show it.
@@ -158,6 +163,29 @@ enum Command {
         days: u32,
         #[arg(long, default_value_t = 2000)]
         contacts_per_day: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum PullSource {
+    /// Genesys Cloud analytics conversation details for an interval. Credentials from
+    /// GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET or --secrets-file; resumable.
+    Genesys {
+        /// Start of the interval (RFC 3339, e.g. 2026-10-01T00:00:00Z).
+        #[arg(long)]
+        from: chrono::DateTime<chrono::Utc>,
+        /// End of the interval (exclusive).
+        #[arg(long)]
+        to: chrono::DateTime<chrono::Utc>,
+        /// Region domain: mypurecloud.com, mypurecloud.ie, euw2.pure.cloud, …
+        #[arg(long, default_value = "mypurecloud.com")]
+        region: String,
+        /// TOML file with client_id and client_secret.
+        #[arg(long)]
+        secrets_file: Option<PathBuf>,
+        /// Only ingest into Bronze; do not process.
+        #[arg(long)]
+        no_process: bool,
     },
 }
 
@@ -425,6 +453,50 @@ async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
                 println!("serving Gold on http://{a}/api/v2/analytics/gold/summary (Ctrl-C stops)")
             })
             .await?;
+            Ok(())
+        }
+        Some(Command::Pull {
+            source:
+                PullSource::Genesys {
+                    from,
+                    to,
+                    region,
+                    secrets_file,
+                    no_process,
+                },
+        }) => {
+            let lake = open()?;
+            let opts = cclake::pipeline::genesys::PullOptions {
+                from,
+                to,
+                region,
+                credentials: cclake::pipeline::genesys::Credentials::load(secrets_file.as_deref())?,
+                api_base: None,
+                login_base: None,
+                staging: std::env::temp_dir().join("cclake-pull"),
+                poll_every: Duration::from_secs(2),
+                max_tries: 8,
+            };
+            let progress = JobProgress::new();
+            let s = cclake::pipeline::genesys::pull(&lake, &opts, &progress).await?;
+            println!(
+                "Genesys job {}{}: {} pages ({} already in the lake), {} conversations → {} records in Bronze, {} quarantined{}",
+                s.job_id,
+                if s.resumed { " (resumed)" } else { "" },
+                s.pages,
+                s.pages_already_ingested,
+                thousands(s.conversations),
+                thousands(s.bronze_records),
+                thousands(s.quarantined),
+                if s.rate_limited_waits > 0 {
+                    format!("; waited out {} rate limits", s.rate_limited_waits)
+                } else {
+                    String::new()
+                }
+            );
+            if !no_process {
+                process(&lake, ProcessMode::Incremental).await?;
+            }
             Ok(())
         }
         Some(Command::Gui) => Ok(()),

@@ -2,6 +2,7 @@
 //! CLI and the app.
 
 pub mod demo;
+pub mod genesys;
 pub mod progress;
 
 pub use progress::{Cancelled, JobProgress, ProgressSnapshot};

@@ -1,0 +1,535 @@
+//! Genesys Cloud pull connector: an analytics conversation-details job for an interval, its
+//! result pages fetched by cursor, each page ingested into Bronze through the same ingest path
+//! and ledger as a file.
+//!
+//! Resumable: the job id and the next cursor are kept in `_connectors/genesys/<key>.json`
+//! after every page, so an interrupted pull continues where it stopped. A page fetched again
+//! after a crash between its ingest and the state write has the same bytes, so the ledger
+//! reports it as already ingested and nothing is written twice. Credentials are used for the
+//! token request only and never printed or logged.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::bronze::{self, IngestError, IngestOptions};
+use crate::lake::{Lake, LakeError};
+use crate::pipeline::JobProgress;
+
+const STATE_DIR: &str = "_connectors/genesys";
+const JOBS_PATH: &str = "/api/v2/analytics/conversations/details/jobs";
+
+#[derive(Debug, thiserror::Error)]
+pub enum PullError {
+    #[error(
+        "Genesys refused the client credentials (HTTP {status}): {detail}. Check GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET and the region"
+    )]
+    Credentials { status: u16, detail: String },
+    #[error(
+        "no client credentials: set GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET, or --secrets-file"
+    )]
+    NoCredentials,
+    #[error("secrets file {path}: {message}")]
+    Secrets { path: String, message: String },
+    #[error("Genesys analytics job {job} ended {state}{}", message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
+    JobFailed {
+        job: String,
+        state: String,
+        message: Option<String>,
+    },
+    #[error("Genesys answered HTTP {status} for {what}: {body}")]
+    Http {
+        what: String,
+        status: u16,
+        body: String,
+    },
+    #[error("Genesys kept answering 429 (rate limited) for {what}; gave up after {tries} tries")]
+    RateLimited { what: String, tries: u32 },
+    #[error("cannot reach Genesys for {what}: {message}")]
+    Network { what: String, message: String },
+    #[error("unexpected answer for {what}: {message}")]
+    Protocol { what: String, message: String },
+    #[error("the interval is empty: --from {from} is not before --to {to}")]
+    Interval {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("ingesting page {page}: {source}")]
+    Ingest { page: u32, source: IngestError },
+    #[error("staging page {path}: {source}")]
+    Staging {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "pull cancelled; the next pull of the same interval resumes after the last ingested page"
+    )]
+    Cancelled,
+}
+
+/// Client id and secret.
+#[derive(Clone)]
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}, <secret>)", self.client_id)
+    }
+}
+
+impl Credentials {
+    /// From `GENESYS_CLIENT_ID` / `GENESYS_CLIENT_SECRET`, else a secrets file with
+    /// `client_id = "…"` and `client_secret = "…"` (TOML).
+    pub fn load(file: Option<&Path>) -> Result<Self, PullError> {
+        if let (Ok(id), Ok(secret)) = (
+            std::env::var("GENESYS_CLIENT_ID"),
+            std::env::var("GENESYS_CLIENT_SECRET"),
+        ) && !id.is_empty()
+            && !secret.is_empty()
+        {
+            return Ok(Credentials {
+                client_id: id,
+                client_secret: secret,
+            });
+        }
+        let Some(path) = file else {
+            return Err(PullError::NoCredentials);
+        };
+        let err = |message: String| PullError::Secrets {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        #[derive(Deserialize)]
+        struct File {
+            client_id: String,
+            client_secret: String,
+        }
+        let f: File = toml::from_str(&text).map_err(|e| {
+            err(format!(
+                "needs client_id and client_secret: {}",
+                e.message()
+            ))
+        })?;
+        Ok(Credentials {
+            client_id: f.client_id,
+            client_secret: f.client_secret,
+        })
+    }
+}
+
+/// What to pull and from where.
+#[derive(Debug, Clone)]
+pub struct PullOptions {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// The Genesys Cloud region domain, e.g. `mypurecloud.com`, `mypurecloud.ie`.
+    pub region: String,
+    pub credentials: Credentials,
+    /// Overrides of `https://api.<region>` and `https://login.<region>` (tests, proxies).
+    pub api_base: Option<String>,
+    pub login_base: Option<String>,
+    /// Where result pages are written before they are ingested (then removed).
+    pub staging: PathBuf,
+    pub poll_every: Duration,
+    pub max_tries: u32,
+}
+
+impl PullOptions {
+    fn api(&self) -> String {
+        self.api_base
+            .clone()
+            .unwrap_or_else(|| format!("https://api.{}", self.region))
+    }
+    fn login(&self) -> String {
+        self.login_base
+            .clone()
+            .unwrap_or_else(|| format!("https://login.{}", self.region))
+    }
+    /// Names the interval (and region) in the state file.
+    fn key(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(format!(
+            "{}|{}|{}",
+            self.region,
+            self.from.to_rfc3339(),
+            self.to.to_rfc3339()
+        ));
+        hex::encode(&h.finalize()[..8])
+    }
+}
+
+/// Where a pull stands, kept in the lake after every page.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PullState {
+    pub interval: String,
+    pub job_id: Option<String>,
+    /// The cursor of the next page to fetch (None: the first page).
+    pub cursor: Option<String>,
+    pub pages_done: u32,
+    pub conversations: u64,
+    pub finished: bool,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// What a pull did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PullSummary {
+    pub job_id: String,
+    pub resumed: bool,
+    pub pages: u32,
+    pub pages_already_ingested: u32,
+    pub conversations: u64,
+    pub bronze_records: u64,
+    pub quarantined: u64,
+    pub rate_limited_waits: u32,
+}
+
+struct Client<'a> {
+    http: reqwest::Client,
+    opts: &'a PullOptions,
+    token: Option<String>,
+    waits: u32,
+}
+
+impl Client<'_> {
+    async fn authenticate(&mut self) -> Result<(), PullError> {
+        let url = format!("{}/oauth/token", self.opts.login());
+        let resp = self
+            .http
+            .post(&url)
+            .basic_auth(
+                &self.opts.credentials.client_id,
+                Some(&self.opts.credentials.client_secret),
+            )
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials")
+            .send()
+            .await
+            .map_err(|e| PullError::Network {
+                what: "the token request".into(),
+                message: e.to_string(),
+            })?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.unwrap_or_default();
+        if status == 400 || status == 401 || status == 403 {
+            let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+            let detail = v["error_description"]
+                .as_str()
+                .or(v["error"].as_str())
+                .unwrap_or("no detail")
+                .to_string();
+            return Err(PullError::Credentials { status, detail });
+        }
+        if status != 200 {
+            return Err(PullError::Http {
+                what: "the token request".into(),
+                status,
+                body: String::from_utf8_lossy(&body).chars().take(300).collect(),
+            });
+        }
+        let v: Value = serde_json::from_slice(&body).map_err(|e| PullError::Protocol {
+            what: "the token request".into(),
+            message: e.to_string(),
+        })?;
+        self.token = v["access_token"].as_str().map(String::from);
+        if self.token.is_none() {
+            return Err(PullError::Protocol {
+                what: "the token request".into(),
+                message: "no access_token in the answer".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// One API call with the bearer token; waits out 429s (Retry-After) and renews an expired
+    /// token once. Returns status and body.
+    async fn call(
+        &mut self,
+        what: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<(u16, bytes::Bytes), PullError> {
+        let url = format!("{}{}", self.opts.api(), path);
+        let mut renewed = false;
+        for attempt in 1..=self.opts.max_tries {
+            if self.token.is_none() {
+                self.authenticate().await?;
+            }
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(self.token.as_deref().unwrap_or_default());
+            if let Some(b) = &body {
+                req = req
+                    .header("content-type", "application/json")
+                    .body(b.clone());
+            }
+            let resp = req.send().await.map_err(|e| PullError::Network {
+                what: what.into(),
+                message: e.to_string(),
+            })?;
+            let status = resp.status().as_u16();
+            if status == 429 {
+                let secs = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or(1u64 << attempt.min(5));
+                self.waits += 1;
+                tracing::info!(what, secs, "Genesys rate limit: waiting");
+                tokio::time::sleep(Duration::from_secs(secs.min(120))).await;
+                continue;
+            }
+            if status == 401 && !renewed {
+                renewed = true;
+                self.token = None;
+                continue;
+            }
+            let bytes = resp.bytes().await.map_err(|e| PullError::Network {
+                what: what.into(),
+                message: e.to_string(),
+            })?;
+            return Ok((status, bytes));
+        }
+        Err(PullError::RateLimited {
+            what: what.into(),
+            tries: self.opts.max_tries,
+        })
+    }
+}
+
+fn http_err(what: &str, status: u16, body: &[u8]) -> PullError {
+    PullError::Http {
+        what: what.into(),
+        status,
+        body: String::from_utf8_lossy(body).chars().take(300).collect(),
+    }
+}
+
+/// Pulls the interval's conversations into Bronze. Blocking ingest work runs on the runtime's
+/// blocking pool.
+pub async fn pull(
+    lake: &Lake,
+    opts: &PullOptions,
+    progress: &JobProgress,
+) -> Result<PullSummary, PullError> {
+    if opts.from >= opts.to {
+        return Err(PullError::Interval {
+            from: opts.from,
+            to: opts.to,
+        });
+    }
+    let state_path = format!("{STATE_DIR}/{}.json", opts.key());
+    let mut state: PullState = lake.get_json(&state_path).await?.unwrap_or_default();
+    let interval = format!("{}/{}", opts.from.to_rfc3339(), opts.to.to_rfc3339());
+    state.interval = interval.clone();
+    let mut summary = PullSummary {
+        resumed: state.job_id.is_some() && !state.finished,
+        ..Default::default()
+    };
+    if state.finished {
+        // Pulled before: a new job fetches the interval again (late changes in Genesys);
+        // unchanged pages are recognised by the ledger and not written twice.
+        state = PullState {
+            interval: interval.clone(),
+            ..Default::default()
+        };
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .map_err(|e| PullError::Network {
+            what: "the HTTP client".into(),
+            message: e.to_string(),
+        })?;
+    let mut client = Client {
+        http,
+        opts,
+        token: None,
+        waits: 0,
+    };
+    client.authenticate().await?;
+
+    // The job: reuse the one of an interrupted pull unless Genesys no longer has it.
+    progress.set_stage("Genesys: waiting for the analytics job");
+    let mut job = match &state.job_id {
+        Some(id) => match job_state(&mut client, id).await? {
+            Some(_) => id.clone(),
+            None => {
+                state.cursor = None;
+                create_job(&mut client, &interval).await?
+            }
+        },
+        None => create_job(&mut client, &interval).await?,
+    };
+    state.job_id = Some(job.clone());
+    state.updated_at = Some(Utc::now());
+    lake.put_json(&state_path, &state).await?;
+    loop {
+        progress.check().map_err(|_| PullError::Cancelled)?;
+        match job_state(&mut client, &job).await? {
+            Some(s) if s.0 == "FULFILLED" => break,
+            Some(s) if s.0 == "QUEUED" || s.0 == "PENDING" || s.0 == "RUNNING" => {
+                tokio::time::sleep(opts.poll_every).await;
+            }
+            Some(s) if s.0 == "EXPIRED" && summary.pages == 0 && state.pages_done == 0 => {
+                job = create_job(&mut client, &interval).await?;
+                state.job_id = Some(job.clone());
+                lake.put_json(&state_path, &state).await?;
+            }
+            Some((s, message)) => {
+                return Err(PullError::JobFailed {
+                    job,
+                    state: s,
+                    message,
+                });
+            }
+            None => {
+                return Err(PullError::JobFailed {
+                    job,
+                    state: "NOT FOUND".into(),
+                    message: Some("the job expired; run the pull again to start a new one".into()),
+                });
+            }
+        }
+    }
+
+    // Pages, by cursor.
+    progress.set_stage("Genesys: fetching result pages");
+    let dir = opts.staging.join(&job);
+    std::fs::create_dir_all(&dir).map_err(|source| PullError::Staging {
+        path: dir.clone(),
+        source,
+    })?;
+    loop {
+        progress.check().map_err(|_| PullError::Cancelled)?;
+        let page_no = state.pages_done + 1;
+        let path = match &state.cursor {
+            None => format!("{JOBS_PATH}/{job}/results"),
+            Some(c) => format!(
+                "{JOBS_PATH}/{job}/results?cursor={}",
+                url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>()
+            ),
+        };
+        let what = format!("result page {page_no} of job {job}");
+        let (status, body) = client
+            .call(&what, reqwest::Method::GET, &path, None)
+            .await?;
+        if status != 200 {
+            return Err(http_err(&what, status, &body));
+        }
+        let v: Value = serde_json::from_slice(&body).map_err(|e| PullError::Protocol {
+            what: what.clone(),
+            message: e.to_string(),
+        })?;
+        let conversations = v["conversations"].as_array().map_or(0, |a| a.len()) as u64;
+        // The page as Genesys sent it, byte for byte, is what Bronze keeps.
+        let file = dir.join(format!("conversations-{job}-page{page_no:05}.json"));
+        std::fs::write(&file, &body).map_err(|source| PullError::Staging {
+            path: file.clone(),
+            source,
+        })?;
+        let (l, f) = (lake.clone(), file.clone());
+        let ingested = tokio::task::spawn_blocking(move || {
+            // A page is small: its own progress, the pull reports pages.
+            bronze::ingest(&l, &[f], &IngestOptions::default(), &JobProgress::new())
+        })
+        .await
+        .map_err(|e| PullError::Protocol {
+            what: what.clone(),
+            message: e.to_string(),
+        })?
+        .map_err(|source| PullError::Ingest {
+            page: page_no,
+            source,
+        })?;
+        let _ = std::fs::remove_file(&file);
+        if ingested.already_ingested() > 0 {
+            summary.pages_already_ingested += 1;
+        }
+        summary.bronze_records += ingested.bronze_records();
+        summary.quarantined += ingested.quarantined();
+        summary.pages += 1;
+        summary.conversations += conversations;
+        progress.add_done(1);
+        progress.add_records(conversations);
+        state.pages_done = page_no;
+        state.conversations += conversations;
+        state.cursor = v["cursor"]
+            .as_str()
+            .filter(|c| !c.is_empty())
+            .map(String::from);
+        state.finished = state.cursor.is_none();
+        state.updated_at = Some(Utc::now());
+        lake.put_json(&state_path, &state).await?;
+        if state.finished {
+            break;
+        }
+    }
+    let _ = std::fs::remove_dir(&dir);
+    summary.job_id = job;
+    summary.rate_limited_waits = client.waits;
+    Ok(summary)
+}
+
+async fn create_job(client: &mut Client<'_>, interval: &str) -> Result<String, PullError> {
+    let what = "creating the analytics job";
+    let body = serde_json::json!({ "interval": interval }).to_string();
+    let (status, bytes) = client
+        .call(what, reqwest::Method::POST, JOBS_PATH, Some(body))
+        .await?;
+    if status != 200 && status != 202 {
+        return Err(http_err(what, status, &bytes));
+    }
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| PullError::Protocol {
+        what: what.into(),
+        message: e.to_string(),
+    })?;
+    v["jobId"]
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| PullError::Protocol {
+            what: what.into(),
+            message: "no jobId in the answer".into(),
+        })
+}
+
+/// The job's state and error message; `None` when Genesys does not know the job any more.
+async fn job_state(
+    client: &mut Client<'_>,
+    job: &str,
+) -> Result<Option<(String, Option<String>)>, PullError> {
+    let what = format!("the state of job {job}");
+    let (status, bytes) = client
+        .call(
+            &what,
+            reqwest::Method::GET,
+            &format!("{JOBS_PATH}/{job}"),
+            None,
+        )
+        .await?;
+    if status == 404 {
+        return Ok(None);
+    }
+    if status != 200 {
+        return Err(http_err(&what, status, &bytes));
+    }
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| PullError::Protocol {
+        what: what.clone(),
+        message: e.to_string(),
+    })?;
+    let state = v["state"].as_str().unwrap_or("").to_ascii_uppercase();
+    Ok(Some((state, v["errorMessage"].as_str().map(String::from))))
+}
