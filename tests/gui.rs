@@ -71,6 +71,7 @@ fn every_pane_opens_and_an_empty_lake_offers_the_demo() {
         ("Partitions", "Pick a layer, table or partition"),
         ("SQL", "Results appear here"),
         ("Jobs", "No jobs yet in this session"),
+        ("API server", "Gold API for BI tools"),
         ("Overview", "This lake is empty"),
     ];
     for (nav, text) in expect {
@@ -227,4 +228,37 @@ fn frames_keep_coming_while_a_long_job_runs() {
             .iter()
             .any(|r| matches!(r.state, JobState::Cancelled(_) | JobState::Done(_)))
     });
+}
+
+#[test]
+fn the_api_server_starts_and_stops_from_the_window() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let mut h = harness(&rt, &dir.path().join("lake"));
+    wait_until(&mut h, 20, "the lake", |h| h.state().lake().is_some());
+    h.get_by_label("API server").click();
+    h.step();
+    h.state_mut().settings.set_addr("127.0.0.1:0");
+    h.get_by_label("Start server").click();
+    wait_until(&mut h, 20, "the server address", |h| {
+        h.state().settings.serving_on().is_some()
+    });
+    let addr = h.state().settings.serving_on().unwrap();
+    assert!(has_label(
+        &h,
+        &format!("http://{addr}/api/v2/analytics/gold/summary")
+    ));
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    h.get_by_label("Stop server").click();
+    wait_until(&mut h, 20, "the stop", |h| has_label(h, "Start server"));
+    assert!(std::net::TcpStream::connect(addr).is_err());
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fetch::Fetch;
 use super::jobs::{JobKind, JobState, Jobs};
-use super::panes::{browser, charts, jobs as jobs_pane, overview, sql};
+use super::panes::{browser, charts, jobs as jobs_pane, overview, settings, sql};
 use crate::format::{duration, thousands};
 use crate::lake::Lake;
 
@@ -19,15 +19,17 @@ pub enum Pane {
     Browser,
     Sql,
     Jobs,
+    Settings,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 5] = [
+    pub const ALL: [Pane; 6] = [
         Pane::Overview,
         Pane::Charts,
         Pane::Browser,
         Pane::Sql,
         Pane::Jobs,
+        Pane::Settings,
     ];
 
     pub fn label(&self) -> &'static str {
@@ -37,6 +39,7 @@ impl Pane {
             Pane::Browser => "Partitions",
             Pane::Sql => "SQL",
             Pane::Jobs => "Jobs",
+            Pane::Settings => "API server",
         }
     }
 
@@ -47,6 +50,7 @@ impl Pane {
             Pane::Browser => egui::Key::Num3,
             Pane::Sql => egui::Key::Num4,
             Pane::Jobs => egui::Key::Num5,
+            Pane::Settings => egui::Key::Num6,
         }
     }
 }
@@ -94,6 +98,7 @@ pub struct CclakeApp {
     pub browser: browser::BrowserPane,
     pub sql: sql::SqlPane,
     jobs_pane: jobs_pane::JobsPane,
+    pub settings: settings::SettingsPane,
     /// CPU time of the last frames' UI code, for the frame-time readout.
     pub frame_ms: FrameTimes,
 }
@@ -165,6 +170,7 @@ impl CclakeApp {
             browser: Default::default(),
             sql: Default::default(),
             jobs_pane: Default::default(),
+            settings: Default::default(),
             frame_ms: Default::default(),
         };
         let loc = app.state.lake.clone();
@@ -307,6 +313,7 @@ impl CclakeApp {
                 Pane::Sql => self
                     .sql
                     .ui(ui, &self.rt, lake.as_ref(), &mut self.state.sql),
+                Pane::Settings => self.settings.ui(ui, &self.rt, lake.as_ref()),
                 Pane::Jobs => self.jobs_pane.ui(
                     ui,
                     &self.rt,

@@ -4,4 +4,5 @@ pub mod browser;
 pub mod charts;
 pub mod jobs;
 pub mod overview;
+pub mod settings;
 pub mod sql;
