@@ -262,3 +262,42 @@ fn the_api_server_starts_and_stops_from_the_window() {
     wait_until(&mut h, 20, "the stop", |h| has_label(h, "Start server"));
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
+
+#[test]
+fn the_first_start_on_an_empty_default_lake_creates_the_demo_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    // Nothing stored, no lake named: the default lake, as on a fresh machine.
+    let app = CclakeApp::new(
+        rt.handle().clone(),
+        None,
+        None,
+        dir.path().join("default-lake").display().to_string(),
+    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut CclakeApp| app.show(ui), app);
+    wait_until(&mut h, 20, "the demo job", |h| {
+        h.state()
+            .jobs
+            .history
+            .iter()
+            .any(|r| matches!(r.kind, JobKind::CreateDemo { .. }))
+    });
+    h.state().jobs.cancel_running();
+    wait_until(&mut h, 120, "the cancel", |h| !h.state().jobs.is_busy());
+    // A lake named explicitly (or a later start) only offers it.
+    let other = CclakeApp::new(
+        rt.handle().clone(),
+        None,
+        Some(dir.path().join("named").display().to_string()),
+        String::new(),
+    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut CclakeApp| app.show(ui), other);
+    wait_until(&mut h, 20, "the offer", |h| {
+        has_label(h, "Create demo lake")
+    });
+    assert!(h.state().jobs.history.is_empty());
+}

@@ -93,6 +93,8 @@ pub struct CclakeApp {
     file_pick: Option<Fetch<Vec<PathBuf>>>,
     /// The demo job started from the empty-lake offer: when it ends, show the charts.
     demo_job: Option<u64>,
+    /// First start on the default lake: create the demo lake without asking if it is empty.
+    auto_demo: bool,
     pub overview: overview::OverviewPane,
     pub charts: charts::ChartsPane,
     pub browser: browser::BrowserPane,
@@ -147,6 +149,9 @@ impl CclakeApp {
         lake: Option<String>,
         default_lake: String,
     ) -> Self {
+        // The very first start (nothing stored) on the default lake fills it with the demo, so
+        // a new user lands on charts; later starts, or a lake named explicitly, only offer it.
+        let auto_demo = stored.is_none() && lake.is_none();
         let mut state = stored.unwrap_or_default();
         if let Some(l) = lake {
             state.lake = l;
@@ -165,6 +170,7 @@ impl CclakeApp {
             folder_pick: None,
             file_pick: None,
             demo_job: None,
+            auto_demo,
             overview: Default::default(),
             charts: Default::default(),
             browser: Default::default(),
@@ -247,6 +253,16 @@ impl CclakeApp {
         if let Some(lake) = &self.lake {
             self.overview
                 .refresh(&self.rt, &ctx, lake, self.jobs.generation);
+        }
+        if self.auto_demo && self.lake.is_some() {
+            match self.overview.is_empty_lake() {
+                Some(true) => {
+                    self.auto_demo = false;
+                    self.create_demo(30, 2000);
+                }
+                Some(false) => self.auto_demo = false,
+                None => {}
+            }
         }
         // A finished demo job lands on the charts.
         if let Some(id) = self.demo_job {
