@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod bronze;
+pub mod compliance;
 pub mod config;
 pub mod format;
 pub mod gold;

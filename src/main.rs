@@ -155,6 +155,12 @@ enum Command {
         #[command(subcommand)]
         source: PullSource,
     },
+    /// Leak scan: look for raw PII in every string column of Silver and Gold. Exits 1 when
+    /// it finds any, so it can gate a pipeline.
+    Scan {
+        #[arg(long)]
+        json: bool,
+    },
     /// Open the desktop app (what `cclake` with no subcommand does).
     Gui,
     /// Create the demo lake (generate a month of exports and ingest them), then show it.
@@ -496,6 +502,51 @@ async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
             );
             if !no_process {
                 process(&lake, ProcessMode::Incremental).await?;
+            }
+            Ok(())
+        }
+        Some(Command::Scan { json }) => {
+            let lake = open()?;
+            let report = cclake::compliance::scan::scan(&lake, &JobProgress::new()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "scanned {} values in {} columns of {} ({} phone numbers from Bronze checked as unkeyed SHA-256)",
+                    thousands(report.values_scanned),
+                    report.columns_scanned,
+                    report.tables.join(", "),
+                    thousands(report.bronze_phones as u64)
+                );
+                println!(
+                    "not scanned (identifiers): {}",
+                    report.not_scanned.join(", ")
+                );
+                if report.clean() {
+                    println!("no raw PII found");
+                } else {
+                    println!(
+                        "{:<26} {:<16} {:<11} {:<22} {:>7}  example",
+                        "table", "column", "partition", "kind", "values"
+                    );
+                    for f in &report.findings {
+                        println!(
+                            "{:<26} {:<16} {:<11} {:<22} {:>7}  {}",
+                            f.table,
+                            f.column,
+                            f.partition,
+                            f.kind,
+                            thousands(f.count),
+                            f.example
+                        );
+                    }
+                }
+            }
+            if !report.clean() {
+                bail!(
+                    "the leak scan found raw PII ({} findings)",
+                    report.findings.len()
+                );
             }
             Ok(())
         }

@@ -162,6 +162,14 @@ fn a_demo_job_finishes_lands_on_the_charts_and_the_panes_show_what_it_wrote() {
             &format!("{} rows", cclake::format::thousands(first.rows)),
         ) && has_label(h, "contact_id")
     });
+
+    // The leak scan from the Jobs pane finds the demo lake clean.
+    h.get_by_label("Jobs").click();
+    h.step();
+    h.get_by_label("Leak scan").click();
+    wait_until(&mut h, 300, "the leak scan", |h| {
+        has_label(h, "no raw PII found in")
+    });
 }
 
 #[test]

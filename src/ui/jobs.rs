@@ -38,6 +38,8 @@ pub enum JobKind {
     Lifecycle {
         apply: bool,
     },
+    /// Look for raw PII in Silver and Gold.
+    LeakScan,
     /// A job that fails on purpose in tests (and nowhere else).
     #[doc(hidden)]
     FailForTest(String),
@@ -53,6 +55,7 @@ impl JobKind {
             JobKind::Reprocess { from, to } => format!("reprocess {from} … {to}"),
             JobKind::Lifecycle { apply: false } => "lifecycle plan".into(),
             JobKind::Lifecycle { apply: true } => "lifecycle apply".into(),
+            JobKind::LeakScan => "leak scan".into(),
             JobKind::FailForTest(_) => "test failure".into(),
         }
     }
@@ -299,6 +302,36 @@ async fn run(kind: JobKind, lake: &Lake, progress: &Arc<JobProgress>) -> Result<
                 plan.deletes(),
                 vacuum
             ))
+        }
+        JobKind::LeakScan => {
+            let report = crate::compliance::scan::scan(lake, progress)
+                .await
+                .map_err(|e| e.to_string())?;
+            if report.clean() {
+                Ok(format!(
+                    "no raw PII found in {} values of {} columns ({})",
+                    thousands(report.values_scanned),
+                    report.columns_scanned,
+                    report.tables.join(", ")
+                ))
+            } else {
+                let lines: Vec<String> = report
+                    .findings
+                    .iter()
+                    .take(10)
+                    .map(|f| {
+                        format!(
+                            "{}.{} date={} {} ×{} (e.g. {})",
+                            f.table, f.column, f.partition, f.kind, f.count, f.example
+                        )
+                    })
+                    .collect();
+                Err(format!(
+                    "raw PII found ({} findings): {}",
+                    report.findings.len(),
+                    lines.join("; ")
+                ))
+            }
         }
         JobKind::FailForTest(message) => {
             progress.set_stage("failing on purpose");

@@ -92,6 +92,11 @@ impl JobsPane {
             }
             ui.label("Carry out the plan and vacuum Silver and Gold.");
             ui.end_row();
+            if ui.button("Leak scan").clicked() {
+                jobs.submit(JobKind::LeakScan, lake);
+            }
+            ui.label("Look for raw PII (cards, phones, e-mails, member ids, unkeyed phone hashes) in every string column of Silver and Gold.");
+            ui.end_row();
         });
         if let Some(f) = picked
             && let Some(r) = f.poll()

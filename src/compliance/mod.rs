@@ -1,0 +1,4 @@
+//! Compliance checks over the lake: the leak scan proves (or disproves) that no raw PII made
+//! it past Silver.
+
+pub mod scan;

@@ -1,0 +1,268 @@
+//! The leak scan: every string value of Silver and Gold (the rescued data and the drift
+//! examples included) is run through the masking policy's own detectors (Luhn-valid card
+//! numbers, valid phone numbers, e-mails, member ids). A 64-hex value is compared with the
+//! plain, unkeyed SHA-256 of every phone number found in Bronze: a hash anyone can recompute
+//! from a phone book is not masking.
+//!
+//! Identifier columns (`event_id`, `contact_id`, `queue_id`, `agent_id`, lineage paths) are
+//! not scanned: platform ids are digit runs that often look like phone numbers, and they are
+//! not customer data. The report lists them.
+
+use std::collections::{BTreeMap, HashSet};
+
+use arrow::array::Array;
+use futures::StreamExt;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::{self, ConfigError};
+use crate::lake::Lake;
+use crate::pipeline::JobProgress;
+use crate::silver::masking::{Policy, PolicyError};
+use crate::silver::pii::PhoneCache;
+
+/// Columns that hold platform identifiers or lineage, not customer data.
+pub const NOT_SCANNED: &[&str] = &[
+    "event_id",
+    "contact_id",
+    "queue_id",
+    "agent_id",
+    "_source_file",
+    "_bronze_file",
+    "_policy_version",
+];
+
+/// The tables scanned, by SQL name.
+const TABLES: [&str; 4] = [
+    "silver_contacts",
+    "schema_drift",
+    "gold_daily_queue_metrics",
+    "gold_hourly_queue_metrics",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("_config/masking_policy.toml: {0}")]
+    Policy(#[from] PolicyError),
+    #[error("{0}")]
+    Query(String),
+    #[error("scan cancelled")]
+    Cancelled,
+}
+
+/// Raw PII of one kind in one column of one partition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub table: String,
+    pub column: String,
+    /// The `date` partition (empty for a table without one).
+    pub partition: String,
+    /// `pan`, `phone`, `email`, `member_id` or `unkeyed_sha256_phone`.
+    pub kind: String,
+    pub count: u64,
+    /// The first value found, masked for the report (its first and last two characters).
+    pub example: String,
+}
+
+/// What a scan looked at and found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScanReport {
+    pub tables: Vec<String>,
+    pub columns_scanned: usize,
+    pub values_scanned: u64,
+    pub bronze_phones: usize,
+    pub not_scanned: Vec<String>,
+    pub findings: Vec<Finding>,
+}
+
+impl ScanReport {
+    pub fn clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+fn mask_example(v: &str) -> String {
+    let chars: Vec<char> = v.chars().collect();
+    if chars.len() <= 6 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..2].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head}{}{tail} ({} chars)", "*".repeat(4), chars.len())
+}
+
+fn is_hex64(v: &str) -> bool {
+    v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// Scans the lake.
+pub async fn scan(lake: &Lake, progress: &JobProgress) -> Result<ScanReport, ScanError> {
+    let policy_text =
+        config::read_or_init(lake, config::POLICY_FILE, config::PRESET_GENERAL).await?;
+    let policy = Policy::parse(&policy_text)?;
+    let detectors = policy.detectors;
+    let ctx = crate::query::session(lake)
+        .await
+        .map_err(|e| ScanError::Query(e.to_string()))?;
+    let q = |e: datafusion::error::DataFusionError| ScanError::Query(e.to_string());
+    let mut phones = PhoneCache::default();
+
+    // Every phone in Bronze, hashed without a key in the forms a careless pipeline would use.
+    progress.set_stage("leak scan: collecting phone numbers from Bronze");
+    let mut unkeyed: HashSet<String> = HashSet::new();
+    let mut bronze_phones = 0;
+    if let Ok(df) = ctx.sql("SELECT raw FROM bronze_contacts").await {
+        let mut stream = df.execute_stream().await.map_err(q)?;
+        while let Some(batch) = stream.next().await {
+            progress.check().map_err(|_| ScanError::Cancelled)?;
+            let batch = batch.map_err(q)?;
+            let raw = crate::lake::delta::utf8_column(batch.column(0))
+                .map_err(|e| ScanError::Query(e.to_string()))?;
+            for i in 0..raw.len() {
+                for candidate in phone_candidates(raw.value(i)) {
+                    if let Some(e164) = phones.e164(&detectors, candidate) {
+                        if unkeyed.insert(sha256_hex(&e164)) {
+                            bronze_phones += 1;
+                        }
+                        unkeyed.insert(sha256_hex(candidate));
+                        unkeyed.insert(sha256_hex(e164.trim_start_matches('+')));
+                    }
+                }
+            }
+        }
+    }
+
+    let mut report = ScanReport {
+        bronze_phones,
+        not_scanned: NOT_SCANNED.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    let mut found: BTreeMap<(String, String, String, String), Finding> = BTreeMap::new();
+    for table in TABLES {
+        let Ok(df) = ctx.sql(&format!("SELECT * FROM {table}")).await else {
+            continue; // not built yet
+        };
+        progress.set_stage(format!("leak scan: {table}"));
+        report.tables.push(table.to_string());
+        let mut counted_columns = false;
+        let mut stream = df.execute_stream().await.map_err(q)?;
+        while let Some(batch) = stream.next().await {
+            progress.check().map_err(|_| ScanError::Cancelled)?;
+            let batch = batch.map_err(q)?;
+            let schema = batch.schema();
+            let dates = batch
+                .column_by_name("date")
+                .and_then(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).ok());
+            let dates = dates
+                .as_ref()
+                .and_then(|a| a.as_any().downcast_ref::<arrow::array::StringArray>());
+            for (f, col) in schema.fields().iter().zip(batch.columns()) {
+                let text = matches!(
+                    f.data_type(),
+                    arrow::datatypes::DataType::Utf8
+                        | arrow::datatypes::DataType::LargeUtf8
+                        | arrow::datatypes::DataType::Utf8View
+                        | arrow::datatypes::DataType::Dictionary(..)
+                );
+                if !text || NOT_SCANNED.contains(&f.name().as_str()) {
+                    continue;
+                }
+                if !counted_columns {
+                    report.columns_scanned += 1;
+                }
+                let values = crate::lake::delta::utf8_column(col)
+                    .map_err(|e| ScanError::Query(e.to_string()))?;
+                for i in 0..values.len() {
+                    if values.is_null(i) {
+                        continue;
+                    }
+                    let v = values.value(i);
+                    report.values_scanned += 1;
+                    let mut kinds: Vec<&str> = Vec::new();
+                    if is_hex64(v) {
+                        if unkeyed.contains(&v.to_ascii_lowercase()) {
+                            kinds.push("unkeyed_sha256_phone");
+                        }
+                    } else {
+                        let (_, counts) = detectors.scrub(v, &mut phones);
+                        if counts.pans > 0 {
+                            kinds.push("pan");
+                        }
+                        if counts.phones > 0 {
+                            kinds.push("phone");
+                        }
+                        if counts.emails > 0 {
+                            kinds.push("email");
+                        }
+                        if counts.member_ids > 0 {
+                            kinds.push("member_id");
+                        }
+                    }
+                    for kind in kinds {
+                        let partition = dates
+                            .filter(|d| !d.is_null(i))
+                            .map(|d| d.value(i).to_string())
+                            .unwrap_or_default();
+                        let key = (
+                            table.to_string(),
+                            f.name().clone(),
+                            partition.clone(),
+                            kind.to_string(),
+                        );
+                        found
+                            .entry(key)
+                            .or_insert_with(|| Finding {
+                                table: table.to_string(),
+                                column: f.name().clone(),
+                                partition,
+                                kind: kind.to_string(),
+                                count: 0,
+                                example: mask_example(v),
+                            })
+                            .count += 1;
+                    }
+                }
+            }
+            counted_columns = true;
+            progress.add_records(batch.num_rows() as u64);
+        }
+    }
+    report.findings = found.into_values().collect();
+    Ok(report)
+}
+
+/// Stretches of a raw JSON line that could be phone numbers: string values with at least 7
+/// digits and nothing but phone punctuation.
+fn phone_candidates(raw: &str) -> impl Iterator<Item = &str> {
+    raw.split('"').filter(|s| {
+        let digits = s.bytes().filter(u8::is_ascii_digit).count();
+        (7..=16).contains(&digits)
+            && s.len() <= 32
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || b" +-().:tel".contains(&b))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_are_phone_shaped_strings_of_a_json_line() {
+        let line = r#"{"ani":"tel:+13175550123","id":"conv-1","n":"(317) 555-0199","t":"2026-10-01T10:00:00Z"}"#;
+        let c: Vec<&str> = phone_candidates(line).collect();
+        assert_eq!(c, vec!["tel:+13175550123", "(317) 555-0199"]);
+    }
+
+    #[test]
+    fn examples_are_masked() {
+        assert_eq!(mask_example("4111111111111111"), "41****11 (16 chars)");
+        assert_eq!(mask_example("abc"), "***");
+    }
+}
