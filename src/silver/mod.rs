@@ -12,6 +12,7 @@ pub mod crm;
 pub mod drift;
 pub mod masking;
 pub mod pii;
+pub mod review;
 pub mod status_map;
 pub mod table;
 
