@@ -72,6 +72,7 @@ fn every_pane_opens_and_an_empty_lake_offers_the_demo() {
         ("SQL", "Results appear here"),
         ("Jobs", "No jobs yet in this session"),
         ("API server", "Gold API for BI tools"),
+        ("Schema drift", "No schema drift recorded"),
         ("Overview", "This lake is empty"),
     ];
     for (nav, text) in expect {
@@ -170,6 +171,15 @@ fn a_demo_job_finishes_lands_on_the_charts_and_the_panes_show_what_it_wrote() {
     wait_until(&mut h, 300, "the leak scan", |h| {
         has_label(h, "no raw PII found in")
     });
+
+    // The drift pane lists what the demo's exports drifted on, missing and new fields included.
+    h.get_by_label("Schema drift").click();
+    wait_until(&mut h, 60, "the drift rows", |h| {
+        has_label(h, "unmapped_status")
+    });
+    assert!(has_label(&h, "new"));
+    let observations = h.state_mut().drift.observations().cloned().unwrap();
+    assert!(observations.iter().any(|d| d.kind == "unmapped_status"));
 }
 
 #[test]

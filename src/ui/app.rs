@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fetch::Fetch;
 use super::jobs::{JobKind, JobState, Jobs};
-use super::panes::{browser, charts, jobs as jobs_pane, overview, settings, sql};
+use super::panes::{browser, charts, drift, jobs as jobs_pane, overview, settings, sql};
 use crate::format::{duration, thousands};
 use crate::lake::Lake;
 
@@ -18,16 +18,18 @@ pub enum Pane {
     Charts,
     Browser,
     Sql,
+    Drift,
     Jobs,
     Settings,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 6] = [
+    pub const ALL: [Pane; 7] = [
         Pane::Overview,
         Pane::Charts,
         Pane::Browser,
         Pane::Sql,
+        Pane::Drift,
         Pane::Jobs,
         Pane::Settings,
     ];
@@ -38,6 +40,7 @@ impl Pane {
             Pane::Charts => "KPI charts",
             Pane::Browser => "Partitions",
             Pane::Sql => "SQL",
+            Pane::Drift => "Schema drift",
             Pane::Jobs => "Jobs",
             Pane::Settings => "API server",
         }
@@ -49,8 +52,9 @@ impl Pane {
             Pane::Charts => egui::Key::Num2,
             Pane::Browser => egui::Key::Num3,
             Pane::Sql => egui::Key::Num4,
-            Pane::Jobs => egui::Key::Num5,
-            Pane::Settings => egui::Key::Num6,
+            Pane::Drift => egui::Key::Num5,
+            Pane::Jobs => egui::Key::Num6,
+            Pane::Settings => egui::Key::Num7,
         }
     }
 }
@@ -101,6 +105,7 @@ pub struct CclakeApp {
     pub sql: sql::SqlPane,
     jobs_pane: jobs_pane::JobsPane,
     pub settings: settings::SettingsPane,
+    pub drift: drift::DriftPane,
     /// CPU time of the last frames' UI code, for the frame-time readout.
     pub frame_ms: FrameTimes,
 }
@@ -177,6 +182,7 @@ impl CclakeApp {
             sql: Default::default(),
             jobs_pane: Default::default(),
             settings: Default::default(),
+            drift: Default::default(),
             frame_ms: Default::default(),
         };
         let loc = app.state.lake.clone();
@@ -330,6 +336,7 @@ impl CclakeApp {
                     .sql
                     .ui(ui, &self.rt, lake.as_ref(), &mut self.state.sql),
                 Pane::Settings => self.settings.ui(ui, &self.rt, lake.as_ref()),
+                Pane::Drift => self.drift.ui(ui, &self.rt, lake.as_ref(), &mut self.jobs),
                 Pane::Jobs => self.jobs_pane.ui(
                     ui,
                     &self.rt,

@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod charts;
+pub mod drift;
 pub mod jobs;
 pub mod overview;
 pub mod settings;
