@@ -238,7 +238,7 @@ impl DriftPane {
                                             rt,
                                             ui.ctx(),
                                             lake,
-                                            format!("{}.{} → {column}", d.shape, d.field),
+                                            format!("{}.{} mapped to {column}", d.shape, d.field),
                                             span,
                                             {
                                                 let (l, s, f) = (
@@ -308,7 +308,7 @@ impl DriftPane {
                                             rt,
                                             ui.ctx(),
                                             lake,
-                                            format!("\"{raw}\" → {outcome}"),
+                                            format!("\"{raw}\" mapped to {outcome}"),
                                             span,
                                             {
                                                 let l = lake.clone();
