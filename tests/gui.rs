@@ -319,3 +319,112 @@ fn the_first_start_on_an_empty_default_lake_creates_the_demo_by_itself() {
     });
     assert!(h.state().jobs.history.is_empty());
 }
+
+#[test]
+fn the_policy_editor_previews_refuses_a_bad_regex_at_its_field_and_saves_with_history() {
+    use cclake::silver::masking::Action;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let lake = cclake::lake::Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
+    let input = dir.path().join("in.ndjson");
+    std::fs::write(
+        &input,
+        r#"{"event_id":"p1","timestamp":"2026-09-01T10:00:00Z","queue_name":"Q","outcome_status":"Completed","phone_number":"(317) 555-0123","member_id":"ABC123456789","notes":"card 4111 1111 1111 1111 on file"}"#,
+    )
+    .unwrap();
+    common_ingest(&lake, &input);
+    let mut h = harness(&rt, &dir.path().join("lake"));
+    wait_until(&mut h, 20, "the lake", |h| h.state().lake().is_some());
+    h.get_by_label("Compliance").click();
+    let phone_row = |h: &mut Harness<'_, CclakeApp>| {
+        h.state_mut()
+            .compliance
+            .preview_rows()
+            .and_then(|rows| rows.iter().find(|r| r.column == "phone_number").cloned())
+    };
+    wait_until(&mut h, 60, "the preview", |h| phone_row(h).is_some());
+    let row = phone_row(&mut h).unwrap();
+    assert_eq!(row.raw, "(317) 555-0123");
+    assert_eq!(row.verdict, "masked");
+    assert_eq!(row.masked.len(), 64, "hashed: {}", row.masked);
+
+    // Change the phone rule to keep: the preview follows, nothing is saved.
+    h.state_mut()
+        .compliance
+        .editing()
+        .unwrap()
+        .columns
+        .get_mut("phone_number")
+        .unwrap()
+        .action = Action::Keep;
+    wait_until(&mut h, 60, "the new preview", |h| {
+        phone_row(h).is_some_and(|r| r.masked == "(317) 555-0123")
+    });
+    let on_disk =
+        std::fs::read_to_string(dir.path().join("lake/_config/masking_policy.toml")).unwrap();
+    assert!(on_disk.contains("action = \"hash\""));
+
+    // A bad regex is refused at its field, and the policy cannot be saved.
+    h.state_mut()
+        .compliance
+        .editing()
+        .unwrap()
+        .member_id_pattern = "([A-Z".into();
+    wait_until(&mut h, 20, "the field error", |h| {
+        has_label(h, "member_id_pattern: invalid regular expression")
+    });
+    h.state_mut()
+        .compliance
+        .editing()
+        .unwrap()
+        .member_id_pattern = "^[A-Za-z]{2,4}[0-9]{6,12}$".into();
+    h.step();
+
+    // Saving needs a reason; with one it writes the policy and its history.
+    h.get_by_label("Save policy").click_accesskit();
+    wait_until(&mut h, 20, "the reason error", |h| {
+        has_label(h, "a reason is required")
+    });
+    h.state_mut()
+        .compliance
+        .set_reason("phones are pseudonymised upstream (ticket 42)");
+    h.get_by_label("Save policy").click_accesskit();
+    wait_until(&mut h, 20, "the save", |h| has_label(h, "saved policy"));
+    let on_disk =
+        std::fs::read_to_string(dir.path().join("lake/_config/masking_policy.toml")).unwrap();
+    assert!(on_disk.contains("[columns.phone_number]"));
+    let history = rt
+        .block_on(cclake::compliance::policy::history(&lake))
+        .unwrap();
+    assert_eq!(history.len(), 2, "the policy before and the saved one");
+    assert_eq!(
+        history[1].reason,
+        "phones are pseudonymised upstream (ticket 42)"
+    );
+    assert!(
+        cclake::compliance::policy::diff(&history[0].text, &history[1].text)
+            .iter()
+            .any(|l| l.starts_with('+') && l.contains("keep"))
+    );
+    wait_until(&mut h, 20, "the history in the pane", |h| {
+        has_label(h, "phones are pseudonymised upstream")
+    });
+}
+
+fn common_ingest(lake: &cclake::lake::Lake, input: &std::path::Path) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (l, i) = (lake.clone(), input.to_path_buf());
+    rt.block_on(async move {
+        tokio::task::spawn_blocking(move || {
+            cclake::bronze::ingest(
+                &l,
+                &[i],
+                &cclake::bronze::IngestOptions::default(),
+                &cclake::pipeline::JobProgress::new(),
+            )
+        })
+        .await
+        .unwrap()
+        .unwrap()
+    });
+}

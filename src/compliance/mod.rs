@@ -1,4 +1,5 @@
 //! Compliance checks over the lake: the leak scan proves (or disproves) that no raw PII made
 //! it past Silver.
 
+pub mod policy;
 pub mod scan;

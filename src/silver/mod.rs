@@ -113,6 +113,20 @@ struct SilverState {
     /// SHA-256 of every ingested input whose dates Silver has been rebuilt from.
     processed: BTreeSet<String>,
     last_run: Option<DateTime<Utc>>,
+    /// What masking did per column in the last run that rebuilt any date, and under which
+    /// policy: the compliance pane shows it beside the rules.
+    #[serde(default)]
+    last_masked: BTreeMap<String, ColumnCounts>,
+    #[serde(default)]
+    last_policy_version: String,
+}
+
+/// Per-column masking counts of the last Silver run that rebuilt dates, with its policy version.
+pub async fn last_masking_counts(
+    lake: &Lake,
+) -> Result<(BTreeMap<String, ColumnCounts>, String), SilverError> {
+    let s = read_state(lake).await?;
+    Ok((s.last_masked, s.last_policy_version))
 }
 
 /// Everything needed to turn Bronze lines into Silver rows.
@@ -330,6 +344,10 @@ pub async fn process(
             .extend(rows.iter().map(|r| r.sha256.clone()));
     }
     state.last_run = Some(Utc::now());
+    if !summary.dates.is_empty() {
+        state.last_masked = summary.masked.clone();
+        state.last_policy_version = summary.policy_version.clone();
+    }
     write_state(lake, &state).await?;
     summary.silver_version = contacts.version();
     summary.elapsed_secs = started.elapsed().as_secs_f64();

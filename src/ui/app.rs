@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::fetch::Fetch;
 use super::jobs::{JobKind, JobState, Jobs};
-use super::panes::{browser, charts, drift, jobs as jobs_pane, overview, settings, sql};
+use super::panes::{
+    browser, charts, compliance, drift, jobs as jobs_pane, overview, settings, sql,
+};
 use crate::format::{duration, thousands};
 use crate::lake::Lake;
 
@@ -18,17 +20,19 @@ pub enum Pane {
     Charts,
     Browser,
     Sql,
+    Compliance,
     Drift,
     Jobs,
     Settings,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 7] = [
+    pub const ALL: [Pane; 8] = [
         Pane::Overview,
         Pane::Charts,
         Pane::Browser,
         Pane::Sql,
+        Pane::Compliance,
         Pane::Drift,
         Pane::Jobs,
         Pane::Settings,
@@ -40,6 +44,7 @@ impl Pane {
             Pane::Charts => "KPI charts",
             Pane::Browser => "Partitions",
             Pane::Sql => "SQL",
+            Pane::Compliance => "Compliance",
             Pane::Drift => "Schema drift",
             Pane::Jobs => "Jobs",
             Pane::Settings => "API server",
@@ -52,9 +57,10 @@ impl Pane {
             Pane::Charts => egui::Key::Num2,
             Pane::Browser => egui::Key::Num3,
             Pane::Sql => egui::Key::Num4,
-            Pane::Drift => egui::Key::Num5,
-            Pane::Jobs => egui::Key::Num6,
-            Pane::Settings => egui::Key::Num7,
+            Pane::Compliance => egui::Key::Num5,
+            Pane::Drift => egui::Key::Num6,
+            Pane::Jobs => egui::Key::Num7,
+            Pane::Settings => egui::Key::Num8,
         }
     }
 }
@@ -106,6 +112,7 @@ pub struct CclakeApp {
     jobs_pane: jobs_pane::JobsPane,
     pub settings: settings::SettingsPane,
     pub drift: drift::DriftPane,
+    pub compliance: compliance::CompliancePane,
     /// CPU time of the last frames' UI code, for the frame-time readout.
     pub frame_ms: FrameTimes,
 }
@@ -183,6 +190,7 @@ impl CclakeApp {
             jobs_pane: Default::default(),
             settings: Default::default(),
             drift: Default::default(),
+            compliance: Default::default(),
             frame_ms: Default::default(),
         };
         let loc = app.state.lake.clone();
@@ -337,6 +345,9 @@ impl CclakeApp {
                     .ui(ui, &self.rt, lake.as_ref(), &mut self.state.sql),
                 Pane::Settings => self.settings.ui(ui, &self.rt, lake.as_ref()),
                 Pane::Drift => self.drift.ui(ui, &self.rt, lake.as_ref(), &mut self.jobs),
+                Pane::Compliance => self
+                    .compliance
+                    .ui(ui, &self.rt, lake.as_ref(), &mut self.jobs),
                 Pane::Jobs => self.jobs_pane.ui(
                     ui,
                     &self.rt,

@@ -75,6 +75,12 @@ impl<T: Send + 'static> Fetch<T> {
         self.value.as_ref()
     }
 
+    /// Takes the result out once it arrived (the fetch is then empty).
+    pub fn take(&mut self) -> Option<Result<T, String>> {
+        self.poll();
+        self.value.take()
+    }
+
     pub fn is_loading(&self) -> bool {
         self.rx.is_some()
     }

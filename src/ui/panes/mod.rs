@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod charts;
+pub mod compliance;
 pub mod drift;
 pub mod jobs;
 pub mod overview;
