@@ -33,6 +33,8 @@ const ACTIONS: [(Action, &str); 5] = [
 /// What the pane loads from the lake.
 struct Loaded {
     file: PolicyFile,
+    /// Version (SHA-256) of the policy file on disk.
+    current_version: String,
     samples: Vec<(String, String)>,
     counts: BTreeMap<String, ColumnCounts>,
     counts_version: String,
@@ -64,7 +66,8 @@ async fn load(lake: Lake) -> Result<Loaded, String> {
     )
     .await
     .map_err(|e| e.to_string())?;
-    let file = Policy::parse(&text).map_err(|e| e.to_string())?.file;
+    let parsed = Policy::parse(&text).map_err(|e| e.to_string())?;
+    let (file, current_version) = (parsed.file, parsed.version);
     let samples = policy::samples(&lake, 4).await.map_err(|e| e.to_string())?;
     let (counts, counts_version) = crate::silver::last_masking_counts(&lake)
         .await
@@ -102,6 +105,7 @@ async fn load(lake: Lake) -> Result<Loaded, String> {
     }
     Ok(Loaded {
         file,
+        current_version,
         samples,
         counts,
         counts_version,
@@ -209,7 +213,7 @@ impl CompliancePane {
                 }
             });
             ui.add_space(6.0);
-            let same_version = data.counts_version.is_empty() || data.counts_version == data.history.last().map(|h| h.version.clone()).unwrap_or_default();
+            let same_version = data.counts_version == data.current_version;
             egui::Grid::new("rules").striped(true).spacing([14.0, 6.0]).show(ui, |ui| {
                 for h in ["column", "detector", "action", "unvalidated values", "last run: masked", "unvalidated kept", "unvalidated redacted"] {
                     ui.strong(h);
@@ -245,13 +249,31 @@ impl CompliancePane {
                             ui.selectable_value(&mut rule.unvalidated, Unvalidated::Keep, "keep");
                             ui.selectable_value(&mut rule.unvalidated, Unvalidated::Redact, "redact");
                         });
-                    let c = data.counts.get(*column).copied().unwrap_or_default();
-                    ui.label(crate::format::thousands(c.masked));
-                    ui.label(crate::format::thousands(c.unvalidated_kept));
-                    ui.label(crate::format::thousands(c.unvalidated_redacted));
+                    // No counts recorded yet (no Silver run since counts were kept): say so
+                    // rather than show zeros that read as "nothing masked".
+                    match data.counts.get(*column) {
+                        Some(c) => {
+                            ui.label(crate::format::thousands(c.masked));
+                            ui.label(crate::format::thousands(c.unvalidated_kept));
+                            ui.label(crate::format::thousands(c.unvalidated_redacted));
+                        }
+                        None if data.counts.is_empty() => {
+                            ui.weak("no run yet");
+                            ui.weak("-");
+                            ui.weak("-");
+                        }
+                        None => {
+                            for _ in 0..3 {
+                                ui.label("0");
+                            }
+                        }
+                    }
                     ui.end_row();
                 }
             });
+            if data.counts.is_empty() {
+                ui.weak("Per-column counts appear after the next Silver run (Jobs: process or full rebuild).");
+            }
             if !data.counts_version.is_empty() {
                 ui.weak(format!(
                     "Counts from the last Silver run (policy {}){}",
