@@ -41,6 +41,8 @@ struct Loaded {
     history: Vec<PolicyVersion>,
     /// Silver date → (policy version, rows).
     partitions: Vec<(String, String, i64)>,
+    /// Silver date → when its files were last written (the Silver process that rebuilt it).
+    written: BTreeMap<String, String>,
 }
 
 #[derive(Default)]
@@ -103,8 +105,23 @@ async fn load(lake: Lake) -> Result<Loaded, String> {
             }
         }
     }
+    let written = crate::lake::delta::table_stats(&lake, crate::lake::delta::SILVER_CONTACTS)
+        .await
+        .map(|t| {
+            t.partitions
+                .into_iter()
+                .map(|p| {
+                    (
+                        p.date,
+                        p.last_modified.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(Loaded {
         file,
+        written,
         current_version,
         samples,
         counts,
@@ -379,7 +396,7 @@ impl CompliancePane {
             ui.label("Which policy produced each Silver partition (from _policy_version):");
             let names: BTreeMap<&str, &str> = data.history.iter().map(|h| (h.version.as_str(), h.reason.as_str())).collect();
             egui::Grid::new("audit_partitions").striped(true).show(ui, |ui| {
-                for h in ["date", "policy version", "rows", "reason of that version"] {
+                for h in ["date", "policy version", "rows", "written by silver.process at", "reason of that version"] {
                     ui.strong(h);
                 }
                 ui.end_row();
@@ -387,21 +404,24 @@ impl CompliancePane {
                     ui.label(d);
                     ui.label(egui::RichText::new(short(v)).monospace());
                     ui.label(crate::format::thousands(*n as u64));
+                    ui.label(data.written.get(d).map(String::as_str).unwrap_or(""));
                     ui.label(names.get(v.as_str()).copied().unwrap_or("(before policy history)"));
                     ui.end_row();
                 }
             });
             if ui.button("Export audit CSV…").clicked() {
                 let rows = data.partitions.clone();
+                let written = data.written.clone();
                 let names: BTreeMap<String, String> = data.history.iter().map(|h| (h.version.clone(), h.reason.clone())).collect();
                 let _ = Fetch::spawn(rt, ui.ctx(), async move {
                     let Some(f) = rfd::AsyncFileDialog::new().set_file_name("policy_audit.csv").save_file().await else {
                         return Err("cancelled".to_string());
                     };
-                    let mut out = String::from("date,policy_version,rows,reason\n");
+                    let mut out = String::from("date,policy_version,rows,written_at,reason\n");
                     for (d, v, n) in rows {
                         let reason = names.get(&v).cloned().unwrap_or_default().replace('"', "\"\"");
-                        out.push_str(&format!("{d},{v},{n},\"{reason}\"\n"));
+                        let at = written.get(&d).cloned().unwrap_or_default();
+                        out.push_str(&format!("{d},{v},{n},{at},\"{reason}\"\n"));
                     }
                     std::fs::write(f.path(), out).map_err(|e| e.to_string())
                 });
