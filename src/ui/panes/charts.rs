@@ -625,6 +625,40 @@ fn queue_colors(queues: &[(String, String)]) -> BTreeMap<String, egui::Color32> 
         .collect()
 }
 
+/// A chart's rows: one series per queue, and each row by (queue, x) for the hover label.
+type RowIndex<'a> = (
+    BTreeMap<&'a str, Vec<&'a KpiRow>>,
+    BTreeMap<(String, i64), &'a KpiRow>,
+);
+
+fn index_rows(rows: &[KpiRow], x: impl Fn(&KpiRow) -> f64) -> RowIndex<'_> {
+    let mut series: BTreeMap<&str, Vec<&KpiRow>> = BTreeMap::new();
+    let mut by_point = BTreeMap::new();
+    for r in rows {
+        series.entry(r.queue_name.as_str()).or_default().push(r);
+        by_point.insert((r.queue_name.clone(), x(r) as i64), r);
+    }
+    (series, by_point)
+}
+
+/// The exact value and counts of the point under the pointer.
+fn hover_label(
+    by_point: &BTreeMap<(String, i64), &KpiRow>,
+    metric: Metric,
+    pos: &egui_plot::HoverPosition<'_>,
+) -> Option<String> {
+    match pos {
+        egui_plot::HoverPosition::NearDataPoint {
+            plot_name,
+            position,
+            ..
+        } => by_point
+            .get(&(plot_name.to_string(), position.x.round() as i64))
+            .map(|r| r.hover(metric)),
+        _ => None,
+    }
+}
+
 /// One line with markers per queue.
 fn add_series(
     plot: &mut egui_plot::PlotUi<'_>,
@@ -661,14 +695,7 @@ fn daily_chart(
     height: f32,
 ) -> Option<NaiveDate> {
     let metric = settings.metric;
-    let mut series: BTreeMap<&str, Vec<&KpiRow>> = BTreeMap::new();
-    for r in rows {
-        series.entry(r.queue_name.as_str()).or_default().push(r);
-    }
-    let by_point: BTreeMap<(String, i64), &KpiRow> = rows
-        .iter()
-        .map(|r| ((r.queue_name.clone(), day_x(r.date) as i64), r))
-        .collect();
+    let (series, by_point) = index_rows(rows, |r| day_x(r.date));
     let resp = Plot::new("daily_kpi")
         .height(height)
         .legend(Legend::default())
@@ -678,17 +705,13 @@ fn daily_chart(
                 .unwrap_or_default()
         })
         .y_axis_label(metric.label())
-        .label_formatter(move |pos| match pos {
-            egui_plot::HoverPosition::NearDataPoint {
-                plot_name,
-                position,
-                ..
-            } => by_point
-                .get(&(plot_name.to_string(), position.x.round() as i64))
-                .map(|r| r.hover(metric)),
-            egui_plot::HoverPosition::Elsewhere { position } => {
-                x_day(position.x).map(|d| d.format("%a %Y-%m-%d").to_string())
-            }
+        .label_formatter(move |pos| {
+            hover_label(&by_point, metric, pos).or_else(|| match pos {
+                egui_plot::HoverPosition::Elsewhere { position } => {
+                    x_day(position.x).map(|d| d.format("%a %Y-%m-%d").to_string())
+                }
+                _ => None,
+            })
         })
         .show(ui, |plot| {
             add_series(plot, colors, &series, metric, |r| day_x(r.date));
@@ -736,14 +759,7 @@ fn hourly_chart(
     for r in rows {
         labels.insert(x_of(r) as i64, r.hour.unwrap_or(0));
     }
-    let mut series: BTreeMap<&str, Vec<&KpiRow>> = BTreeMap::new();
-    for r in rows {
-        series.entry(r.queue_name.as_str()).or_default().push(r);
-    }
-    let by_point: BTreeMap<(String, i64), &KpiRow> = rows
-        .iter()
-        .map(|r| ((r.queue_name.clone(), x_of(r) as i64), r))
-        .collect();
+    let (series, by_point) = index_rows(rows, x_of);
     Plot::new("hourly_kpi")
         .height(ui.available_height().max(150.0))
         .legend(Legend::default())
@@ -754,16 +770,7 @@ fn hourly_chart(
                 .unwrap_or_default()
         })
         .y_axis_label(metric.label())
-        .label_formatter(move |pos| match pos {
-            egui_plot::HoverPosition::NearDataPoint {
-                plot_name,
-                position,
-                ..
-            } => by_point
-                .get(&(plot_name.to_string(), position.x.round() as i64))
-                .map(|r| r.hover(metric)),
-            _ => None,
-        })
+        .label_formatter(move |pos| hover_label(&by_point, metric, pos))
         .show(ui, |plot| {
             add_series(plot, colors, &series, metric, x_of);
             if metric == Metric::ServiceLevel {

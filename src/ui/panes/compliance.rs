@@ -10,7 +10,7 @@ use crate::lake::Lake;
 use crate::silver::masking::{
     Action, ColumnCounts, ColumnRule, HmacKey, PII_COLUMNS, Policy, PolicyFile, Unvalidated,
 };
-use crate::silver::pii::{Detector, Detectors};
+use crate::silver::pii::Detector;
 use crate::ui::fetch::Fetch;
 use crate::ui::jobs::{JobKind, Jobs};
 
@@ -58,6 +58,8 @@ pub struct CompliancePane {
     saving: Option<Fetch<PolicyVersion>>,
     note: Option<Result<String, String>>,
     diff_pick: (usize, usize),
+    /// The last policy validated and the outcome.
+    validated: Option<(PolicyFile, Result<(), String>)>,
 }
 
 async fn load(lake: Lake) -> Result<Loaded, String> {
@@ -208,9 +210,20 @@ impl CompliancePane {
                 }
             });
             // Detector settings, validated as they are typed; the error sits at the field.
-            let check = Detectors::new(&edit.default_region, &edit.member_id_pattern, &edit.account_number_pattern);
-            let field_error = |field: &str| match &check {
-                Err(e) if e.to_string().starts_with(field) => Some(e.to_string()),
+            // Validated once per change, not every frame: it compiles the policy's regexes.
+            if self.validated.as_ref().is_none_or(|(f, _)| f != edit) {
+                let r = Policy::from_file(edit.clone(), "")
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+                self.validated = Some((edit.clone(), r));
+            }
+            let valid: Result<(), String> = self
+                .validated
+                .as_ref()
+                .map(|(_, r)| r.clone())
+                .unwrap_or(Ok(()));
+            let field_error = |field: &str| match &valid {
+                Err(e) if e.starts_with(field) => Some(e.clone()),
                 _ => None,
             };
             egui::Grid::new("detector_settings").num_columns(2).show(ui, |ui| {
@@ -302,7 +315,6 @@ impl CompliancePane {
             // Live preview on real Bronze values, recomputed when the edit changes.
             ui.add_space(8.0);
             ui.heading("Preview on Bronze samples (nothing is saved)");
-            let valid = Policy::from_file(edit.clone(), "").map_err(|e| e.to_string());
             match &valid {
                 Err(e) => {
                     ui.colored_label(ui.visuals().error_fg_color, format!("not valid: {e}"));
