@@ -109,6 +109,15 @@ impl BronzeLocator {
         }
     }
 
+    /// The file on disk when it is hot in a local lake: readers on worker threads read it
+    /// directly instead of going through the async store.
+    pub fn local_hot_file(&self, path: &str) -> Option<std::path::PathBuf> {
+        if self.tier(path) != Tier::Hot {
+            return None;
+        }
+        Some(self.hot.local_root()?.join(path))
+    }
+
     pub fn cold_lake(&self) -> Option<&Lake> {
         self.cold.as_ref()
     }

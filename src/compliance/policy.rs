@@ -17,7 +17,7 @@ use crate::silver::masking::{
     ColumnCounts, HmacKey, Masker, PII_COLUMNS, Policy, PolicyError, PolicyFile,
 };
 use crate::silver::pii::PhoneCache;
-use crate::sources::shape::facts_of_object;
+use crate::silver::record::Record;
 
 const HISTORY_DIR: &str = "_config/policy_history";
 
@@ -146,14 +146,12 @@ pub async fn samples(
         let raw = crate::lake::delta::utf8_column(batch.column(0))
             .map_err(|e| PolicyEditError::Query(e.to_string()))?;
         for i in 0..raw.len() {
-            let Ok(obj) =
-                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw.value(i))
-            else {
+            let Ok(obj) = Record::parse(raw.value(i).as_bytes()) else {
                 continue;
             };
-            let facts = facts_of_object(&obj);
-            let Ok(at) = facts.occurred_at else { continue };
-            let row = map_record(facts.shape, obj, at, &schema, &mut drift);
+            let (shape, at) = obj.facts();
+            let Ok(at) = at else { continue };
+            let row = map_record(shape, obj, at, &schema, &mut drift);
             for (col, v) in [
                 ("phone_number", &row.phone_number),
                 ("member_id", &row.member_id),
@@ -163,8 +161,8 @@ pub async fn samples(
             ] {
                 if let Some(v) = v {
                     let list = found.entry(col).or_default();
-                    if list.len() < per_column && !list.contains(v) {
-                        list.push(v.clone());
+                    if list.len() < per_column && !list.iter().any(|x| x == v) {
+                        list.push(v.to_string());
                     }
                 }
             }

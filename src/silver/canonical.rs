@@ -3,30 +3,33 @@
 //! aliases) and generic flat events. Missing values become null; ill-typed values become null
 //! with their raw value kept in the rescued fields; unknown fields are rescued, never dropped.
 
-use std::collections::{BTreeMap, HashSet};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use ahash::AHashSet;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::drift::{DriftCollector, DriftKind};
+use super::record::{Record, Val};
 use crate::config::SchemaConfig;
 use crate::sources::Shape;
 use crate::sources::time::parse_timestamp_str;
 
-/// One contact before masking and enrichment.
+/// One contact before masking and enrichment. Text borrows from the Bronze line where it can.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct CanonicalRow {
-    pub event_id: Option<String>,
-    pub contact_id: Option<String>,
+pub struct CanonicalRow<'a> {
+    pub event_id: Option<Cow<'a, str>>,
+    pub contact_id: Option<Cow<'a, str>>,
     pub occurred_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
-    pub queue_id: Option<String>,
-    pub queue_name: Option<String>,
-    pub agent_id: Option<String>,
-    pub media_type: Option<String>,
-    pub direction: Option<String>,
-    pub phone_number: Option<String>,
+    pub queue_id: Option<Cow<'a, str>>,
+    pub queue_name: Option<Cow<'a, str>>,
+    pub agent_id: Option<Cow<'a, str>>,
+    pub media_type: Option<Cow<'a, str>>,
+    pub direction: Option<Cow<'a, str>>,
+    pub phone_number: Option<Cow<'a, str>>,
     pub wait_seconds: Option<f64>,
     pub talk_seconds: Option<f64>,
     pub hold_seconds: Option<f64>,
@@ -35,14 +38,14 @@ pub struct CanonicalRow {
     pub answered: Option<bool>,
     pub abandoned: Option<bool>,
     /// Normalised outcome (set here for genesys/cxone, by the status map for generic).
-    pub outcome_status: Option<String>,
-    pub outcome_raw: Option<String>,
-    pub wrap_up_code: Option<String>,
+    pub outcome_status: Option<&'static str>,
+    pub outcome_raw: Option<Cow<'a, str>>,
+    pub wrap_up_code: Option<Cow<'a, str>>,
     pub csat_score: Option<f64>,
-    pub member_id: Option<String>,
-    pub account_number: Option<String>,
-    pub card_number: Option<String>,
-    pub notes: Option<String>,
+    pub member_id: Option<Cow<'a, str>>,
+    pub account_number: Option<Cow<'a, str>>,
+    pub card_number: Option<Cow<'a, str>>,
+    pub notes: Option<Cow<'a, str>>,
     /// Unknown fields and the raw values of ill-typed known fields.
     pub rescued: Map<String, Value>,
 }
@@ -157,7 +160,7 @@ const GENERIC_EXPECTED: &[&[&str]] = &[
     &["outcome_status"],
 ];
 
-static KNOWN: LazyLock<[HashSet<&'static str>; 3]> = LazyLock::new(|| {
+static KNOWN: LazyLock<[AHashSet<&'static str>; 3]> = LazyLock::new(|| {
     [
         GENESYS_KNOWN.iter().copied().collect(),
         CXONE_KNOWN.iter().copied().collect(),
@@ -182,57 +185,58 @@ pub fn known_fields(shape: Shape) -> &'static [&'static str] {
     }
 }
 
-/// Takes typed values out of one record (moving them, never copying), rescuing what does not
-/// fit and noting drift.
-struct Reader<'a> {
-    obj: Map<String, Value>,
+/// Takes typed values out of one record (borrowing its text, never copying it), rescuing what
+/// does not fit and noting drift.
+struct Reader<'a, 'b> {
+    obj: Record<'a>,
     shape: Shape,
     at: DateTime<Utc>,
-    rescued: &'a mut Map<String, Value>,
-    drift: &'a mut DriftCollector,
+    rescued: &'b mut Map<String, Value>,
+    drift: &'b mut DriftCollector,
 }
 
-impl Reader<'_> {
-    fn ill_typed(&mut self, field: &str, v: Value) {
+impl<'a> Reader<'a, '_> {
+    fn ill_typed(&mut self, field: &str, v: Val<'_>) {
+        let v = v.to_value();
         self.drift
             .observe(self.shape, field, DriftKind::TypeChanged, Some(&v), self.at);
         self.rescued.insert(field.to_string(), v);
     }
 
     fn has(&self, field: &str) -> bool {
-        self.obj.get(field).is_some_and(|v| !v.is_null())
+        self.obj.present(field)
     }
 
     /// Text: strings as they are, numbers and booleans as their JSON text.
-    fn text(&mut self, field: &str) -> Option<String> {
-        match self.obj.remove(field)? {
-            Value::String(s) if s.trim().is_empty() => None,
-            Value::String(s) => Some(s),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            Value::Null => None,
+    fn text(&mut self, field: &str) -> Option<Cow<'a, str>> {
+        match self.obj.take(field)? {
+            Val::Str(s) if s.trim().is_empty() => None,
+            Val::Str(s) => Some(s),
+            Val::Number(n) => Some(Cow::Owned(n.to_string())),
+            Val::Bool(b) => Some(Cow::Owned(b.to_string())),
+            Val::Null => None,
             // Objects and arrays are not text.
-            other => {
+            other @ Val::Nested(_) => {
                 self.ill_typed(field, other);
                 None
             }
         }
     }
 
-    fn first_text(&mut self, fields: &[&str]) -> Option<String> {
+    fn first_text(&mut self, fields: &[&str]) -> Option<Cow<'a, str>> {
         fields.iter().find_map(|f| self.text(f))
     }
 
     /// A number; numeric strings are accepted (CXone sends them; elsewhere it is drift).
     fn number(&mut self, field: &str) -> Option<f64> {
-        match self.obj.remove(field)? {
-            Value::Null => None,
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) if s.trim().is_empty() => None,
-            Value::String(s) => match s.trim().parse::<f64>() {
+        match self.obj.take(field)? {
+            Val::Null => None,
+            Val::Number(n) => n.as_f64(),
+            Val::Str(s) if s.trim().is_empty() => None,
+            Val::Str(s) => match s.trim().parse::<f64>() {
                 Ok(n) if n.is_finite() => {
                     if self.shape != Shape::Cxone {
-                        let v = Value::String(s);
+                        let v = Value::String(s.into_owned());
                         self.drift.observe(
                             self.shape,
                             field,
@@ -244,7 +248,7 @@ impl Reader<'_> {
                     Some(n)
                 }
                 _ => {
-                    self.ill_typed(field, Value::String(s));
+                    self.ill_typed(field, Val::Str(s));
                     None
                 }
             },
@@ -260,18 +264,18 @@ impl Reader<'_> {
     }
 
     fn boolean(&mut self, field: &str) -> Option<bool> {
-        let v = self.obj.remove(field)?;
+        let v = self.obj.take(field)?;
         let parsed = match &v {
-            Value::Null => return None,
-            Value::Bool(b) => Some(*b),
-            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            Val::Null => return None,
+            Val::Bool(b) => Some(*b),
+            Val::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
                 "true" | "yes" | "y" | "1" => Some(true),
                 "false" | "no" | "n" | "0" => Some(false),
                 "" => return None,
                 _ => None,
             },
-            Value::Number(n) if n.as_f64() == Some(0.0) => Some(false),
-            Value::Number(n) if n.as_f64() == Some(1.0) => Some(true),
+            Val::Number(n) if n.as_f64() == Some(0.0) => Some(false),
+            Val::Number(n) if n.as_f64() == Some(1.0) => Some(true),
             _ => None,
         };
         if parsed.is_none() {
@@ -281,11 +285,11 @@ impl Reader<'_> {
     }
 
     fn time(&mut self, field: &str) -> Option<DateTime<Utc>> {
-        let v = self.obj.remove(field)?;
+        let v = self.obj.take(field)?;
         let t = match &v {
-            Value::String(s) => parse_timestamp_str(s),
-            Value::Number(n) => n.as_f64().and_then(crate::sources::time::from_epoch),
-            Value::Null => return None,
+            Val::Str(s) => parse_timestamp_str(s),
+            Val::Number(n) => n.as_f64().and_then(crate::sources::time::from_epoch),
+            Val::Null => return None,
             _ => None,
         };
         if t.is_none() {
@@ -295,31 +299,35 @@ impl Reader<'_> {
     }
 }
 
-fn text_of(v: &Value) -> Option<String> {
+fn text_of<'a>(v: &Value) -> Option<Cow<'a, str>> {
     match v {
         Value::String(s) => {
             let t = s.trim();
-            (!t.is_empty()).then(|| s.clone())
+            (!t.is_empty()).then(|| Cow::Owned(s.clone()))
         }
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Owned(b.to_string())),
         _ => None,
     }
 }
 
+fn owned<'a>(s: &str) -> Cow<'a, str> {
+    Cow::Owned(s.to_string())
+}
+
 /// Maps one record. `occurred_at` comes from Bronze (it decided the partition).
-pub fn map_record(
+pub fn map_record<'a>(
     shape: Shape,
-    obj: Map<String, Value>,
+    obj: Record<'a>,
     occurred_at: DateTime<Utc>,
     schema: &SchemaConfig,
     drift: &mut DriftCollector,
-) -> CanonicalRow {
+) -> CanonicalRow<'a> {
     let mapped = schema.field_map.get(shape.as_str());
     let ignored = schema.ignored.get(shape.as_str());
 
     // Expected fields, checked before the mapping below takes values out.
-    let present = |f: &str| obj.get(f).is_some_and(|v| !v.is_null());
+    let present = |f: &str| obj.present(f);
     let expected = match shape {
         Shape::Genesys => GENESYS_EXPECTED,
         Shape::Cxone => CXONE_EXPECTED,
@@ -356,22 +364,23 @@ pub fn map_record(
     // and reported unless reviewed and ignored.
     let known = &KNOWN[shape_index(shape)];
     let rest = std::mem::take(&mut r.obj);
-    for (k, v) in rest {
-        if known.contains(k.as_str()) || mapped.is_some_and(|m| m.contains_key(&k)) {
+    for (k, v) in rest.into_fields() {
+        if known.contains(k.as_ref()) || mapped.is_some_and(|m| m.contains_key(k.as_ref())) {
             continue;
         }
-        if !ignored.is_some_and(|i| i.contains(&k)) {
+        let v = v.to_value();
+        if !ignored.is_some_and(|i| i.iter().any(|x| *x == k)) {
             r.drift
                 .observe(shape, &k, DriftKind::New, Some(&v), occurred_at);
         }
-        r.rescued.insert(k, v);
+        r.rescued.insert(k.into_owned(), v);
     }
     row.rescued = rescued;
     row
 }
 
 /// Fields the user mapped onto canonical columns fill those columns when they are empty.
-fn apply_field_map(r: &mut Reader<'_>, row: &mut CanonicalRow, schema: &SchemaConfig) {
+fn apply_field_map<'a>(r: &mut Reader<'a, '_>, row: &mut CanonicalRow<'a>, schema: &SchemaConfig) {
     let Some(map) = schema.field_map.get(r.shape.as_str()) else {
         return;
     };
@@ -409,7 +418,10 @@ fn apply_field_map(r: &mut Reader<'_>, row: &mut CanonicalRow, schema: &SchemaCo
     }
 }
 
-fn text_slot<'a>(row: &'a mut CanonicalRow, column: &str) -> Option<&'a mut Option<String>> {
+fn text_slot<'r, 'a>(
+    row: &'r mut CanonicalRow<'a>,
+    column: &str,
+) -> Option<&'r mut Option<Cow<'a, str>>> {
     Some(match column {
         "event_id" => &mut row.event_id,
         "contact_id" => &mut row.contact_id,
@@ -429,7 +441,7 @@ fn text_slot<'a>(row: &'a mut CanonicalRow, column: &str) -> Option<&'a mut Opti
     })
 }
 
-fn number_slot<'a>(row: &'a mut CanonicalRow, column: &str) -> Option<&'a mut Option<f64>> {
+fn number_slot<'r>(row: &'r mut CanonicalRow<'_>, column: &str) -> Option<&'r mut Option<f64>> {
     Some(match column {
         "wait_seconds" => &mut row.wait_seconds,
         "talk_seconds" => &mut row.talk_seconds,
@@ -462,7 +474,7 @@ fn metric(session: &Value, name: &str) -> Option<f64> {
         .and_then(Value::as_f64)
 }
 
-fn genesys(r: &mut Reader<'_>) -> CanonicalRow {
+fn genesys<'a>(r: &mut Reader<'a, '_>) -> CanonicalRow<'a> {
     let mut row = CanonicalRow {
         event_id: r.text("conversationId"),
         ended_at: r.time("conversationEnd"),
@@ -470,9 +482,11 @@ fn genesys(r: &mut Reader<'_>) -> CanonicalRow {
         ..Default::default()
     };
     row.contact_id = row.event_id.clone();
-    let participants = match r.obj.remove("participants") {
-        Some(Value::Array(a)) => a,
-        Some(Value::Null) | None => Vec::new(),
+    let participants: Vec<Value> = match r.obj.take("participants") {
+        Some(Val::Nested(raw)) if raw.get().starts_with('[') => {
+            serde_json::from_str(raw.get()).unwrap_or_default()
+        }
+        Some(Val::Null) | None => Vec::new(),
         Some(other) => {
             r.ill_typed("participants", other);
             Vec::new()
@@ -496,7 +510,7 @@ fn genesys(r: &mut Reader<'_>) -> CanonicalRow {
         .iter()
         .find(|p| matches!(purpose(p).as_str(), "customer" | "external"));
 
-    let queue_in = |ps: &mut dyn Iterator<Item = &&Value>| -> Option<String> {
+    let queue_in = |ps: &mut dyn Iterator<Item = &&Value>| -> Option<Cow<'a, str>> {
         ps.flat_map(|p| sessions(p))
             .flat_map(|s| {
                 s.get("segments")
@@ -504,29 +518,24 @@ fn genesys(r: &mut Reader<'_>) -> CanonicalRow {
                     .into_iter()
                     .flatten()
             })
-            .find_map(|seg| str_at(seg, "queueId").map(str::to_string))
+            .find_map(|seg| str_at(seg, "queueId").map(owned))
     };
     row.queue_id = queue_in(&mut acd.iter())
         .or_else(|| queue_in(&mut participants.iter().collect::<Vec<_>>().iter()));
     row.queue_name = acd
         .first()
         .and_then(|p| str_at(p, "participantName"))
-        .map(str::to_string);
-    row.agent_id = agents
-        .first()
-        .and_then(|p| str_at(p, "userId"))
-        .map(str::to_string);
+        .map(owned);
+    row.agent_id = agents.first().and_then(|p| str_at(p, "userId")).map(owned);
 
     if let Some(c) = customer {
         let first = sessions(c).next();
-        row.media_type = first
-            .and_then(|s| str_at(s, "mediaType"))
-            .map(str::to_string);
+        row.media_type = first.and_then(|s| str_at(s, "mediaType")).map(owned);
         row.phone_number = first.and_then(|s| str_at(s, "ani")).and_then(|ani| {
             let n = ani.trim().strip_prefix("tel:").unwrap_or(ani.trim());
             // tel:anonymous, sip: addresses and the like are not phone numbers.
             (n.bytes().any(|b| b.is_ascii_digit()) && !n.bytes().any(|b| b.is_ascii_alphabetic()))
-                .then(|| n.to_string())
+                .then(|| owned(n))
         });
         let attrs = c.get("attributes");
         row.csat_score = attrs
@@ -571,16 +580,13 @@ fn genesys(r: &mut Reader<'_>) -> CanonicalRow {
         .find(|seg| str_at(seg, "segmentType").is_some_and(|t| t.eq_ignore_ascii_case("wrapup")));
     row.wrap_up_code = wrapup.and_then(|w| w.get("wrapUpCode")).and_then(text_of);
     row.notes = wrapup.and_then(|w| w.get("wrapUpNote")).and_then(text_of);
-    row.outcome_status = Some(
-        if row.abandoned == Some(true) {
-            "abandoned"
-        } else if row.answered == Some(true) {
-            "handled"
-        } else {
-            "unknown"
-        }
-        .to_string(),
-    );
+    row.outcome_status = Some(if row.abandoned == Some(true) {
+        "abandoned"
+    } else if row.answered == Some(true) {
+        "handled"
+    } else {
+        "unknown"
+    });
     row
 }
 
@@ -592,7 +598,7 @@ fn components_sum(talk: Option<f64>, hold: Option<f64>, acw: Option<f64>) -> Opt
     }
 }
 
-fn cxone(r: &mut Reader<'_>) -> CanonicalRow {
+fn cxone<'a>(r: &mut Reader<'a, '_>) -> CanonicalRow<'a> {
     let mut row = CanonicalRow {
         event_id: r.text("contactId"),
         queue_id: r.text("skillId"),
@@ -609,14 +615,11 @@ fn cxone(r: &mut Reader<'_>) -> CanonicalRow {
         ..Default::default()
     };
     row.contact_id = row.event_id.clone();
-    row.direction = Some(
-        if r.boolean("isOutbound") == Some(true) {
-            "outbound"
-        } else {
-            "inbound"
-        }
-        .to_string(),
-    );
+    row.direction = Some(Cow::Borrowed(if r.boolean("isOutbound") == Some(true) {
+        "outbound"
+    } else {
+        "inbound"
+    }));
     let agent_seconds = r.number("agentSeconds");
     let abandoned = r.boolean("abandoned");
     row.abandoned = abandoned;
@@ -626,20 +629,17 @@ fn cxone(r: &mut Reader<'_>) -> CanonicalRow {
         (None, None) => None,
         (a, w) => Some(a.unwrap_or(0.0) + w.unwrap_or(0.0)),
     };
-    row.outcome_status = Some(
-        if abandoned == Some(true) {
-            "abandoned"
-        } else if row.answered == Some(true) {
-            "handled"
-        } else {
-            "unknown"
-        }
-        .to_string(),
-    );
+    row.outcome_status = Some(if abandoned == Some(true) {
+        "abandoned"
+    } else if row.answered == Some(true) {
+        "handled"
+    } else {
+        "unknown"
+    });
     row
 }
 
-fn generic(r: &mut Reader<'_>) -> CanonicalRow {
+fn generic<'a>(r: &mut Reader<'a, '_>) -> CanonicalRow<'a> {
     let mut row = CanonicalRow {
         event_id: r.text("event_id"),
         ended_at: r.time("ended_at"),
@@ -685,8 +685,8 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn map(shape: Shape, json: &str) -> (CanonicalRow, DriftCollector) {
-        let obj: Map<String, Value> = serde_json::from_str(json).unwrap();
+    fn map(shape: Shape, json: &str) -> (CanonicalRow<'_>, DriftCollector) {
+        let obj = Record::parse(json.as_bytes()).unwrap();
         let mut drift = DriftCollector::default();
         let at = Utc.with_ymd_and_hms(2026, 9, 1, 10, 0, 0).unwrap();
         let row = map_record(shape, obj, at, &SchemaConfig::default(), &mut drift);
@@ -746,7 +746,7 @@ mod tests {
         assert_eq!(r.notes.as_deref(), Some("All good"));
         assert_eq!(r.csat_score, Some(4.0));
         assert_eq!(r.member_id.as_deref(), Some("MBR123456789"));
-        assert_eq!(r.outcome_status.as_deref(), Some("handled"));
+        assert_eq!(r.outcome_status, Some("handled"));
         assert_eq!(r.rescued.keys().collect::<Vec<_>>(), vec!["divisionIds"]);
         assert_eq!(kinds(&d), vec![("divisionIds".into(), "new")]);
 
@@ -762,7 +762,7 @@ mod tests {
             (Some(false), Some(true), Some(3.0))
         );
         assert_eq!((r.talk_seconds, r.duration_seconds), (None, None));
-        assert_eq!(r.outcome_status.as_deref(), Some("abandoned"));
+        assert_eq!(r.outcome_status, Some("abandoned"));
     }
 
     #[test]
@@ -856,8 +856,8 @@ mod tests {
         schema
             .ignored
             .insert("generic".into(), vec!["sentiment".into()]);
-        let obj: Map<String, Value> = serde_json::from_str(
-            r#"{"event_id": "e1", "queue_name": "q", "outcome_status": "Completed", "handle_time": 99, "sentiment": 1}"#,
+        let obj = Record::parse(
+            br#"{"event_id": "e1", "queue_name": "q", "outcome_status": "Completed", "handle_time": 99, "sentiment": 1}"#,
         )
         .unwrap();
         let mut drift = DriftCollector::default();

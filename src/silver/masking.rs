@@ -248,8 +248,20 @@ impl HmacKey {
     pub fn hash(&self, value: &str) -> String {
         let mut mac = self.0.clone();
         mac.update(value.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        hex_lower(&mac.finalize().into_bytes())
     }
+}
+
+/// Lowercase hex, as `hex::encode` writes it, without its per-character iterator (two hashes
+/// per contact make this visible).
+fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// What masking did to one column.
@@ -298,6 +310,32 @@ impl Masker {
         phones
             .e164(&self.policy.detectors, phone)
             .map(|e| self.key.hash(&e))
+    }
+
+    /// The phone column's masked value and the caller's `customer_key`, validating and hashing
+    /// the number once when the column's rule is the usual hash of the E.164 form (then the two
+    /// are the same hash).
+    pub fn mask_phone(
+        &self,
+        value: &str,
+        phones: &mut PhoneCache,
+        counts: &mut ColumnCounts,
+    ) -> (String, Option<String>) {
+        let e164 = phones.e164(&self.policy.detectors, value);
+        let key = e164
+            .as_deref()
+            .map(|e| phones.hash_of(e, |x| self.key.hash(x)));
+        let rule = self.policy.file.columns.get("phone_number");
+        let plain_hash = self.enabled()
+            && rule
+                .is_some_and(|r| r.detector == Detector::Phone && matches!(r.action, Action::Hash));
+        match &key {
+            Some(k) if plain_hash => {
+                counts.masked += 1;
+                (k.clone(), key)
+            }
+            _ => (self.mask("phone_number", value, phones, counts), key),
+        }
     }
 
     /// Masks one value of a PII column per its rule. Columns without a rule are kept.

@@ -12,6 +12,7 @@ pub mod crm;
 pub mod drift;
 pub mod masking;
 pub mod pii;
+pub mod record;
 pub mod review;
 pub mod status_map;
 pub mod table;
@@ -30,11 +31,11 @@ use crate::lake::{Lake, LakeError};
 use crate::lifecycle::{BronzeLocator, Tier};
 use crate::pipeline::JobProgress;
 use crate::sources::Shape;
-use crate::sources::shape::facts_of_object;
 use canonical::{CanonicalRow, map_record};
 use drift::{DriftCollector, DriftKind};
 use masking::{ColumnCounts, HmacKey, Masker, Policy};
 use pii::PhoneCache;
+use record::Record;
 use status_map::StatusMap;
 use table::{ContactRow, ContactsBuilder, DriftRow};
 
@@ -476,12 +477,41 @@ struct ChunkOut {
 }
 
 /// A mapped record and where it came from, for dedupe and lineage.
-struct Parsed {
+struct Parsed<'a> {
     shape: Shape,
-    row: CanonicalRow,
+    row: CanonicalRow<'a>,
     ledger: usize,
     file: usize,
     line: usize,
+}
+
+/// A Bronze file's decompressed NDJSON. A hot file of a local lake is read straight from disk
+/// (this runs on rayon's threads; a trip through the async store per small file cost more
+/// than reading it).
+fn read_bronze(
+    locator: &BronzeLocator,
+    rt: &tokio::runtime::Handle,
+    r: &BronzeRef,
+) -> Result<Vec<u8>, SilverError> {
+    let err = |message: String| SilverError::Bronze {
+        path: r.path.clone(),
+        message,
+    };
+    let bytes: bytes::Bytes = match locator.local_hot_file(&r.path) {
+        Some(file) => std::fs::read(&file)
+            .map_err(|e| err(format!("{}: {e}", file.display())))?
+            .into(),
+        None => rt
+            .block_on(locator.get(&r.path))?
+            .ok_or_else(|| err("deleted by lifecycle".into()))?,
+    };
+    let mut text = Vec::with_capacity(bytes.len() * 6);
+    std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(&bytes[..]),
+        &mut text,
+    )
+    .map_err(|e| err(e.to_string()))?;
+    Ok(text)
 }
 
 fn build_date(
@@ -494,28 +524,19 @@ fn build_date(
     progress: &JobProgress,
 ) -> Result<DateBuild, SilverError> {
     let t0 = std::time::Instant::now();
-    // Read and map every Bronze file of the date, in parallel.
-    let per_file: Vec<Result<(Vec<Parsed>, DriftCollector), SilverError>> = refs
+    // Read and decompress every Bronze file of the date, then map the lines, file by file on
+    // all cores. The rows borrow their text from these buffers until they are built.
+    let texts: Vec<Vec<u8>> = refs
         .par_iter()
+        .map(|r| read_bronze(locator, rt, r))
+        .collect::<Result<_, _>>()?;
+    let per_file: Vec<Result<(Vec<Parsed<'_>>, DriftCollector), SilverError>> = refs
+        .par_iter()
+        .zip(texts.par_iter())
         .enumerate()
-        .map(|(fi, r)| {
-            let bytes = rt
-                .block_on(locator.get(&r.path))?
-                .ok_or_else(|| SilverError::Bronze {
-                    path: r.path.clone(),
-                    message: "deleted by lifecycle".into(),
-                })?;
+        .map(|(fi, (r, text))| {
             let mut drift = DriftCollector::default();
             let mut out = Vec::with_capacity(r.records as usize);
-            let mut text = Vec::with_capacity(bytes.len() * 6);
-            std::io::Read::read_to_end(
-                &mut flate2::read::MultiGzDecoder::new(&bytes[..]),
-                &mut text,
-            )
-            .map_err(|e| SilverError::Bronze {
-                path: r.path.clone(),
-                message: e.to_string(),
-            })?;
             for (li, line) in text.split(|b| *b == b'\n').enumerate() {
                 if line.is_empty() {
                     continue;
@@ -526,13 +547,12 @@ fn build_date(
                     path: r.path.clone(),
                     message: format!("line {}: {m}", li + 1),
                 };
-                let obj: Map<String, Value> =
-                    serde_json::from_slice(line).map_err(|e| bad(e.to_string()))?;
-                let facts = facts_of_object(&obj);
-                let at = facts.occurred_at.map_err(|e| bad(e.to_string()))?;
-                let row = map_record(facts.shape, obj, at, &ctx.pipeline.schema, &mut drift);
+                let obj = Record::parse(line).map_err(|e| bad(e.to_string()))?;
+                let (shape, at) = obj.facts();
+                let at = at.map_err(|e| bad(e.to_string()))?;
+                let row = map_record(shape, obj, at, &ctx.pipeline.schema, &mut drift);
                 out.push(Parsed {
-                    shape: facts.shape,
+                    shape,
                     row,
                     ledger: r.ledger,
                     file: fi,
@@ -546,46 +566,48 @@ fn build_date(
         })
         .collect();
     let mut drift = DriftCollector::default();
-    let mut parsed = Vec::new();
+    // Rows stay in their per-file vectors (moving them into one list copied every row).
+    let mut files: Vec<Vec<Parsed<'_>>> = Vec::with_capacity(per_file.len());
     for r in per_file {
         let (p, d) = r?;
-        parsed.extend(p);
+        files.push(p);
         drift.merge(d);
     }
-    let rows_in = parsed.len() as u64;
+    let rows_in = files.iter().map(|f| f.len() as u64).sum::<u64>();
     let t_parse = t0.elapsed().as_secs_f64();
 
     // Dedupe on (source_system, contact_id): the most recently ingested copy wins, then the
     // later line. Records without a contact id cannot be matched and are all kept.
-    let order = |p: &Parsed| (ledger_rows[p.ledger].ingest_order(), p.file, p.line);
-    let mut winner: ahash::AHashMap<(Shape, &str), usize> =
-        ahash::AHashMap::with_capacity(parsed.len());
-    let mut keep = vec![true; parsed.len()];
-    for (i, p) in parsed.iter().enumerate() {
-        let Some(id) = p.row.contact_id.as_deref() else {
-            continue;
-        };
-        match winner.get(&(p.shape, id)) {
-            Some(&j) if order(&parsed[j]) >= order(p) => keep[i] = false,
-            Some(&j) => {
-                keep[j] = false;
-                winner.insert((p.shape, id), i);
-            }
-            None => {
-                winner.insert((p.shape, id), i);
+    let order = |p: &Parsed<'_>| (ledger_rows[p.ledger].ingest_order(), p.file, p.line);
+    let mut winner: ahash::AHashMap<(Shape, &str), (usize, usize)> =
+        ahash::AHashMap::with_capacity(rows_in as usize);
+    let mut keep: Vec<Vec<bool>> = files.iter().map(|f| vec![true; f.len()]).collect();
+    for (fi, file) in files.iter().enumerate() {
+        for (ri, p) in file.iter().enumerate() {
+            let Some(id) = p.row.contact_id.as_deref() else {
+                continue;
+            };
+            match winner.get(&(p.shape, id)) {
+                Some(&(fj, rj)) if order(&files[fj][rj]) >= order(p) => keep[fi][ri] = false,
+                Some(&(fj, rj)) => {
+                    keep[fj][rj] = false;
+                    winner.insert((p.shape, id), (fi, ri));
+                }
+                None => {
+                    winner.insert((p.shape, id), (fi, ri));
+                }
             }
         }
     }
     drop(winner);
-    let duplicates = keep.iter().filter(|k| !**k).count() as u64;
+    let duplicates = keep.iter().flatten().filter(|k| !**k).count() as u64;
 
     // Mask, normalise, enrich, build: in chunks on all cores, each chunk one Arrow batch.
     let m = &ctx.masker;
-    let kept: Vec<&Parsed> = parsed
+    let kept: Vec<&Parsed<'_>> = files
         .iter()
         .zip(&keep)
-        .filter(|(_, k)| **k)
-        .map(|(p, _)| p)
+        .flat_map(|(f, k)| f.iter().zip(k).filter(|(_, k)| **k).map(|(p, _)| p))
         .collect();
     let chunks: Vec<Result<ChunkOut, SilverError>> = kept
         .par_chunks(16_384)
@@ -593,27 +615,30 @@ fn build_date(
             let mut drift = DriftCollector::default();
             let mut phones = PhoneCache::default();
             let mut masked: BTreeMap<&'static str, ColumnCounts> = BTreeMap::new();
-            let mut b = ContactsBuilder::default();
+            let mut b = ContactsBuilder::with_capacity(chunk.len());
             let (mut rows_with_rescued, mut rescued_fields, mut crm_matched) = (0, 0, 0);
             for p in chunk {
-                let p: &Parsed = p;
+                let p: &Parsed<'_> = p;
                 let r = &p.row;
+                // The phone column and customer_key share one validation and one hash.
+                let (phone, customer_key) = match r.phone_number.as_deref() {
+                    Some(v) => {
+                        let counts = masked.entry("phone_number").or_default();
+                        let (p, k) = m.mask_phone(v, &mut phones, counts);
+                        (Some(p), k)
+                    }
+                    None => (None, None),
+                };
                 let mut mask = |col: &'static str,
-                                v: &Option<String>,
+                                v: Option<&str>,
                                 phones: &mut PhoneCache|
                  -> Option<String> {
-                    let v = v.as_deref()?;
-                    Some(m.mask(col, v, phones, masked.entry(col).or_default()))
+                    Some(m.mask(col, v?, phones, masked.entry(col).or_default()))
                 };
-                let phone = mask("phone_number", &r.phone_number, &mut phones);
-                let member = mask("member_id", &r.member_id, &mut phones);
-                let account = mask("account_number", &r.account_number, &mut phones);
-                let card = mask("card_number", &r.card_number, &mut phones);
-                let notes = mask("notes", &r.notes, &mut phones);
-                let customer_key = r
-                    .phone_number
-                    .as_deref()
-                    .and_then(|ph| m.customer_key(ph, &mut phones));
+                let member = mask("member_id", r.member_id.as_deref(), &mut phones);
+                let account = mask("account_number", r.account_number.as_deref(), &mut phones);
+                let card = mask("card_number", r.card_number.as_deref(), &mut phones);
+                let notes = mask("notes", r.notes.as_deref(), &mut phones);
 
                 let (outcome, answered, abandoned) = match p.shape {
                     Shape::Generic => {
@@ -634,13 +659,13 @@ fn build_date(
                             },
                         };
                         (
-                            normalized.to_string(),
+                            normalized,
                             Some(matches!(normalized, "handled" | "transferred")),
                             Some(normalized == "abandoned"),
                         )
                     }
                     _ => (
-                        r.outcome_status.clone().unwrap_or_else(|| "unknown".into()),
+                        r.outcome_status.unwrap_or("unknown"),
                         r.answered,
                         r.abandoned,
                     ),
@@ -683,7 +708,7 @@ fn build_date(
                     duration_seconds: r.duration_seconds,
                     answered,
                     abandoned,
-                    outcome_status: &outcome,
+                    outcome_status: outcome,
                     outcome_raw: r.outcome_raw.as_deref(),
                     wrap_up_code: r.wrap_up_code.as_deref(),
                     csat_score: r.csat_score,

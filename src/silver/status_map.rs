@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use ahash::AHashMap;
+
 use serde::Deserialize;
 
 /// The normalised outcomes.
@@ -18,7 +20,7 @@ pub const OUTCOMES: &[&str] = &[
 
 #[derive(Debug, Clone, Default)]
 pub struct StatusMap {
-    map: HashMap<String, String>,
+    map: AHashMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -39,7 +41,7 @@ impl StatusMap {
     pub fn parse(text: &str) -> Result<StatusMap, StatusMapError> {
         let file: StatusMapFile =
             toml::from_str(text).map_err(|e| StatusMapError::Syntax(e.to_string()))?;
-        let mut map = HashMap::new();
+        let mut map = AHashMap::new();
         for (raw, to) in file.map {
             let to = to.trim().to_lowercase();
             if !OUTCOMES.contains(&to.as_str()) {
@@ -52,8 +54,17 @@ impl StatusMap {
 
     /// The normalised outcome, or `None` when the raw value is not mapped.
     pub fn normalize(&self, raw: &str) -> Option<&str> {
-        let key = raw.trim().to_lowercase();
-        self.map.get(&key).map(String::as_str)
+        let t = raw.trim();
+        // Every contact passes here: short ASCII values are lowercased on the stack.
+        let mut buf = [0u8; 64];
+        if t.is_ascii() && t.len() <= buf.len() {
+            let key = &mut buf[..t.len()];
+            key.copy_from_slice(t.as_bytes());
+            key.make_ascii_lowercase();
+            let key = std::str::from_utf8(key).ok()?;
+            return self.map.get(key).map(String::as_str);
+        }
+        self.map.get(&t.to_lowercase()).map(String::as_str)
     }
 }
 

@@ -183,6 +183,32 @@ impl Default for ContactsBuilder {
 }
 
 impl ContactsBuilder {
+    /// Builders sized for `rows` rows, so a chunk is built without regrowing its buffers.
+    pub fn with_capacity(rows: usize) -> Self {
+        // Typical bytes per value: hashes are 64, notes and file paths longer, most shorter.
+        let bytes = |i: usize| match i {
+            T_PHONE | T_CUSTOMER_KEY | T_MEMBER | T_NOTES | T_SOURCE_FILE | T_BRONZE_FILE => 64,
+            T_RESCUED | T_TIER | T_PRODUCT | T_OWNER | T_ACCOUNT | T_CARD => 0,
+            _ => 16,
+        };
+        ContactsBuilder {
+            text: (0..TEXT_COLUMNS)
+                .map(|i| StringBuilder::with_capacity(rows, rows * bytes(i)))
+                .collect(),
+            num: (0..6)
+                .map(|_| Float64Builder::with_capacity(rows))
+                .collect(),
+            flags: (0..2)
+                .map(|_| BooleanBuilder::with_capacity(rows))
+                .collect(),
+            occurred_at: TimestampMicrosecondBuilder::with_capacity(rows).with_timezone(UTC),
+            ended_at: TimestampMicrosecondBuilder::with_capacity(rows).with_timezone(UTC),
+            ingested_at: TimestampMicrosecondBuilder::with_capacity(rows).with_timezone(UTC),
+            date: Date32Builder::with_capacity(rows),
+            len: 0,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }

@@ -56,7 +56,7 @@ impl Shape {
         }
     }
 
-    fn time_fields_text(self) -> &'static str {
+    pub(crate) fn time_fields_text(self) -> &'static str {
         match self {
             Shape::Genesys => "conversationStart",
             Shape::Cxone => "contactStart, contactStartDate, contactStartTime",
@@ -462,78 +462,5 @@ mod tests {
                 .unwrap()
                 .contains("invalid JSON")
         );
-    }
-}
-
-/// The same facts as [`classify`], for a record already parsed into a JSON object (Silver
-/// reads Bronze lines that way and need not parse them twice).
-pub fn facts_of_object(obj: &serde_json::Map<String, serde_json::Value>) -> RecordFacts {
-    use serde_json::Value;
-    let present = |f: &str| obj.get(f).is_some_and(|v| !v.is_null());
-    let shape = Shape::of(present);
-    let first = shape
-        .time_fields()
-        .iter()
-        .find_map(|f| obj.get(*f).filter(|v| !v.is_null()).map(|v| (*f, v)));
-    let occurred_at = match first {
-        None => Err(TimeError::Missing {
-            fields: shape.time_fields_text(),
-        }),
-        Some((field, v)) => {
-            let t = match v {
-                Value::String(s) => super::time::parse_timestamp_str(s),
-                Value::Number(n) => n.as_f64().and_then(super::time::from_epoch),
-                _ => None,
-            };
-            t.ok_or_else(|| TimeError::Unparseable {
-                field,
-                value: truncate(&v.to_string(), 80),
-            })
-        }
-    };
-    let event_type = match shape {
-        Shape::Generic => {
-            let text = match obj.get("event_type") {
-                Some(Value::String(s)) => s.trim().to_string(),
-                Some(Value::Number(n)) => n.to_string(),
-                Some(Value::Bool(b)) => b.to_string(),
-                _ => String::new(),
-            };
-            if text.is_empty() {
-                "contact".to_string()
-            } else {
-                text.to_lowercase()
-            }
-        }
-        _ => "contact".to_string(),
-    };
-    RecordFacts {
-        shape,
-        event_type,
-        occurred_at,
-    }
-}
-
-#[cfg(test)]
-mod object_tests {
-    use super::*;
-
-    #[test]
-    fn facts_of_object_agree_with_classify() {
-        for json in [
-            r#"{"conversationId":"g","participants":[],"conversationStart":"2026-09-01T10:00:00Z"}"#,
-            r#"{"contactId":"1","skillId":"5","contactStart":null,"contactStartDate":"2026-09-01 10:00:00"}"#,
-            r#"{"event_id":"e","timestamp":1788271392000,"event_type":"Agent_State"}"#,
-            r#"{"event_id":"e","start_time":"2026-09-01T10:00:00"}"#,
-            r#"{"event_id":"e","timestamp":"soon"}"#,
-            r#"{"event_id":"e"}"#,
-        ] {
-            let Classified::Record(a) = classify(json.as_bytes()).unwrap() else {
-                panic!()
-            };
-            let obj: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(json).unwrap();
-            assert_eq!(facts_of_object(&obj), a, "{json}");
-        }
     }
 }

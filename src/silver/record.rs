@@ -1,0 +1,260 @@
+//! One Bronze record's top-level fields, borrowed from the decompressed line.
+//!
+//! Silver reads every Bronze line once. Parsing into `serde_json::Map` (a B-tree of owned keys
+//! and values) cost more than all of the mapping after it, so the top level is read into a short
+//! list of borrowed fields instead: strings without escapes point into the line, nested objects
+//! and arrays stay unparsed (`&RawValue`) until a mapper or the rescue path asks for them.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Number, Value};
+
+use crate::sources::Shape;
+use crate::sources::time::{TimeError, from_epoch, parse_timestamp_str};
+
+/// A top-level value.
+#[derive(Debug, Clone)]
+pub enum Val<'a> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    Str(Cow<'a, str>),
+    /// An object or an array, as its exact JSON text.
+    Nested(&'a RawValue),
+}
+
+impl PartialEq for Val<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Val::Null, Val::Null) => true,
+            (Val::Bool(a), Val::Bool(b)) => a == b,
+            (Val::Number(a), Val::Number(b)) => a == b,
+            (Val::Str(a), Val::Str(b)) => a == b,
+            (Val::Nested(a), Val::Nested(b)) => a.get() == b.get(),
+            _ => false,
+        }
+    }
+}
+
+impl Val<'_> {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Val::Null)
+    }
+
+    /// The value as a `serde_json::Value` (for rescued data and drift examples).
+    pub fn to_value(&self) -> Value {
+        match self {
+            Val::Null => Value::Null,
+            Val::Bool(b) => Value::Bool(*b),
+            Val::Number(n) => Value::Number(n.clone()),
+            Val::Str(s) => Value::String(s.to_string()),
+            // The text was validated when the line was parsed.
+            Val::Nested(raw) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// A record's top-level fields in line order; a repeated key keeps its last value, as
+/// `serde_json` does.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Record<'a> {
+    fields: Vec<(Cow<'a, str>, Val<'a>)>,
+}
+
+impl<'a> Record<'a> {
+    /// Parses one JSON object. Anything else (an array, a scalar, bad JSON) is an error.
+    pub fn parse(line: &'a [u8]) -> Result<Record<'a>, serde_json::Error> {
+        serde_json::from_slice(line)
+    }
+
+    /// The value of a field, if the record has it.
+    pub fn get(&self, name: &str) -> Option<&Val<'a>> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// Present and not null.
+    pub fn present(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|v| !v.is_null())
+    }
+
+    /// Takes a field out (what is left at the end is rescued).
+    pub fn take(&mut self, name: &str) -> Option<Val<'a>> {
+        let i = self.fields.iter().position(|(k, _)| k == name)?;
+        Some(self.fields.swap_remove(i).1)
+    }
+
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// The remaining fields.
+    pub fn into_fields(self) -> impl Iterator<Item = (Cow<'a, str>, Val<'a>)> {
+        self.fields.into_iter()
+    }
+
+    /// The record as a JSON object.
+    pub fn to_map(&self) -> Map<String, Value> {
+        self.fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_value()))
+            .collect()
+    }
+
+    /// Shape (SPEC §1) and occurrence time, by the same rules Bronze partitioned by.
+    pub fn facts(&self) -> (Shape, Result<DateTime<Utc>, TimeError>) {
+        let shape = Shape::of(|f| self.present(f));
+        let first = shape
+            .time_fields()
+            .iter()
+            .find_map(|f| self.get(f).filter(|v| !v.is_null()).map(|v| (*f, v)));
+        let at = match first {
+            None => Err(TimeError::Missing {
+                fields: shape.time_fields_text(),
+            }),
+            Some((field, v)) => {
+                let t = match v {
+                    Val::Str(s) => parse_timestamp_str(s),
+                    Val::Number(n) => n.as_f64().and_then(from_epoch),
+                    _ => None,
+                };
+                t.ok_or_else(|| {
+                    let mut value = v.to_value().to_string();
+                    if value.chars().count() > 80 {
+                        value = value.chars().take(80).collect::<String>() + "…";
+                    }
+                    TimeError::Unparseable { field, value }
+                })
+            }
+        };
+        (shape, at)
+    }
+}
+
+/// An object key, borrowed unless it had escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Reads a value from its validated JSON text without building a tree.
+fn val_of<E: de::Error>(raw: &RawValue) -> Result<Val<'_>, E> {
+    let s = raw.get();
+    Ok(match s.as_bytes().first() {
+        Some(b'"') => {
+            let inner = &s[1..s.len() - 1];
+            if inner.contains('\\') {
+                Val::Str(Cow::Owned(serde_json::from_str(s).map_err(E::custom)?))
+            } else {
+                Val::Str(Cow::Borrowed(inner))
+            }
+        }
+        Some(b'n') => Val::Null,
+        Some(b't') => Val::Bool(true),
+        Some(b'f') => Val::Bool(false),
+        Some(b'{' | b'[') => Val::Nested(raw),
+        _ => Val::Number(serde_json::from_str(s).map_err(E::custom)?),
+    })
+}
+
+impl<'de> serde::Deserialize<'de> for Record<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct RecordVisitor;
+        impl<'de> Visitor<'de> for RecordVisitor {
+            type Value = Record<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Record<'de>, A::Error> {
+                let mut fields: Vec<(Cow<'de, str>, Val<'de>)> = Vec::with_capacity(16);
+                while let Some(Key(k)) = m.next_key::<Key<'de>>()? {
+                    let raw: &'de RawValue = m.next_value()?;
+                    let v = val_of(raw)?;
+                    match fields.iter_mut().find(|(f, _)| *f == k) {
+                        Some(slot) => slot.1 = v,
+                        None => fields.push((k, v)),
+                    }
+                }
+                Ok(Record { fields })
+            }
+        }
+        d.deserialize_map(RecordVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::shape::{Classified, classify};
+
+    #[test]
+    fn values_borrow_unless_escaped_and_keep_json_meaning() {
+        let line = br#"{"a":"plain","b":"tab\there","c":12,"d":1.5e2,"e":null,"f":true,"g":[1,{"x":2}],"h":{"k":"v"},"a":"last"}"#;
+        let r = Record::parse(line).unwrap();
+        assert_eq!(r.len(), 8, "the repeated key is one field");
+        assert!(matches!(r.get("a"), Some(Val::Str(Cow::Borrowed("last")))));
+        assert!(matches!(r.get("b"), Some(Val::Str(Cow::Owned(s))) if s == "tab\there"));
+        assert_eq!(r.get("c").unwrap().to_value(), serde_json::json!(12));
+        assert_eq!(r.get("d").unwrap().to_value(), serde_json::json!(150.0));
+        assert!(r.get("e").unwrap().is_null() && !r.present("e"));
+        assert_eq!(r.get("f"), Some(&Val::Bool(true)));
+        assert_eq!(
+            r.get("g").unwrap().to_value(),
+            serde_json::json!([1, {"x": 2}])
+        );
+        let map = r.to_map();
+        let tree: Map<String, Value> = serde_json::from_slice(line).unwrap();
+        assert_eq!(map, tree, "same meaning as a full parse");
+        for bad in [&b"[1,2]"[..], b"12", b"{\"a\":", b"{\"a\":1}x"] {
+            assert!(
+                Record::parse(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn facts_agree_with_bronze_classify() {
+        for json in [
+            r#"{"conversationId":"g","participants":[],"conversationStart":"2026-09-01T10:00:00Z"}"#,
+            r#"{"contactId":"1","skillId":"5","contactStart":null,"contactStartDate":"2026-09-01 10:00:00"}"#,
+            r#"{"event_id":"e","timestamp":1788271392000,"event_type":"Agent_State"}"#,
+            r#"{"event_id":"e","start_time":"2026-09-01T10:00:00"}"#,
+            r#"{"event_id":"e","timestamp":"soon"}"#,
+            r#"{"event_id":"e"}"#,
+        ] {
+            let Ok(Classified::Record(a)) = classify(json.as_bytes()) else {
+                panic!("{json}")
+            };
+            let (shape, at) = Record::parse(json.as_bytes()).unwrap().facts();
+            assert_eq!((shape, at), (a.shape, a.occurred_at), "{json}");
+        }
+    }
+}
