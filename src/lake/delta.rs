@@ -56,25 +56,22 @@ pub fn dates_predicate(column: &str, dates: &[NaiveDate]) -> String {
 }
 
 /// Columns whose values are (nearly) all distinct: a dictionary page for them is built and
-/// then thrown away, so it is not tried. Names a table does not have are ignored.
+/// then thrown away, so it is not tried. Names a table does not have are ignored. Caller
+/// columns (phone hash, customer_key, member and account ids) keep their dictionary: callers
+/// come back, and Gold's FCR reads customer_key.
 const HIGH_CARDINALITY: &[&str] = &[
     "event_id",
     "contact_id",
     "occurred_at",
     "ended_at",
-    "phone_number",
-    "customer_key",
-    "member_id",
-    "account_number",
-    "card_number",
     "notes",
     "_rescued_data",
 ];
 
-/// Parquet settings for every table: Snappy (cheap to write and read; the lake is local or
+/// Parquet settings for `silver/contacts`: Snappy (cheap to write and read; the lake is local or
 /// object storage, not a network hop per page), min/max statistics per column chunk (what
 /// Delta's file skipping uses), no dictionary attempt on columns of unique values.
-fn writer_properties() -> WriterProperties {
+pub fn silver_writer_properties() -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_statistics_enabled(EnabledStatistics::Chunk);
@@ -92,10 +89,23 @@ pub async fn replace_dates(
     dates: &[NaiveDate],
     metadata: serde_json::Map<String, serde_json::Value>,
 ) -> Result<DeltaTable, DeltaTableError> {
+    replace_dates_with(table, batches, dates, metadata, None).await
+}
+
+/// [`replace_dates`] with Parquet settings of the caller's choice (`None`: the defaults).
+pub async fn replace_dates_with(
+    table: DeltaTable,
+    batches: Vec<RecordBatch>,
+    dates: &[NaiveDate],
+    metadata: serde_json::Map<String, serde_json::Value>,
+    writer: Option<WriterProperties>,
+) -> Result<DeltaTable, DeltaTableError> {
     let props = CommitProperties::default().with_metadata(metadata);
-    table
-        .write(batches)
-        .with_writer_properties(writer_properties())
+    let mut write = table.write(batches);
+    if let Some(w) = writer {
+        write = write.with_writer_properties(w);
+    }
+    write
         .with_save_mode(SaveMode::Overwrite)
         .with_partition_columns(["date"])
         .with_replace_where(dates_predicate("date", dates))

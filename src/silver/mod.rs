@@ -164,12 +164,6 @@ pub async fn process(
         config::read_or_init(lake, config::STATUS_MAP_FILE, config::DEFAULT_STATUS_MAP).await?;
     let status = StatusMap::parse(&status_text)?;
     let masker = Masker::new(policy, key);
-    if masker.enabled() {
-        // The phone table takes a second to probe; let it fill while Bronze is being read.
-        rayon::spawn(|| {
-            std::sync::LazyLock::force(&pii::NANP);
-        });
-    }
     let crm = crm::load(&pipeline.crm, &masker).await?;
 
     let rows = ledger::read_all(lake).await?;
@@ -425,12 +419,18 @@ async fn commit_group(
     );
     // The replace consumes the table handle; an empty handle stands in until it returns.
     let table = std::mem::replace(contacts, deltalake::DeltaTable::new_in_memory());
-    *contacts = delta::replace_dates(table, batches, &group, meta.clone())
-        .await
-        .map_err(|source| SilverError::Delta {
-            table: SILVER_CONTACTS,
-            source,
-        })?;
+    *contacts = delta::replace_dates_with(
+        table,
+        batches,
+        &group,
+        meta.clone(),
+        Some(delta::silver_writer_properties()),
+    )
+    .await
+    .map_err(|source| SilverError::Delta {
+        table: SILVER_CONTACTS,
+        source,
+    })?;
     let table = std::mem::replace(drift_table, deltalake::DeltaTable::new_in_memory());
     *drift_table = delta::replace_dates(table, vec![drift_batch], &group, meta)
         .await

@@ -47,8 +47,8 @@ static EMAIL_WHOLE: LazyLock<Regex> = LazyLock::new(|| {
 static DIGIT_RUN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\+?\(?\d[\d \t().\-]{4,}\d").expect("digit run pattern"));
 
-/// Validity of North-American numbers (country code 1) by area code, probed once from
-/// libphonenumber itself. An area code is `Valid` when every probe across its exchanges
+/// Validity of North-American numbers (country code 1) by area code, as probed from
+/// libphonenumber itself (the result is kept in [`NANP_CELLS`]). An area code is `Valid` when every probe across its exchanges
 /// validates, `Invalid` when none of a dense sweep of exchanges does (not an area code in
 /// service), and `Undecided` otherwise (the Caribbean codes that only allow some exchanges);
 /// undecided numbers go to the full parser.
@@ -56,13 +56,14 @@ pub struct NanpTable {
     cells: Vec<NanpCell>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum NanpCell {
     Valid,
     Invalid,
     Undecided,
 }
 
+#[cfg(test)]
 fn lib_valid(npa: usize, rest: &str) -> bool {
     phonenumber::parse(None, format!("+1{npa}{rest}"))
         .map(|n| phonenumber::is_valid(&n))
@@ -70,6 +71,7 @@ fn lib_valid(npa: usize, rest: &str) -> bool {
 }
 
 impl NanpTable {
+    #[cfg(test)]
     fn probe() -> Self {
         let mut cells = vec![NanpCell::Invalid; 1000];
         for (npa, cell) in cells.iter_mut().enumerate().skip(200) {
@@ -107,7 +109,34 @@ impl NanpTable {
     }
 }
 
-pub static NANP: LazyLock<NanpTable> = LazyLock::new(NanpTable::probe);
+/// [`NanpTable::probe`]'s answer for the phonenumber release in Cargo.lock, one character per
+/// area code 000–999 (`V` valid, `.` invalid, `?` undecided). Probing costs about a second of
+/// CPU per process; `the_nanp_table_is_what_libphonenumber_says` re-probes and compares, so a
+/// phonenumber update that changes the metadata fails the tests until this is regenerated.
+const NANP_CELLS: [&str; 10] = [
+    "....................................................................................................",
+    "....................................................................................................",
+    ".VVVVVVVVVV.VVVVVVVVV..VVVVVVV.V..VVV..VV.?...?.VVVVVVV.VV..V.VV?..V?VV.V.?.V..V.V.V?....V..........",
+    ".VVVVVVVVVV.VVVVVVVVVV.VVVVV.VVVV.V.VV.V?V.V.?VV..VVVVV.....VV.VVV.VVV..........V.V..VV.............",
+    ".VVVVVVVVVV.VVVVVVVV...VVV..V.VVV.VV.VV.V?VV.V.VV.V.......V....VV...VVV.??VV..VVV...V...............",
+    "VVVVVVVVVVV.VVVVVVVVVVV??VVVVVVVVVV....VVV..V...V..V.....V.V.VVVV.VV..VVVVVV.V.VVVV.VVVVV...........",
+    "VVVVVVVVVVV.VVVVVVVVV.VV..V.VVVV.V..V..VVV...VVV.?VV....VVVVVVV.?..V.V??V.....V.VVVV?.V..V..........",
+    ".VVVVVVVVV..VVVVVVVVV?..VVVVV.VVV.V..VV.V.VV...VV....VV..V?.V.VV.V.?.VVVVVVV..VVVVV.?VVV............",
+    "VVVVVVVVV?V.VVVVVVVVVV...VV.V?VVVV.V..VVV..VVV.VV?V...VVVVVVV.VVVVVV??V.VV..?VVV........V...........",
+    "VVVVVVVVVVV.VVVVVVVVV....V..VVVV..V.VVVVVVVV.V.VVV.VV.V.V..V..........VVVV.V..VVV..?VVV..V..........",
+];
+
+pub static NANP: LazyLock<NanpTable> = LazyLock::new(|| NanpTable {
+    cells: NANP_CELLS
+        .iter()
+        .flat_map(|row| row.bytes())
+        .map(|b| match b {
+            b'V' => NanpCell::Valid,
+            b'?' => NanpCell::Undecided,
+            _ => NanpCell::Invalid,
+        })
+        .collect(),
+});
 
 /// What a scrub replaced, by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -485,6 +514,15 @@ mod tests {
         for bad in ["N/A", "", "tel:anonymous", "12", "384729384729", "555-0123"] {
             assert_eq!(d.phone_e164(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_nanp_table_is_what_libphonenumber_says() {
+        let probed = NanpTable::probe();
+        for (npa, (want, have)) in probed.cells.iter().zip(&NANP.cells).enumerate() {
+            assert_eq!(want, have, "area code {npa:03}: regenerate NANP_CELLS");
+        }
+        assert_eq!(probed.cells.len(), NANP.cells.len());
     }
 
     #[test]
