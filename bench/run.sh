@@ -29,12 +29,12 @@ sync
 /usr/bin/time -f "wall %e s, peak RSS %M KB" "$bin" ingest --quiet --lake "$work/lake" "$work/in" 2>&1 | tail -2
 
 echo "== cclake process --full (Silver + Gold)"
-/usr/bin/time -f "wall %e s, peak RSS %M KB" "$bin" process --full --lake "$work/lake" 2>&1 | grep -E "^Silver:|^Gold:|wall"
+/usr/bin/time -f "wall %e s, peak RSS %M KB" "$bin" process --full --lake "$work/lake" 2>&1 | grep -E "^Silver:|^  policy|^Gold:|wall"
 
 echo "== cclake run (ingest to Gold, end to end, fresh lake)"
 rm -rf "$work/lake"
 sync
-/usr/bin/time -f "wall %e s, peak RSS %M KB" "$bin" run --quiet --lake "$work/lake" "$work/in" 2>&1 | grep -E "^Silver:|^Gold:|wall"
+/usr/bin/time -f "wall %e s, peak RSS %M KB" "$bin" run --quiet --lake "$work/lake" "$work/in" 2>&1 | grep -E "^Silver:|^  policy|^Gold:|wall"
 
 echo "== late data: one more file with 5,000 contacts of one day, then incremental process"
 late="$work/late"
@@ -49,4 +49,4 @@ with open(sys.argv[1], "w") as f:
             "outcome_status": "Completed", "csat": 4}) + "\n")
 PY
 "$bin" ingest --quiet --lake "$work/lake" "$late" >/dev/null
-/usr/bin/time -f "wall %e s, peak RSS %M KB" "$bin" process --lake "$work/lake" 2>&1 | grep -E "^Silver:|^Gold:|wall"
+/usr/bin/time -f "wall %e s, peak RSS %M KB" "$bin" process --lake "$work/lake" 2>&1 | grep -E "^Silver:|^  policy|^Gold:|wall"
