@@ -307,9 +307,8 @@ impl Masker {
     /// The customer join key: the keyed hash of the E.164 phone, whatever the phone column's
     /// action, so one caller has one key in every source.
     pub fn customer_key(&self, phone: &str, phones: &mut PhoneCache) -> Option<String> {
-        phones
-            .e164(&self.policy.detectors, phone)
-            .map(|e| self.key.hash(&e))
+        let e164 = phones.e164(&self.policy.detectors, phone)?;
+        Some(phones.hash_of(&e164, |x| self.key.hash(x)))
     }
 
     /// The phone column's masked value and the caller's `customer_key`, validating and hashing
@@ -321,10 +320,7 @@ impl Masker {
         phones: &mut PhoneCache,
         counts: &mut ColumnCounts,
     ) -> (String, Option<String>) {
-        let e164 = phones.e164(&self.policy.detectors, value);
-        let key = e164
-            .as_deref()
-            .map(|e| phones.hash_of(e, |x| self.key.hash(x)));
+        let key = self.customer_key(value, phones);
         let rule = self.policy.file.columns.get("phone_number");
         let plain_hash = self.enabled()
             && rule

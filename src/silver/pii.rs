@@ -48,8 +48,8 @@ static DIGIT_RUN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\+?\(?\d[\d \t().\-]{4,}\d").expect("digit run pattern"));
 
 /// Validity of North-American numbers (country code 1) by area code, as probed from
-/// libphonenumber itself (the result is kept in [`NANP_CELLS`]). An area code is `Valid` when every probe across its exchanges
-/// validates, `Invalid` when none of a dense sweep of exchanges does (not an area code in
+/// libphonenumber itself (the result is kept in [`NANP_CELLS`]). An area code is `Valid` when
+/// every probe across its exchanges validates, `Invalid` when none of a dense sweep of exchanges does (not an area code in
 /// service), and `Undecided` otherwise (the Caribbean codes that only allow some exchanges);
 /// undecided numbers go to the full parser.
 pub struct NanpTable {

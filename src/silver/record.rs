@@ -11,7 +11,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
-use serde_json::{Map, Number, Value};
+use serde_json::{Number, Value};
 
 use crate::sources::Shape;
 use crate::sources::time::{TimeError, from_epoch, parse_timestamp_str};
@@ -87,25 +87,9 @@ impl<'a> Record<'a> {
         Some(self.fields.swap_remove(i).1)
     }
 
-    pub fn len(&self) -> usize {
-        self.fields.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
-    }
-
     /// The remaining fields.
     pub fn into_fields(self) -> impl Iterator<Item = (Cow<'a, str>, Val<'a>)> {
         self.fields.into_iter()
-    }
-
-    /// The record as a JSON object.
-    pub fn to_map(&self) -> Map<String, Value> {
-        self.fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_value()))
-            .collect()
     }
 
     /// Shape (SPEC §1) and occurrence time, by the same rules Bronze partitioned by.
@@ -212,12 +196,13 @@ impl<'de> serde::Deserialize<'de> for Record<'de> {
 mod tests {
     use super::*;
     use crate::sources::shape::{Classified, classify};
+    use serde_json::Map;
 
     #[test]
     fn values_borrow_unless_escaped_and_keep_json_meaning() {
         let line = br#"{"a":"plain","b":"tab\there","c":12,"d":1.5e2,"e":null,"f":true,"g":[1,{"x":2}],"h":{"k":"v"},"a":"last"}"#;
         let r = Record::parse(line).unwrap();
-        assert_eq!(r.len(), 8, "the repeated key is one field");
+        assert_eq!(r.fields.len(), 8, "the repeated key is one field");
         assert!(matches!(r.get("a"), Some(Val::Str(Cow::Borrowed("last")))));
         assert!(matches!(r.get("b"), Some(Val::Str(Cow::Owned(s))) if s == "tab\there"));
         assert_eq!(r.get("c").unwrap().to_value(), serde_json::json!(12));
@@ -228,7 +213,11 @@ mod tests {
             r.get("g").unwrap().to_value(),
             serde_json::json!([1, {"x": 2}])
         );
-        let map = r.to_map();
+        let map: Map<String, Value> = r
+            .fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_value()))
+            .collect();
         let tree: Map<String, Value> = serde_json::from_slice(line).unwrap();
         assert_eq!(map, tree, "same meaning as a full parse");
         for bad in [&b"[1,2]"[..], b"12", b"{\"a\":", b"{\"a\":1}x"] {

@@ -167,21 +167,6 @@ const N_ACW: usize = 3;
 const N_DURATION: usize = 4;
 const N_CSAT: usize = 5;
 
-impl Default for ContactsBuilder {
-    fn default() -> Self {
-        ContactsBuilder {
-            text: (0..TEXT_COLUMNS).map(|_| StringBuilder::new()).collect(),
-            num: (0..6).map(|_| Float64Builder::new()).collect(),
-            flags: (0..2).map(|_| BooleanBuilder::new()).collect(),
-            occurred_at: TimestampMicrosecondBuilder::new().with_timezone(UTC),
-            ended_at: TimestampMicrosecondBuilder::new().with_timezone(UTC),
-            ingested_at: TimestampMicrosecondBuilder::new().with_timezone(UTC),
-            date: Date32Builder::new(),
-            len: 0,
-        }
-    }
-}
-
 impl ContactsBuilder {
     /// Builders sized for `rows` rows, so a chunk is built without regrowing its buffers.
     pub fn with_capacity(rows: usize) -> Self {

@@ -230,56 +230,36 @@ impl DriftPane {
                                             }
                                         });
                                     let column = chosen.clone();
+                                    // Map and Ignore are one review action: a target column,
+                                    // or none.
+                                    let mut request: Option<(Option<String>, String)> = None;
                                     if ui
                                         .add_enabled(!column.is_empty(), egui::Button::new("Map"))
                                         .clicked()
                                     {
-                                        self.start(
-                                            rt,
-                                            ui.ctx(),
-                                            lake,
-                                            format!("{}.{} mapped to {column}", d.shape, d.field),
-                                            span,
-                                            {
-                                                let (l, s, f) = (
-                                                    lake.clone(),
-                                                    d.shape.clone(),
-                                                    d.field.clone(),
-                                                );
-                                                async move {
-                                                    review::map_field(&l, &s, &f, Some(&column))
-                                                        .await
-                                                        .map_err(|e| e.to_string())?;
-                                                    Ok("saved in _config/pipeline.toml".to_string())
-                                                }
-                                            },
-                                        );
+                                        let label =
+                                            format!("{}.{} mapped to {column}", d.shape, d.field);
+                                        request = Some((Some(column), label));
                                     }
                                     if ui
                                         .button("Ignore")
                                         .on_hover_text("reviewed: keep it in _rescued_data only")
                                         .clicked()
                                     {
-                                        self.start(
-                                            rt,
-                                            ui.ctx(),
-                                            lake,
+                                        request = Some((
+                                            None,
                                             format!("{}.{} ignored", d.shape, d.field),
-                                            span,
-                                            {
-                                                let (l, s, f) = (
-                                                    lake.clone(),
-                                                    d.shape.clone(),
-                                                    d.field.clone(),
-                                                );
-                                                async move {
-                                                    review::map_field(&l, &s, &f, None)
-                                                        .await
-                                                        .map_err(|e| e.to_string())?;
-                                                    Ok("saved in _config/pipeline.toml".to_string())
-                                                }
-                                            },
-                                        );
+                                        ));
+                                    }
+                                    if let Some((target, label)) = request {
+                                        let (l, s, f) =
+                                            (lake.clone(), d.shape.clone(), d.field.clone());
+                                        self.start(rt, ui.ctx(), lake, label, span, async move {
+                                            review::map_field(&l, &s, &f, target.as_deref())
+                                                .await
+                                                .map_err(|e| e.to_string())?;
+                                            Ok("saved in _config/pipeline.toml".to_string())
+                                        });
                                     }
                                 }
                                 "unmapped_status" => {
