@@ -2,8 +2,11 @@
 //! (detector, action, what to do with values the detector does not validate), the keyed hash,
 //! and per-column counts of what happened.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -246,22 +249,62 @@ impl HmacKey {
 
     /// HMAC-SHA-256 of a value, hex encoded.
     pub fn hash(&self, value: &str) -> String {
+        self.hash_hex(value).as_str().to_string()
+    }
+
+    /// [`HmacKey::hash`] on the stack: Silver hashes a value or two per contact and the
+    /// heap allocation showed up beside the hash itself.
+    pub fn hash_hex(&self, value: &str) -> HexDigest {
         let mut mac = self.0.clone();
         mac.update(value.as_bytes());
-        hex_lower(&mac.finalize().into_bytes())
+        HexDigest::of(&mac.finalize().into_bytes())
     }
 }
 
-/// Lowercase hex, as `hex::encode` writes it, without its per-character iterator (two hashes
-/// per contact make this visible).
-fn hex_lower(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+/// A SHA-256 digest in lowercase hex, as `hex::encode` writes it.
+#[derive(Clone, Copy)]
+pub struct HexDigest([u8; 64]);
+
+impl HexDigest {
+    fn of(bytes: &[u8]) -> HexDigest {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 64];
+        for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 0x0f)];
+        }
+        HexDigest(out)
     }
-    out
+
+    pub fn as_str(&self) -> &str {
+        // Only hex digits are ever written, so this is always valid UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// A masked value. Kept values stay borrowed, hashes from the phone memo are shared and fresh
+/// hashes live on the stack, so masking a row only allocates for rewritten text.
+pub enum Masked<'a> {
+    Text(Cow<'a, str>),
+    Shared(Arc<str>),
+    Hash(HexDigest),
+}
+
+impl Masked<'_> {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Masked::Text(t) => t,
+            Masked::Shared(s) => s,
+            Masked::Hash(h) => h.as_str(),
+        }
+    }
+}
+
+impl std::ops::Deref for Masked<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
 }
 
 /// What masking did to one column.
@@ -289,11 +332,21 @@ impl ColumnCounts {
 pub struct Masker {
     pub policy: Policy,
     key: HmacKey,
+    /// Names this policy and key for the per-thread phone memo (clones share it: they hash
+    /// alike).
+    id: u64,
 }
+
+/// Source of [`Masker::id`]s.
+static NEXT_MASKER: AtomicU64 = AtomicU64::new(1);
 
 impl Masker {
     pub fn new(policy: Policy, key: HmacKey) -> Masker {
-        Masker { policy, key }
+        Masker {
+            policy,
+            key,
+            id: NEXT_MASKER.fetch_add(1, Ordering::Relaxed),
+        }
     }
 
     pub fn enabled(&self) -> bool {
@@ -304,23 +357,32 @@ impl Masker {
         &self.key
     }
 
+    /// Identifies this masker's key and policy (see [`super::pii::with_phone_cache`]).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     /// The customer join key: the keyed hash of the E.164 phone, whatever the phone column's
     /// action, so one caller has one key in every source.
     pub fn customer_key(&self, phone: &str, phones: &mut PhoneCache) -> Option<String> {
-        let e164 = phones.e164(&self.policy.detectors, phone)?;
-        Some(phones.hash_of(&e164, |x| self.key.hash(x)))
+        self.customer_key_shared(phone, phones)
+            .map(|k| k.to_string())
+    }
+
+    fn customer_key_shared(&self, phone: &str, phones: &mut PhoneCache) -> Option<Arc<str>> {
+        phones.key_of(&self.policy.detectors, phone, |x| self.key.hash(x))
     }
 
     /// The phone column's masked value and the caller's `customer_key`, validating and hashing
     /// the number once when the column's rule is the usual hash of the E.164 form (then the two
     /// are the same hash).
-    pub fn mask_phone(
+    pub fn mask_phone<'v>(
         &self,
-        value: &str,
+        value: &'v str,
         phones: &mut PhoneCache,
         counts: &mut ColumnCounts,
-    ) -> (String, Option<String>) {
-        let key = self.customer_key(value, phones);
+    ) -> (Masked<'v>, Option<Arc<str>>) {
+        let key = self.customer_key_shared(value, phones);
         let rule = self.policy.file.columns.get("phone_number");
         let plain_hash = self.enabled()
             && rule
@@ -328,9 +390,9 @@ impl Masker {
         match &key {
             Some(k) if plain_hash => {
                 counts.masked += 1;
-                (k.clone(), key)
+                (Masked::Shared(Arc::clone(k)), key)
             }
-            _ => (self.mask("phone_number", value, phones, counts), key),
+            _ => (self.mask_value("phone_number", value, phones, counts), key),
         }
     }
 
@@ -342,59 +404,76 @@ impl Masker {
         phones: &mut PhoneCache,
         counts: &mut ColumnCounts,
     ) -> String {
+        self.mask_value(column, value, phones, counts)
+            .as_str()
+            .to_string()
+    }
+
+    /// [`Masker::mask`] without copying what it keeps.
+    pub fn mask_value<'v>(
+        &self,
+        column: &str,
+        value: &'v str,
+        phones: &mut PhoneCache,
+        counts: &mut ColumnCounts,
+    ) -> Masked<'v> {
+        let kept = Masked::Text(Cow::Borrowed(value));
+        let redacted = Masked::Text(Cow::Borrowed(REDACTED));
         if !self.enabled() {
-            return value.to_string();
+            return kept;
         }
         let Some(rule) = self.policy.file.columns.get(column) else {
-            return value.to_string();
+            return kept;
         };
         let d = &self.policy.detectors;
         if rule.detector == Detector::FreeText {
             return match rule.action {
-                Action::Keep => value.to_string(),
+                Action::Keep => kept,
                 Action::Scrub => {
                     let (text, n) = d.scrub(value, phones);
                     counts.spans_scrubbed += u64::from(n.total());
                     if n.total() > 0 {
                         counts.masked += 1;
                     }
-                    text
+                    Masked::Text(text)
                 }
                 _ => {
                     counts.masked += 1;
-                    REDACTED.to_string()
+                    redacted
                 }
             };
         }
         // The value in its canonical form when the detector validates it.
-        let canonical = match rule.detector {
-            Detector::Phone => phones.e164(d, value),
-            Detector::Pan => super::pii::pan_digits(value),
-            other => d.validates(other, value).then(|| value.trim().to_string()),
+        let canonical: Option<Cow<'v, str>> = match rule.detector {
+            Detector::Phone => phones.e164(d, value).map(Cow::Owned),
+            Detector::Pan => super::pii::pan_digits(value).map(Cow::Owned),
+            other => d
+                .validates(other, value)
+                .then(|| Cow::Borrowed(value.trim())),
         };
         let Some(canonical) = canonical else {
             return match rule.unvalidated {
                 Unvalidated::Keep => {
                     counts.unvalidated_kept += 1;
-                    value.to_string()
+                    kept
                 }
                 Unvalidated::Redact => {
                     counts.unvalidated_redacted += 1;
-                    REDACTED.to_string()
+                    redacted
                 }
             };
         };
         counts.masked += 1;
         match rule.action {
             Action::Hash if rule.detector == Detector::Phone => {
-                phones.hash_of(&canonical, |x| self.key.hash(x))
+                Masked::Shared(phones.hash_of(&canonical, |x| self.key.hash(x)))
             }
-            Action::Hash => self.key.hash(&canonical),
-            Action::Redact | Action::Scrub => REDACTED.to_string(),
-            Action::MaskLast4 => mask_last4(&canonical),
+            Action::Hash => Masked::Hash(self.key.hash_hex(&canonical)),
+            Action::Redact | Action::Scrub => redacted,
+            Action::MaskLast4 => Masked::Text(Cow::Owned(mask_last4(&canonical))),
             Action::Keep => {
                 counts.masked -= 1;
-                value.to_string()
+                kept
             }
         }
     }
@@ -405,7 +484,7 @@ impl Masker {
             return (text.to_string(), 0);
         }
         let (s, n) = self.policy.detectors.scrub(text, phones);
-        (s, n.total())
+        (s.into_owned(), n.total())
     }
 }
 
@@ -453,6 +532,38 @@ mod tests {
             k.hash("what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn the_thread_phone_memo_never_mixes_keys() {
+        let p = || Policy::parse(Policy::preset_text("general").unwrap()).unwrap();
+        let a = Masker::new(p(), HmacKey::from_bytes(b"key-one-0123456789".to_vec()));
+        let b = Masker::new(p(), HmacKey::from_bytes(b"key-two-0123456789".to_vec()));
+        let mut n = ColumnCounts::default();
+        let key_with = |m: &Masker, n: &mut ColumnCounts| {
+            super::super::pii::with_phone_cache(m.id(), |c| {
+                let (col, key) = m.mask_phone("(317) 555-0123", c, n);
+                (col.to_string(), key.map(|k| k.to_string()))
+            })
+        };
+        // Same thread, same number: each masker gets its own key's hash, also when the
+        // other one filled the memo first, and a clone shares the memo.
+        for _ in 0..2 {
+            let (col_a, key_a) = key_with(&a, &mut n);
+            let (col_b, key_b) = key_with(&b, &mut n);
+            let (col_c, _) = key_with(&a.clone(), &mut n);
+            assert_eq!(
+                key_a.as_deref(),
+                Some(a.key().hash("+13175550123").as_str())
+            );
+            assert_eq!(
+                key_b.as_deref(),
+                Some(b.key().hash("+13175550123").as_str())
+            );
+            assert_eq!((col_a.clone(), col_b), (key_a.unwrap(), key_b.unwrap()));
+            assert_eq!(col_c, col_a);
+        }
+        assert_eq!(n.masked, 6);
     }
 
     #[test]

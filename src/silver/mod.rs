@@ -359,7 +359,7 @@ async fn commit_group(
     built: Vec<BuiltDate>,
 ) -> Result<(), SilverError> {
     let processed_at = Utc::now();
-    let mut batches = Vec::new();
+    let mut per_date = Vec::with_capacity(built.len());
     let mut drift_rows_owned: Vec<(NaiveDate, Shape, String, DriftKind, drift::Observation)> =
         Vec::new();
     for b in built {
@@ -379,7 +379,7 @@ async fn commit_group(
             }
             drift_rows_owned.push((b.date, shape, field, kind, obs));
         }
-        batches.extend(b.batches);
+        per_date.push((b.date, b.batches));
     }
     summary.drift_observations += drift_rows_owned.len() as u64;
     let mut phones = PhoneCache::default();
@@ -419,12 +419,11 @@ async fn commit_group(
     );
     // The replace consumes the table handle; an empty handle stands in until it returns.
     let table = std::mem::replace(contacts, deltalake::DeltaTable::new_in_memory());
-    *contacts = delta::replace_dates_with(
+    *contacts = delta::replace_date_partitions(
         table,
-        batches,
-        &group,
+        per_date,
         meta.clone(),
-        Some(delta::silver_writer_properties()),
+        delta::silver_writer_properties(),
     )
     .await
     .map_err(|source| SilverError::Delta {
@@ -603,7 +602,6 @@ fn build_date(
     let duplicates = keep.iter().flatten().filter(|k| !**k).count() as u64;
 
     // Mask, normalise, enrich, build: in chunks on all cores, each chunk one Arrow batch.
-    let m = &ctx.masker;
     let kept: Vec<&Parsed<'_>> = files
         .iter()
         .zip(&keep)
@@ -612,130 +610,9 @@ fn build_date(
     let chunks: Vec<Result<ChunkOut, SilverError>> = kept
         .par_chunks(16_384)
         .map(|chunk| {
-            let mut drift = DriftCollector::default();
-            let mut phones = PhoneCache::default();
-            let mut masked: BTreeMap<&'static str, ColumnCounts> = BTreeMap::new();
-            let mut b = ContactsBuilder::with_capacity(chunk.len());
-            let (mut rows_with_rescued, mut rescued_fields, mut crm_matched) = (0, 0, 0);
-            for p in chunk {
-                let p: &Parsed<'_> = p;
-                let r = &p.row;
-                // The phone column and customer_key share one validation and one hash.
-                let (phone, customer_key) = match r.phone_number.as_deref() {
-                    Some(v) => {
-                        let counts = masked.entry("phone_number").or_default();
-                        let (p, k) = m.mask_phone(v, &mut phones, counts);
-                        (Some(p), k)
-                    }
-                    None => (None, None),
-                };
-                let mut mask = |col: &'static str,
-                                v: Option<&str>,
-                                phones: &mut PhoneCache|
-                 -> Option<String> {
-                    Some(m.mask(col, v?, phones, masked.entry(col).or_default()))
-                };
-                let member = mask("member_id", r.member_id.as_deref(), &mut phones);
-                let account = mask("account_number", r.account_number.as_deref(), &mut phones);
-                let card = mask("card_number", r.card_number.as_deref(), &mut phones);
-                let notes = mask("notes", r.notes.as_deref(), &mut phones);
-
-                let (outcome, answered, abandoned) = match p.shape {
-                    Shape::Generic => {
-                        let normalized = match r.outcome_raw.as_deref() {
-                            None => "unknown",
-                            Some(raw) => match ctx.status.normalize(raw) {
-                                Some(n) => n,
-                                None => {
-                                    drift.observe(
-                                        p.shape,
-                                        "outcome_status",
-                                        DriftKind::UnmappedStatus,
-                                        Some(&Value::String(raw.to_string())),
-                                        r.occurred_at.unwrap_or_default(),
-                                    );
-                                    "unknown"
-                                }
-                            },
-                        };
-                        (
-                            normalized,
-                            Some(matches!(normalized, "handled" | "transferred")),
-                            Some(normalized == "abandoned"),
-                        )
-                    }
-                    _ => (
-                        r.outcome_status.unwrap_or("unknown"),
-                        r.answered,
-                        r.abandoned,
-                    ),
-                };
-
-                let rescued = if r.rescued.is_empty() {
-                    None
-                } else {
-                    rows_with_rescued += 1;
-                    rescued_fields += r.rescued.len() as u64;
-                    let mut v = Value::Object(r.rescued.clone());
-                    if m.enabled() {
-                        scrub_value(m, &mut v, &mut phones);
-                    }
-                    Some(v.to_string())
-                };
-                let crm = ctx
-                    .crm
-                    .lookup(customer_key.as_deref(), r.contact_id.as_deref());
-                crm_matched += u64::from(crm.is_some());
-                let entry = &ledger_rows[p.ledger];
-                let occurred_at = r.occurred_at.unwrap_or_default();
-                b.push(&ContactRow {
-                    event_id: r.event_id.as_deref(),
-                    contact_id: r.contact_id.as_deref(),
-                    source_system: p.shape.as_str(),
-                    occurred_at,
-                    ended_at: r.ended_at,
-                    queue_id: r.queue_id.as_deref(),
-                    queue_name: r.queue_name.as_deref(),
-                    agent_id: r.agent_id.as_deref(),
-                    media_type: r.media_type.as_deref(),
-                    direction: r.direction.as_deref(),
-                    phone_number: phone.as_deref(),
-                    customer_key: customer_key.as_deref(),
-                    wait_seconds: r.wait_seconds,
-                    talk_seconds: r.talk_seconds,
-                    hold_seconds: r.hold_seconds,
-                    acw_seconds: r.acw_seconds,
-                    duration_seconds: r.duration_seconds,
-                    answered,
-                    abandoned,
-                    outcome_status: outcome,
-                    outcome_raw: r.outcome_raw.as_deref(),
-                    wrap_up_code: r.wrap_up_code.as_deref(),
-                    csat_score: r.csat_score,
-                    member_id: member.as_deref(),
-                    account_number: account.as_deref(),
-                    card_number: card.as_deref(),
-                    notes: notes.as_deref(),
-                    customer_tier: crm.and_then(|c| c.customer_tier.as_deref()),
-                    product_type: crm.and_then(|c| c.product_type.as_deref()),
-                    account_owner: crm.and_then(|c| c.account_owner.as_deref()),
-                    rescued_data: rescued.as_deref(),
-                    source_file: &entry.source_path,
-                    bronze_file: &refs[p.file].path,
-                    ingested_at: entry.ingested_at,
-                    policy_version: &m.policy.version,
-                });
-            }
-            let batch = b
-                .finish()
-                .map_err(|source| SilverError::Arrow { date, source })?;
-            Ok(ChunkOut {
-                batch,
-                masked,
-                drift,
-                rows_with_rescued,
-                rescued_fields,
-                crm_matched,
+            // This thread's phone memo, kept across the chunks and dates of the run.
+            pii::with_phone_cache(ctx.masker.id(), |phones| {
+                build_chunk(ctx, ledger_rows, refs, date, chunk, phones)
             })
         })
         .collect();
@@ -764,6 +641,138 @@ fn build_date(
         crm_matched,
         masked,
         drift,
+    })
+}
+
+/// Masks, normalises and enriches one chunk of a date's kept rows into one Arrow batch.
+fn build_chunk<'r>(
+    ctx: &Context,
+    ledger_rows: &[LedgerEntry],
+    refs: &[BronzeRef],
+    date: NaiveDate,
+    chunk: &'r [&'r Parsed<'r>],
+    phones: &mut PhoneCache,
+) -> Result<ChunkOut, SilverError> {
+    let m = &ctx.masker;
+    let mut drift = DriftCollector::default();
+    let mut masked: BTreeMap<&'static str, ColumnCounts> = BTreeMap::new();
+    let mut b = ContactsBuilder::with_capacity(chunk.len());
+    let (mut rows_with_rescued, mut rescued_fields, mut crm_matched) = (0, 0, 0);
+    for p in chunk {
+        let r = &p.row;
+        // The phone column and customer_key share one validation and one hash.
+        let (phone, customer_key) = match r.phone_number.as_deref() {
+            Some(v) => {
+                let counts = masked.entry("phone_number").or_default();
+                let (p, k) = m.mask_phone(v, phones, counts);
+                (Some(p), k)
+            }
+            None => (None, None),
+        };
+        let mut mask = |col: &'static str, v: Option<&'r str>, phones: &mut PhoneCache| {
+            Some(m.mask_value(col, v?, phones, masked.entry(col).or_default()))
+        };
+        let member = mask("member_id", r.member_id.as_deref(), phones);
+        let account = mask("account_number", r.account_number.as_deref(), phones);
+        let card = mask("card_number", r.card_number.as_deref(), phones);
+        let notes = mask("notes", r.notes.as_deref(), phones);
+
+        let (outcome, answered, abandoned) = match p.shape {
+            Shape::Generic => {
+                let normalized = match r.outcome_raw.as_deref() {
+                    None => "unknown",
+                    Some(raw) => match ctx.status.normalize(raw) {
+                        Some(n) => n,
+                        None => {
+                            drift.observe(
+                                p.shape,
+                                "outcome_status",
+                                DriftKind::UnmappedStatus,
+                                Some(&Value::String(raw.to_string())),
+                                r.occurred_at.unwrap_or_default(),
+                            );
+                            "unknown"
+                        }
+                    },
+                };
+                (
+                    normalized,
+                    Some(matches!(normalized, "handled" | "transferred")),
+                    Some(normalized == "abandoned"),
+                )
+            }
+            _ => (
+                r.outcome_status.unwrap_or("unknown"),
+                r.answered,
+                r.abandoned,
+            ),
+        };
+
+        let rescued = if r.rescued.is_empty() {
+            None
+        } else {
+            rows_with_rescued += 1;
+            rescued_fields += r.rescued.len() as u64;
+            let mut v = Value::Object(r.rescued.clone());
+            if m.enabled() {
+                scrub_value(m, &mut v, phones);
+            }
+            Some(v.to_string())
+        };
+        let crm = ctx
+            .crm
+            .lookup(customer_key.as_deref(), r.contact_id.as_deref());
+        crm_matched += u64::from(crm.is_some());
+        let entry = &ledger_rows[p.ledger];
+        let occurred_at = r.occurred_at.unwrap_or_default();
+        b.push(&ContactRow {
+            event_id: r.event_id.as_deref(),
+            contact_id: r.contact_id.as_deref(),
+            source_system: p.shape.as_str(),
+            occurred_at,
+            ended_at: r.ended_at,
+            queue_id: r.queue_id.as_deref(),
+            queue_name: r.queue_name.as_deref(),
+            agent_id: r.agent_id.as_deref(),
+            media_type: r.media_type.as_deref(),
+            direction: r.direction.as_deref(),
+            phone_number: phone.as_deref(),
+            customer_key: customer_key.as_deref(),
+            wait_seconds: r.wait_seconds,
+            talk_seconds: r.talk_seconds,
+            hold_seconds: r.hold_seconds,
+            acw_seconds: r.acw_seconds,
+            duration_seconds: r.duration_seconds,
+            answered,
+            abandoned,
+            outcome_status: outcome,
+            outcome_raw: r.outcome_raw.as_deref(),
+            wrap_up_code: r.wrap_up_code.as_deref(),
+            csat_score: r.csat_score,
+            member_id: member.as_deref(),
+            account_number: account.as_deref(),
+            card_number: card.as_deref(),
+            notes: notes.as_deref(),
+            customer_tier: crm.and_then(|c| c.customer_tier.as_deref()),
+            product_type: crm.and_then(|c| c.product_type.as_deref()),
+            account_owner: crm.and_then(|c| c.account_owner.as_deref()),
+            rescued_data: rescued.as_deref(),
+            source_file: &entry.source_path,
+            bronze_file: &refs[p.file].path,
+            ingested_at: entry.ingested_at,
+            policy_version: &m.policy.version,
+        });
+    }
+    let batch = b
+        .finish()
+        .map_err(|source| SilverError::Arrow { date, source })?;
+    Ok(ChunkOut {
+        batch,
+        masked,
+        drift,
+        rows_with_rescued,
+        rescued_fields,
+        crm_matched,
     })
 }
 

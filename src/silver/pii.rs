@@ -6,7 +6,7 @@
 
 use ahash::AHashMap;
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
@@ -232,20 +232,28 @@ impl Detectors {
             return None;
         }
         let plus = s.trim_start().starts_with('+');
-        let d: Vec<u8> = s
-            .bytes()
-            .filter(u8::is_ascii_digit)
-            .map(|b| b - b'0')
-            .collect();
-        let national: &[u8] = match (plus, d.len(), d.first()) {
-            (true, 11, Some(1)) => &d[1..],
+        // The digits, on the stack: only 10 or 11 of them can make a NANP number, so the
+        // rest are only counted.
+        let mut d = [0u8; 11];
+        let mut n = 0usize;
+        for b in s.bytes().filter(u8::is_ascii_digit) {
+            if let Some(slot) = d.get_mut(n) {
+                *slot = b - b'0';
+            }
+            n += 1;
+        }
+        let first = (n > 0).then_some(d[0]);
+        let national: &[u8] = match (plus, n, first) {
+            (true, 11, Some(1)) => &d[1..11],
             (true, _, _) => return None,
             (false, _, _) if !self.region_is_nanp() => return None,
-            (false, 10, _) => &d,
-            (false, 11, Some(1)) => &d[1..],
+            (false, 10, _) => &d[..10],
+            (false, 11, Some(1)) => &d[1..11],
             // 011 is the international dialling prefix and 11 may be a doubled long-distance
             // prefix: the full parser reads those.
-            (false, _, Some(0 | 1)) if d.starts_with(&[0, 1, 1]) || d.starts_with(&[1, 1]) => {
+            (false, _, Some(0 | 1))
+                if (n >= 3 && d[..3] == [0, 1, 1]) || (n >= 2 && d[..2] == [1, 1]) =>
+            {
                 return None;
             }
             // Otherwise a leading 0 or 1 leaves a national number that is not 10 digits long:
@@ -292,8 +300,14 @@ impl Detectors {
     }
 
     /// Replaces PII spans in free text with typed tokens. `phones` caches phone validation
-    /// across calls (the same numbers recur in a lake).
-    pub fn scrub(&self, text: &str, phones: &mut PhoneCache) -> (String, ScrubCounts) {
+    /// across calls (the same numbers recur in a lake). Text without PII comes back borrowed:
+    /// most notes hold none, and copying each one cost more than checking it.
+    pub fn scrub<'t>(
+        &self,
+        text: &'t str,
+        phones: &mut PhoneCache,
+    ) -> (std::borrow::Cow<'t, str>, ScrubCounts) {
+        use std::borrow::Cow;
         let mut counts = ScrubCounts::default();
         let step1 = if text.contains('@') {
             EMAIL.replace_all(text, |_: &regex::Captures<'_>| {
@@ -301,35 +315,57 @@ impl Detectors {
                 "[EMAIL]"
             })
         } else {
-            std::borrow::Cow::Borrowed(text)
+            Cow::Borrowed(text)
         };
-        let step2 = self
+        let step2 = match self
             .member_id_in_text
             .replace_all(&step1, |_: &regex::Captures<'_>| {
                 counts.member_ids += 1;
                 "[MEMBER_ID]"
-            });
-        let mut out = String::with_capacity(step2.len());
+            }) {
+            Cow::Borrowed(_) => step1,
+            Cow::Owned(o) => Cow::Owned(o),
+        };
+        // The output is only built once a digit run actually changes.
+        let mut out: Option<String> = None;
         let mut last = 0;
         for m in DIGIT_RUN.find_iter(&step2) {
-            out.push_str(&step2[last..m.start()]);
-            out.push_str(&self.scrub_digit_run(m.as_str(), phones, &mut counts));
-            last = m.end();
+            if let Some(replaced) = self.scrub_digit_run(m.as_str(), phones, &mut counts) {
+                let o = out.get_or_insert_with(|| String::with_capacity(step2.len()));
+                o.push_str(&step2[last..m.start()]);
+                o.push_str(&replaced);
+                last = m.end();
+            }
         }
-        out.push_str(&step2[last..]);
-        (out, counts)
+        let scrubbed = match out {
+            None => step2,
+            Some(mut o) => {
+                o.push_str(&step2[last..]);
+                Cow::Owned(o)
+            }
+        };
+        (scrubbed, counts)
     }
 
     /// A digit run may hold a card number, a phone, both, or neither: look at its groups
-    /// (split on separators) and replace the longest valid stretch at each position.
+    /// (split on separators) and replace the longest valid stretch at each position. `None`
+    /// when nothing in the run is PII.
     fn scrub_digit_run(
         &self,
         run: &str,
         phones: &mut PhoneCache,
         counts: &mut ScrubCounts,
-    ) -> String {
-        let groups: Vec<(usize, usize)> = group_bounds(run);
-        let mut out = String::new();
+    ) -> Option<String> {
+        // One unbroken group (order and ticket numbers) is the common case: no group list.
+        let single = [(0, run.len())];
+        let many;
+        let groups: &[(usize, usize)] = if run.bytes().all(|b| b.is_ascii_digit()) {
+            &single
+        } else {
+            many = group_bounds(run);
+            &many
+        };
+        let mut out: Option<String> = None;
         let mut i = 0;
         let mut copied_to = 0;
         while i < groups.len() {
@@ -348,8 +384,9 @@ impl Detectors {
             }
             match matched {
                 Some((j, token)) => {
-                    out.push_str(&run[copied_to..groups[i].0]);
-                    out.push_str(token);
+                    let o = out.get_or_insert_with(String::new);
+                    o.push_str(&run[copied_to..groups[i].0]);
+                    o.push_str(token);
                     copied_to = groups[j - 1].1;
                     if token == "[PAN]" {
                         counts.pans += 1;
@@ -361,8 +398,9 @@ impl Detectors {
                 None => i += 1,
             }
         }
-        out.push_str(&run[copied_to..]);
-        out
+        let mut o = out?;
+        o.push_str(&run[copied_to..]);
+        Some(o)
     }
 }
 
@@ -427,13 +465,31 @@ pub fn luhn(digits: &str) -> bool {
     sum.is_multiple_of(10)
 }
 
-/// Memo of phone normalisation: libphonenumber parsing is the costliest step of masking and
-/// callers recur, so each worker keeps the answers it has seen.
+/// Memo of phone normalisation and hashing: libphonenumber parsing and the keyed hash are the
+/// costliest steps of masking and callers recur, so each worker keeps the answers it has seen
+/// (see [`with_phone_cache`], which keeps one per thread for a whole run).
 #[derive(Debug, Default)]
 pub struct PhoneCache {
+    /// Which masker (key and policy) the remembered hashes belong to.
+    owner: u64,
+    /// E.164 form of numbers the full parser had to read.
     map: AHashMap<String, Option<String>>,
     /// Keyed hashes of E.164 numbers (the phone column and customer_key share them).
-    hashes: AHashMap<String, String>,
+    hashes: AHashMap<String, Arc<str>>,
+    /// Keyed hash of a phone value exactly as written (`None`: not a valid number), so a
+    /// caller seen before costs one lookup.
+    keys: AHashMap<Box<str>, Option<Arc<str>>>,
+}
+
+/// Entries a memo map holds before it starts over: bounds a worker's memory on lakes with
+/// millions of distinct callers (about 150 bytes an entry).
+const MEMO_CAP: usize = 200_000;
+
+fn remember<K: std::hash::Hash + Eq, V>(map: &mut AHashMap<K, V>, k: K, v: V) {
+    if map.len() >= MEMO_CAP {
+        map.clear();
+    }
+    map.insert(k, v);
 }
 
 impl PhoneCache {
@@ -448,23 +504,59 @@ impl PhoneCache {
             return hit.clone();
         }
         let v = d.phone_e164(raw);
-        if self.map.len() < 1_000_000 {
-            self.map.insert(raw.to_string(), v.clone());
-        }
+        remember(&mut self.map, raw.to_string(), v.clone());
         v
     }
 
     /// `hash(e164)`, remembered.
-    pub fn hash_of(&mut self, e164: &str, hash: impl FnOnce(&str) -> String) -> String {
+    pub fn hash_of(&mut self, e164: &str, hash: impl FnOnce(&str) -> String) -> Arc<str> {
         if let Some(h) = self.hashes.get(e164) {
-            return h.clone();
+            return Arc::clone(h);
         }
-        let h = hash(e164);
-        if self.hashes.len() < 1_000_000 {
-            self.hashes.insert(e164.to_string(), h.clone());
-        }
+        let h: Arc<str> = hash(e164).into();
+        remember(&mut self.hashes, e164.to_string(), Arc::clone(&h));
         h
     }
+
+    /// The keyed hash of a phone's E.164 form (`None` when it is no valid number), by the
+    /// value as written.
+    pub fn key_of(
+        &mut self,
+        d: &Detectors,
+        raw: &str,
+        hash: impl FnOnce(&str) -> String,
+    ) -> Option<Arc<str>> {
+        if let Some(hit) = self.keys.get(raw) {
+            return hit.clone();
+        }
+        let key = self.e164(d, raw).map(|e| self.hash_of(&e, hash));
+        remember(&mut self.keys, raw.into(), key.clone());
+        key
+    }
+}
+
+thread_local! {
+    static THREAD_PHONES: std::cell::RefCell<PhoneCache> = std::cell::RefCell::default();
+}
+
+/// Runs `f` with this thread's phone memo for the masker `owner` (see
+/// [`super::masking::Masker::id`]); a memo left by another masker is cleared first, as its
+/// hashes were made with another key. Silver's workers keep theirs across chunks and dates,
+/// where a memo per chunk re-hashed half the callers. `f` must not re-enter (it gets a fresh
+/// memo if it does).
+pub fn with_phone_cache<R>(owner: u64, f: impl FnOnce(&mut PhoneCache) -> R) -> R {
+    THREAD_PHONES.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut c) => {
+            if c.owner != owner {
+                *c = PhoneCache {
+                    owner,
+                    ..PhoneCache::default()
+                };
+            }
+            f(&mut c)
+        }
+        Err(_) => f(&mut PhoneCache::default()),
+    })
 }
 
 #[cfg(test)]
@@ -598,6 +690,10 @@ mod tests {
         let (s, _) = d.scrub("card 4111111111111111 1234", &mut c);
         assert_eq!(s, "card [PAN] 1234");
         let (s, n) = d.scrub("nothing to see, ticket 12345", &mut c);
-        assert_eq!((s.as_str(), n.total()), ("nothing to see, ticket 12345", 0));
+        assert_eq!((&*s, n.total()), ("nothing to see, ticket 12345", 0));
+        assert!(
+            matches!(s, std::borrow::Cow::Borrowed(_)),
+            "unchanged text is not copied"
+        );
     }
 }
