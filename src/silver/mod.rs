@@ -536,7 +536,14 @@ fn build_date(
         .map(|(fi, (r, text))| {
             let mut drift = DriftCollector::default();
             let mut out = Vec::with_capacity(r.records as usize);
+            // UTF-8 checked once for the whole file: parsing from text then skips the check
+            // the byte parser makes on every string. A file that fails it is parsed line by
+            // line from bytes, so the bad line is named.
+            let whole = std::str::from_utf8(text).ok();
+            let mut start = 0;
             for (li, line) in text.split(|b| *b == b'\n').enumerate() {
+                let (from, to) = (start, start + line.len());
+                start = to + 1;
                 if line.is_empty() {
                     continue;
                 }
@@ -546,7 +553,11 @@ fn build_date(
                     path: r.path.clone(),
                     message: format!("line {}: {m}", li + 1),
                 };
-                let obj = Record::parse(line).map_err(|e| bad(e.to_string()))?;
+                let obj = match whole {
+                    Some(w) => Record::parse_str(&w[from..to]),
+                    None => Record::parse(line),
+                }
+                .map_err(|e| bad(e.to_string()))?;
                 let (shape, at) = obj.facts();
                 let at = at.map_err(|e| bad(e.to_string()))?;
                 let row = map_record(shape, obj, at, &ctx.pipeline.schema, &mut drift);
