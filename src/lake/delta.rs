@@ -118,8 +118,9 @@ pub async fn replace_dates_with(
 /// the dates' old files and adds the new ones. delta-rs's own write encodes on one task after
 /// copying every column to split the rows by partition; for Silver that copy and the single
 /// encoder were a third of the commit. The batches must carry a `date` column holding their
-/// date. A table that does not exist yet, or whose schema differs from the batches', goes
-/// through [`replace_dates_with`] (which creates or checks it).
+/// date. A table that does not exist yet, or whose schema or partitioning differs from the
+/// batches', goes through [`replace_dates_with`] (which creates or checks it). When a writer
+/// fails, files the others wrote are left uncommitted, for vacuum.
 pub async fn replace_date_partitions(
     table: DeltaTable,
     per_date: Vec<(NaiveDate, Vec<RecordBatch>)>,
@@ -143,8 +144,10 @@ pub async fn replace_date_partitions(
         return replace_dates_with(table, Vec::new(), &dates, metadata, Some(writer)).await;
     };
     let same_schema = exists(&table) && {
-        let have = table.snapshot()?.snapshot().arrow_schema();
-        have.fields().len() == schema.fields().len()
+        let state = table.snapshot()?;
+        let have = state.snapshot().arrow_schema();
+        state.metadata().partition_columns() == ["date".to_string()]
+            && have.fields().len() == schema.fields().len()
             && have
                 .fields()
                 .iter()
