@@ -344,6 +344,9 @@ pub async fn process(
         state.last_policy_version = summary.policy_version.clone();
     }
     write_state(lake, &state).await?;
+    // The workers' phone memos hold hashes of this run's callers; the app would keep them
+    // alive until the next run.
+    tokio::task::block_in_place(|| rayon::broadcast(|_| pii::clear_thread_phone_cache()));
     summary.silver_version = contacts.version();
     summary.elapsed_secs = started.elapsed().as_secs_f64();
     Ok(summary)

@@ -525,12 +525,14 @@ pub struct PhoneCache {
     keys: AHashMap<Box<str>, Option<Arc<str>>>,
 }
 
-/// Entries a memo map holds before it starts over: bounds a worker's memory on lakes with
-/// millions of distinct callers (about 150 bytes an entry).
-const MEMO_CAP: usize = 200_000;
+/// Entries a memo map holds before it starts over: bounds memory on lakes with millions of
+/// distinct callers (about 150 bytes an entry). The budget is shared by the worker threads,
+/// so a many-core machine does not keep a full memo on each.
+static MEMO_CAP: LazyLock<usize> =
+    LazyLock::new(|| (400_000 / rayon::current_num_threads().max(1)).max(20_000));
 
 fn remember<K: std::hash::Hash + Eq, V>(map: &mut AHashMap<K, V>, k: K, v: V) {
-    if map.len() >= MEMO_CAP {
+    if map.len() >= *MEMO_CAP {
         map.clear();
     }
     map.insert(k, v);
@@ -581,6 +583,15 @@ impl PhoneCache {
 
 thread_local! {
     static THREAD_PHONES: std::cell::RefCell<PhoneCache> = std::cell::RefCell::default();
+}
+
+/// Empties this thread's phone memo (a run is over; the app stays open).
+pub fn clear_thread_phone_cache() {
+    THREAD_PHONES.with(|cell| {
+        if let Ok(mut c) = cell.try_borrow_mut() {
+            *c = PhoneCache::default();
+        }
+    });
 }
 
 /// Runs `f` with this thread's phone memo for the masker `owner` (see
