@@ -196,7 +196,7 @@ impl<'de> serde::Deserialize<'de> for Record<'de> {
                 while let Some(Key(k)) = m.next_key::<Key<'de>>()? {
                     let raw: &'de RawValue = m.next_value()?;
                     let v = val_of(raw)?;
-                    match fields.iter_mut().find(|(f, _)| *f == k) {
+                    match fields.iter_mut().find(|(f, _)| key_eq(f, &k)) {
                         Some(slot) => slot.1 = v,
                         None => fields.push((k, v)),
                     }
