@@ -68,15 +68,32 @@ const HIGH_CARDINALITY: &[&str] = &[
     "_rescued_data",
 ];
 
+/// Columns whose min/max says nothing a reader can skip files by: keyed hashes are spread
+/// evenly over their whole range, and free text has no order worth keeping. Working out
+/// min/max compares every value as it is written.
+const NO_STATISTICS: &[&str] = &[
+    "phone_number",
+    "customer_key",
+    "member_id",
+    "account_number",
+    "card_number",
+    "notes",
+    "_rescued_data",
+];
+
 /// Parquet settings for `silver/contacts`: Snappy (cheap to write and read; the lake is local or
 /// object storage, not a network hop per page), min/max statistics per column chunk (what
-/// Delta's file skipping uses), no dictionary attempt on columns of unique values.
+/// Delta's file skipping uses) except where they cannot skip anything, no dictionary attempt
+/// on columns of unique values.
 pub fn silver_writer_properties() -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_statistics_enabled(EnabledStatistics::Chunk);
     for c in HIGH_CARDINALITY {
         b = b.set_column_dictionary_enabled(ColumnPath::from(*c), false);
+    }
+    for c in NO_STATISTICS {
+        b = b.set_column_statistics_enabled(ColumnPath::from(*c), EnabledStatistics::None);
     }
     b.build()
 }

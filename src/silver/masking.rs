@@ -5,7 +5,6 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hmac::{Hmac, Mac};
@@ -262,7 +261,7 @@ impl HmacKey {
 }
 
 /// A SHA-256 digest in lowercase hex, as `hex::encode` writes it.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct HexDigest([u8; 64]);
 
 impl HexDigest {
@@ -282,11 +281,22 @@ impl HexDigest {
     }
 }
 
-/// A masked value. Kept values stay borrowed, hashes from the phone memo are shared and fresh
-/// hashes live on the stack, so masking a row only allocates for rewritten text.
+impl std::fmt::Display for HexDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for HexDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HexDigest({})", self.as_str())
+    }
+}
+
+/// A masked value. Kept values stay borrowed and hashes live on the stack, so masking a row
+/// only allocates for rewritten text.
 pub enum Masked<'a> {
     Text(Cow<'a, str>),
-    Shared(Arc<str>),
     Hash(HexDigest),
 }
 
@@ -294,7 +304,6 @@ impl Masked<'_> {
     pub fn as_str(&self) -> &str {
         match self {
             Masked::Text(t) => t,
-            Masked::Shared(s) => s,
             Masked::Hash(h) => h.as_str(),
         }
     }
@@ -365,12 +374,12 @@ impl Masker {
     /// The customer join key: the keyed hash of the E.164 phone, whatever the phone column's
     /// action, so one caller has one key in every source.
     pub fn customer_key(&self, phone: &str, phones: &mut PhoneCache) -> Option<String> {
-        self.customer_key_shared(phone, phones)
-            .map(|k| k.to_string())
+        self.customer_key_hex(phone, phones)
+            .map(|k| k.as_str().to_string())
     }
 
-    fn customer_key_shared(&self, phone: &str, phones: &mut PhoneCache) -> Option<Arc<str>> {
-        phones.key_of(&self.policy.detectors, phone, |x| self.key.hash(x))
+    fn customer_key_hex(&self, phone: &str, phones: &mut PhoneCache) -> Option<HexDigest> {
+        phones.key_of(&self.policy.detectors, phone, |x| self.key.hash_hex(x))
     }
 
     /// The phone column's masked value and the caller's `customer_key`, validating and hashing
@@ -381,16 +390,16 @@ impl Masker {
         value: &'v str,
         phones: &mut PhoneCache,
         counts: &mut ColumnCounts,
-    ) -> (Masked<'v>, Option<Arc<str>>) {
-        let key = self.customer_key_shared(value, phones);
+    ) -> (Masked<'v>, Option<HexDigest>) {
+        let key = self.customer_key_hex(value, phones);
         let rule = self.policy.file.columns.get("phone_number");
         let plain_hash = self.enabled()
             && rule
                 .is_some_and(|r| r.detector == Detector::Phone && matches!(r.action, Action::Hash));
-        match &key {
+        match key {
             Some(k) if plain_hash => {
                 counts.masked += 1;
-                (Masked::Shared(Arc::clone(k)), key)
+                (Masked::Hash(k), key)
             }
             _ => (self.mask_value("phone_number", value, phones, counts), key),
         }
@@ -466,7 +475,7 @@ impl Masker {
         counts.masked += 1;
         match rule.action {
             Action::Hash if rule.detector == Detector::Phone => {
-                Masked::Shared(phones.hash_of(&canonical, |x| self.key.hash(x)))
+                Masked::Hash(phones.hash_of(&canonical, |x| self.key.hash_hex(x)))
             }
             Action::Hash => Masked::Hash(self.key.hash_hex(&canonical)),
             Action::Redact | Action::Scrub => redacted,
@@ -564,6 +573,24 @@ mod tests {
             assert_eq!(col_c, col_a);
         }
         assert_eq!(n.masked, 6);
+    }
+
+    #[test]
+    fn the_phone_memo_answers_as_a_fresh_one_for_short_and_long_values() {
+        let m = masker("general");
+        let want = m.key().hash("+13175550123");
+        // The memo holds values of up to 31 bytes inline; longer ones go round it.
+        let long = "tel:+1 (317) 555-0123                      ";
+        assert!(long.len() > 31);
+        let mut memo = PhoneCache::default();
+        for _ in 0..3 {
+            for v in ["317.555.0123", "+1 317 555 0123", long] {
+                assert_eq!(m.customer_key(v, &mut memo).as_deref(), Some(want.as_str()));
+                let fresh = m.customer_key(v, &mut PhoneCache::default());
+                assert_eq!(fresh.as_deref(), Some(want.as_str()), "{v}");
+            }
+            assert_eq!(m.customer_key("555-0123", &mut memo), None);
+        }
     }
 
     #[test]

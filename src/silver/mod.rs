@@ -33,7 +33,7 @@ use crate::pipeline::JobProgress;
 use crate::sources::Shape;
 use canonical::{CanonicalRow, map_record};
 use drift::{DriftCollector, DriftKind};
-use masking::{ColumnCounts, HmacKey, Masker, Policy};
+use masking::{ColumnCounts, HexDigest, HmacKey, Masker, Policy};
 use pii::PhoneCache;
 use record::Record;
 use status_map::StatusMap;
@@ -733,9 +733,10 @@ fn build_chunk<'r>(
             }
             Some(v.to_string())
         };
-        let crm = ctx
-            .crm
-            .lookup(customer_key.as_deref(), r.contact_id.as_deref());
+        let crm = ctx.crm.lookup(
+            customer_key.as_ref().map(HexDigest::as_str),
+            r.contact_id.as_deref(),
+        );
         crm_matched += u64::from(crm.is_some());
         let entry = &ledger_rows[p.ledger];
         let occurred_at = r.occurred_at.unwrap_or_default();
@@ -751,7 +752,7 @@ fn build_chunk<'r>(
             media_type: r.media_type.as_deref(),
             direction: r.direction.as_deref(),
             phone_number: phone.as_deref(),
-            customer_key: customer_key.as_deref(),
+            customer_key: customer_key.as_ref().map(HexDigest::as_str),
             wait_seconds: r.wait_seconds,
             talk_seconds: r.talk_seconds,
             hold_seconds: r.hold_seconds,

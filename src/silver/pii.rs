@@ -6,7 +6,9 @@
 
 use ahash::AHashMap;
 use std::str::FromStr;
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
+
+use super::masking::HexDigest;
 
 use regex::Regex;
 
@@ -525,21 +527,59 @@ pub fn luhn(digits: &str) -> bool {
 /// Memo of phone normalisation and hashing: libphonenumber parsing and the keyed hash are the
 /// costliest steps of masking and callers recur, so each worker keeps the answers it has seen
 /// (see [`with_phone_cache`], which keeps one per thread for a whole run).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct PhoneCache {
     /// Which masker (key and policy) the remembered hashes belong to.
     owner: u64,
     /// E.164 form of numbers the full parser had to read.
     map: AHashMap<String, Option<String>>,
     /// Keyed hashes of E.164 numbers (the phone column and customer_key share them).
-    hashes: AHashMap<String, Arc<str>>,
+    hashes: AHashMap<ShortKey, HexDigest>,
     /// Keyed hash of a phone value exactly as written (`None`: not a valid number), so a
-    /// caller seen before costs one lookup.
-    keys: AHashMap<Box<str>, Option<Arc<str>>>,
+    /// caller seen before costs one lookup. Keys and hashes sit in the table itself: the
+    /// pointer to a boxed key, then to a shared hash, were a cache miss each per row.
+    keys: AHashMap<ShortKey, Option<HexDigest>>,
+}
+
+impl std::fmt::Debug for PhoneCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PhoneCache")
+            .field("owner", &self.owner)
+            .field("parsed", &self.map.len())
+            .field("hashes", &self.hashes.len())
+            .field("keys", &self.keys.len())
+            .finish()
+    }
+}
+
+/// A memo key held inline: phone numbers as written are short, and a longer value is simply
+/// not remembered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct ShortKey {
+    len: u8,
+    bytes: [u8; 31],
+}
+
+impl ShortKey {
+    fn new(s: &str) -> Option<ShortKey> {
+        let mut bytes = [0u8; 31];
+        bytes.get_mut(..s.len())?.copy_from_slice(s.as_bytes());
+        Some(ShortKey {
+            len: s.len() as u8,
+            bytes,
+        })
+    }
+}
+
+impl std::hash::Hash for ShortKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // The unused tail is always zero, so hashing the used bytes is enough.
+        state.write(&self.bytes[..usize::from(self.len)]);
+    }
 }
 
 /// Entries a memo map holds before it starts over: bounds memory on lakes with millions of
-/// distinct callers (about 150 bytes an entry). The budget is shared by the worker threads,
+/// distinct callers (about 100 bytes an entry). The budget is shared by the worker threads,
 /// so a many-core machine does not keep a full memo on each.
 static MEMO_CAP: LazyLock<usize> =
     LazyLock::new(|| (400_000 / rayon::current_num_threads().max(1)).max(20_000));
@@ -568,12 +608,15 @@ impl PhoneCache {
     }
 
     /// `hash(e164)`, remembered.
-    pub fn hash_of(&mut self, e164: &str, hash: impl FnOnce(&str) -> String) -> Arc<str> {
-        if let Some(h) = self.hashes.get(e164) {
-            return Arc::clone(h);
+    pub fn hash_of(&mut self, e164: &str, hash: impl FnOnce(&str) -> HexDigest) -> HexDigest {
+        let Some(k) = ShortKey::new(e164) else {
+            return hash(e164);
+        };
+        if let Some(h) = self.hashes.get(&k) {
+            return *h;
         }
-        let h: Arc<str> = hash(e164).into();
-        remember(&mut self.hashes, e164.to_string(), Arc::clone(&h));
+        let h = hash(e164);
+        remember(&mut self.hashes, k, h);
         h
     }
 
@@ -583,13 +626,16 @@ impl PhoneCache {
         &mut self,
         d: &Detectors,
         raw: &str,
-        hash: impl FnOnce(&str) -> String,
-    ) -> Option<Arc<str>> {
-        if let Some(hit) = self.keys.get(raw) {
-            return hit.clone();
+        hash: impl FnOnce(&str) -> HexDigest,
+    ) -> Option<HexDigest> {
+        let k = ShortKey::new(raw);
+        if let Some(hit) = k.and_then(|k| self.keys.get(&k)) {
+            return *hit;
         }
         let key = self.e164(d, raw).map(|e| self.hash_of(&e, hash));
-        remember(&mut self.keys, raw.into(), key.clone());
+        if let Some(k) = k {
+            remember(&mut self.keys, k, key);
+        }
         key
     }
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, LazyLock};
 
 use arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
-    TimestampMicrosecondBuilder,
+    TimestampMicrosecondBuilder, new_null_array,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
@@ -121,9 +121,55 @@ pub struct ContactRow<'a> {
     pub policy_version: &'a str,
 }
 
+/// A string column that stays a count of nulls until its first value. Each source shape leaves
+/// a third of the columns empty, and appending a null to a `StringBuilder` still writes an
+/// offset and a validity bit; an empty column is one null array at the end instead.
+struct TextColumn {
+    leading_nulls: usize,
+    builder: Option<StringBuilder>,
+    /// Capacity for the builder once it exists: rows, and bytes of values.
+    rows: usize,
+    bytes: usize,
+}
+
+impl TextColumn {
+    fn new(rows: usize, bytes: usize) -> Self {
+        TextColumn {
+            leading_nulls: 0,
+            builder: None,
+            rows,
+            bytes,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, v: Option<&str>) {
+        match (v, &mut self.builder) {
+            (None, None) => self.leading_nulls += 1,
+            (None, Some(b)) => b.append_null(),
+            (Some(v), Some(b)) => b.append_value(v),
+            (Some(v), None) => {
+                let mut b = StringBuilder::with_capacity(self.rows, self.bytes);
+                b.append_nulls(self.leading_nulls);
+                b.append_value(v);
+                self.builder = Some(b);
+            }
+        }
+    }
+
+    /// The column so far; the column starts empty.
+    fn finish(&mut self) -> ArrayRef {
+        let nulls = std::mem::take(&mut self.leading_nulls);
+        match self.builder.take() {
+            Some(mut b) => Arc::new(b.finish()),
+            None => new_null_array(&DataType::Utf8, nulls),
+        }
+    }
+}
+
 /// Column builders for `silver/contacts`.
 pub struct ContactsBuilder {
-    text: Vec<StringBuilder>,
+    text: Vec<TextColumn>,
     num: Vec<Float64Builder>,
     flags: Vec<BooleanBuilder>,
     occurred_at: TimestampMicrosecondBuilder,
@@ -178,7 +224,7 @@ impl ContactsBuilder {
         };
         ContactsBuilder {
             text: (0..TEXT_COLUMNS)
-                .map(|i| StringBuilder::with_capacity(rows, rows * bytes(i)))
+                .map(|i| TextColumn::new(rows, rows * bytes(i)))
                 .collect(),
             num: (0..6)
                 .map(|_| Float64Builder::with_capacity(rows))
@@ -230,7 +276,7 @@ impl ContactsBuilder {
             (T_POLICY, Some(r.policy_version)),
         ];
         for (i, v) in texts {
-            self.text[i].append_option(v);
+            self.text[i].push(v);
         }
         for (i, v) in [
             (N_WAIT, r.wait_seconds),
@@ -256,11 +302,7 @@ impl ContactsBuilder {
 
     /// The rows so far as one batch in [`CONTACTS_SCHEMA`] order; the builder starts empty.
     pub fn finish(&mut self) -> Result<RecordBatch, arrow::error::ArrowError> {
-        let mut t: Vec<ArrayRef> = self
-            .text
-            .iter_mut()
-            .map(|b| Arc::new(b.finish()) as ArrayRef)
-            .collect();
+        let mut t: Vec<ArrayRef> = self.text.iter_mut().map(TextColumn::finish).collect();
         let mut n: Vec<ArrayRef> = self
             .num
             .iter_mut()
@@ -368,4 +410,43 @@ pub fn drift_batch(rows: &[DriftRow<'_>]) -> Result<RecordBatch, arrow::error::A
             Arc::new(processed.finish()),
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, StringArray};
+
+    #[test]
+    fn text_columns_equal_a_plain_builder_whatever_their_nulls() {
+        // Columns: all null, null then values, values then nulls, alternating.
+        let rows: Vec<[Option<&str>; 4]> = (0..10)
+            .map(|i| {
+                [
+                    None,
+                    (i >= 4).then_some("late"),
+                    (i < 3).then_some("early"),
+                    (i % 2 == 0).then_some("even"),
+                ]
+            })
+            .collect();
+        let mut lazy: Vec<TextColumn> = (0..4).map(|_| TextColumn::new(4, 8)).collect();
+        // Twice: a finished column starts empty and is built afresh.
+        for round in 0..2 {
+            let mut plain: Vec<StringBuilder> = (0..4).map(|_| StringBuilder::new()).collect();
+            for r in &rows[round..] {
+                for (c, v) in r.iter().enumerate() {
+                    lazy[c].push(*v);
+                    plain[c].append_option(*v);
+                }
+            }
+            for (l, p) in lazy.iter_mut().zip(&mut plain) {
+                let (l, p) = (l.finish(), p.finish());
+                assert_eq!(l.data_type(), &DataType::Utf8);
+                let l = l.as_any().downcast_ref::<StringArray>().unwrap();
+                assert_eq!(l, &p);
+                assert_eq!(l.null_count(), p.null_count());
+            }
+        }
+    }
 }
