@@ -391,8 +391,18 @@ impl Masker {
         phones: &mut PhoneCache,
         counts: &mut ColumnCounts,
     ) -> (Masked<'v>, Option<HexDigest>) {
+        self.mask_phone_with(self.rule("phone_number"), value, phones, counts)
+    }
+
+    /// [`Masker::mask_phone`] with the phone column's rule already looked up.
+    pub fn mask_phone_with<'v>(
+        &self,
+        rule: Option<&ColumnRule>,
+        value: &'v str,
+        phones: &mut PhoneCache,
+        counts: &mut ColumnCounts,
+    ) -> (Masked<'v>, Option<HexDigest>) {
         let key = self.customer_key_hex(value, phones);
-        let rule = self.policy.file.columns.get("phone_number");
         let plain_hash = self.enabled()
             && rule
                 .is_some_and(|r| r.detector == Detector::Phone && matches!(r.action, Action::Hash));
@@ -401,8 +411,14 @@ impl Masker {
                 counts.masked += 1;
                 (Masked::Hash(k), key)
             }
-            _ => (self.mask_value("phone_number", value, phones, counts), key),
+            _ => (self.mask_with(rule, value, phones, counts), key),
         }
+    }
+
+    /// A column's rule, if the policy has one. Silver looks the rules up once per chunk rather
+    /// than once per value.
+    pub fn rule(&self, column: &str) -> Option<&ColumnRule> {
+        self.policy.file.columns.get(column)
     }
 
     /// Masks one value of a PII column per its rule. Columns without a rule are kept.
@@ -426,12 +442,23 @@ impl Masker {
         phones: &mut PhoneCache,
         counts: &mut ColumnCounts,
     ) -> Masked<'v> {
+        self.mask_with(self.rule(column), value, phones, counts)
+    }
+
+    /// [`Masker::mask_value`] with the column's rule already looked up (see [`Masker::rule`]).
+    pub fn mask_with<'v>(
+        &self,
+        rule: Option<&ColumnRule>,
+        value: &'v str,
+        phones: &mut PhoneCache,
+        counts: &mut ColumnCounts,
+    ) -> Masked<'v> {
         let kept = Masked::Text(Cow::Borrowed(value));
         let redacted = Masked::Text(Cow::Borrowed(REDACTED));
         if !self.enabled() {
             return kept;
         }
-        let Some(rule) = self.policy.file.columns.get(column) else {
+        let Some(rule) = rule else {
             return kept;
         };
         let d = &self.policy.detectors;
