@@ -79,9 +79,14 @@ impl<'a> Record<'a> {
         serde_json::from_slice(line)
     }
 
-    /// [`Record::parse`] of text already known to be UTF-8.
+    /// [`Record::parse`] of text already known to be UTF-8. A one-pass scanner reads the usual
+    /// line; anything it does not take (bad JSON above all) goes through `serde_json`, which
+    /// then gives the answer and the error message.
     pub fn parse_str(line: &'a str) -> Result<Record<'a>, serde_json::Error> {
-        serde_json::from_str(line)
+        match scan::object(line) {
+            Some(r) => Ok(r),
+            None => serde_json::from_str(line),
+        }
     }
 
     /// The value of a field, if the record has it.
@@ -135,6 +140,147 @@ impl<'a> Record<'a> {
             }
         };
         (shape, at)
+    }
+}
+
+/// The one-pass reader behind [`Record::parse_str`]. `serde_json` with `RawValue` walked each
+/// value twice (once to find its end, once more to read it) and was the largest share of
+/// parsing; this walks it once. It accepts only what `serde_json` accepts, and leaves anything
+/// unusual (a string with a control character, a malformed number) to it by returning `None`.
+mod scan {
+    use super::{Record, Val, key_eq};
+    use serde_json::value::RawValue;
+    use std::borrow::Cow;
+
+    fn ws(b: &[u8], mut i: usize) -> usize {
+        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+            i += 1;
+        }
+        i
+    }
+
+    /// A string starting at the quote at `i`: its value and the index after the closing quote.
+    fn string(s: &str, i: usize) -> Option<(Cow<'_, str>, usize)> {
+        let b = s.as_bytes();
+        let start = i + 1;
+        let mut j = start;
+        // The common case: no escapes, so the value is the text between the quotes.
+        while j < b.len() {
+            match b[j] {
+                b'"' => return Some((Cow::Borrowed(&s[start..j]), j + 1)),
+                b'\\' => break,
+                c if c < 0x20 => return None,
+                _ => j += 1,
+            }
+        }
+        // With escapes: find the closing quote, then let serde_json decode (and check) them.
+        while j < b.len() {
+            match b[j] {
+                b'"' => {
+                    let decoded: String = serde_json::from_str(&s[i..=j]).ok()?;
+                    return Some((Cow::Owned(decoded), j + 1));
+                }
+                b'\\' => j += 2,
+                c if c < 0x20 => return None,
+                _ => j += 1,
+            }
+        }
+        None
+    }
+
+    /// An object or array starting at `i`: the index after its closing bracket.
+    fn nested_end(b: &[u8], i: usize) -> Option<usize> {
+        let mut depth = 0usize;
+        let mut j = i;
+        while j < b.len() {
+            match b[j] {
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(j + 1);
+                    }
+                }
+                b'"' => {
+                    j += 1;
+                    while j < b.len() && b[j] != b'"' {
+                        j += if b[j] == b'\\' { 2 } else { 1 };
+                    }
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        None
+    }
+
+    fn value(s: &str, i: usize) -> Option<(Val<'_>, usize)> {
+        let b = s.as_bytes();
+        let literal =
+            |word: &str, v: Val<'static>| s[i..].starts_with(word).then(|| (v, i + word.len()));
+        match *b.get(i)? {
+            b'"' => string(s, i).map(|(v, e)| (Val::Str(v), e)),
+            b'n' => literal("null", Val::Null),
+            b't' => literal("true", Val::Bool(true)),
+            b'f' => literal("false", Val::Bool(false)),
+            b'{' | b'[' => {
+                let end = nested_end(b, i)?;
+                // Checked as serde_json would check it, kept as its exact text.
+                let raw: &RawValue = serde_json::from_str(&s[i..end]).ok()?;
+                Some((Val::Nested(raw), end))
+            }
+            b'-' | b'0'..=b'9' => {
+                let mut e = i + 1;
+                while e < b.len() && matches!(b[e], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+                {
+                    e += 1;
+                }
+                // serde_json reads the number, so its value (and what it refuses) is the same.
+                let n: serde_json::Number = serde_json::from_str(&s[i..e]).ok()?;
+                Some((Val::Number(n), e))
+            }
+            _ => None,
+        }
+    }
+
+    pub(super) fn object(s: &str) -> Option<Record<'_>> {
+        let b = s.as_bytes();
+        let mut i = ws(b, 0);
+        if b.get(i) != Some(&b'{') {
+            return None;
+        }
+        let mut fields: Vec<(Cow<'_, str>, Val<'_>)> = Vec::with_capacity(16);
+        i = ws(b, i + 1);
+        if b.get(i) == Some(&b'}') {
+            i += 1;
+        } else {
+            loop {
+                if b.get(i) != Some(&b'"') {
+                    return None;
+                }
+                let (k, after) = string(s, i)?;
+                i = ws(b, after);
+                if b.get(i) != Some(&b':') {
+                    return None;
+                }
+                let (v, after) = value(s, ws(b, i + 1))?;
+                // A repeated key keeps its last value, as serde_json does.
+                match fields.iter_mut().find(|(f, _)| key_eq(f, &k)) {
+                    Some(slot) => slot.1 = v,
+                    None => fields.push((k, v)),
+                }
+                i = ws(b, after);
+                match b.get(i) {
+                    Some(b',') => i = ws(b, i + 1),
+                    Some(b'}') => {
+                        i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        (ws(b, i) == b.len()).then_some(Record { fields })
     }
 }
 
@@ -245,6 +391,120 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    /// A random JSON value's text, with the odd corners serde_json cares about.
+    fn random_json(rng: &mut impl rand::Rng, depth: u32) -> String {
+        const STRINGS: &[&str] = &[
+            r#""plain""#,
+            r#""""#,
+            r#""tab\there""#,
+            r#""quote \" and \\ slash""#,
+            r#""\u00e9t\u00e9 \ud83d\ude00""#,
+            "\"caf\u{e9} \u{1F600}\"",
+            r#""a/b\/c""#,
+            r#""}{][,:""#,
+        ];
+        const NUMBERS: &[&str] = &[
+            "0",
+            "-0",
+            "12",
+            "-7",
+            "246.52",
+            "1.5e2",
+            "1E-3",
+            "-2.5E+10",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "0.1",
+            "3.141592653589793238",
+        ];
+        match rng.random_range(0..if depth > 2 { 5 } else { 7 }) {
+            0 => STRINGS[rng.random_range(0..STRINGS.len())].to_string(),
+            1 => NUMBERS[rng.random_range(0..NUMBERS.len())].to_string(),
+            2 => "null".into(),
+            3 => "true".into(),
+            4 => "false".into(),
+            5 => {
+                let n = rng.random_range(0..4);
+                let items: Vec<String> = (0..n).map(|_| random_json(rng, depth + 1)).collect();
+                format!("[{}]", items.join(" , "))
+            }
+            _ => random_object(rng, depth + 1),
+        }
+    }
+
+    fn random_object(rng: &mut impl rand::Rng, depth: u32) -> String {
+        const KEYS: &[&str] = &[
+            r#""event_id""#,
+            r#""notes""#,
+            r#""a""#,
+            r#""a\u0062""#,
+            r#""ab""#,
+            r#""""#,
+            r#""k\"q""#,
+        ];
+        const SPACE: &[&str] = &["", " ", "\t", "\r\n ", "  "];
+        let sp = |rng: &mut dyn rand::RngCore| SPACE[rand::Rng::random_range(rng, 0..SPACE.len())];
+        let n = rng.random_range(0..6);
+        let mut out = format!("{}{{", sp(rng));
+        for i in 0..n {
+            if i > 0 {
+                out.push_str(&format!("{},{}", sp(rng), sp(rng)));
+            }
+            let key = KEYS[rng.random_range(0..KEYS.len())];
+            let value = random_json(rng, depth);
+            out.push_str(&format!("{}{key}{}:{}{value}", sp(rng), sp(rng), sp(rng)));
+        }
+        out.push_str(&format!("{}}}{}", sp(rng), sp(rng)));
+        out
+    }
+
+    #[test]
+    fn the_scanner_agrees_with_serde_json_and_refuses_what_it_refuses() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let (mut scanned, mut corrupt_refused) = (0, 0);
+        for _ in 0..20_000 {
+            let line = random_object(&mut rng, 0);
+            let serde: Result<Record<'_>, _> = serde_json::from_str(&line);
+            let serde = serde.unwrap_or_else(|e| panic!("{line}: {e}"));
+            if let Some(fast) = scan::object(&line) {
+                assert_eq!(fast, serde, "{line}");
+                scanned += 1;
+            }
+            // Damage it: whatever the scanner still takes, serde_json takes the same way.
+            let mut bytes = line.clone().into_bytes();
+            for _ in 0..rng.random_range(1..3) {
+                let at = rng.random_range(0..bytes.len());
+                match rng.random_range(0..3) {
+                    0 => {
+                        bytes.remove(at);
+                    }
+                    1 => bytes.insert(at, b"{}[]\",:0e-.\x01x "[rng.random_range(0..14)]),
+                    _ => bytes[at] = b"{}[]\",:0e-.x "[rng.random_range(0..13)],
+                }
+            }
+            let Ok(bad) = std::str::from_utf8(&bytes) else {
+                continue;
+            };
+            let serde: Result<Record<'_>, _> = serde_json::from_str(bad);
+            match (scan::object(bad), serde) {
+                (Some(fast), Ok(slow)) => assert_eq!(fast, slow, "{bad}"),
+                (Some(fast), Err(e)) => panic!("scanner took {bad} as {fast:?}; serde_json: {e}"),
+                (None, Err(_)) => corrupt_refused += 1,
+                (None, Ok(_)) => {}
+            }
+        }
+        assert!(
+            scanned > 19_000,
+            "the scanner reads ordinary lines ({scanned})"
+        );
+        assert!(corrupt_refused > 5_000, "{corrupt_refused}");
+        // Errors still come from serde_json, with its position.
+        let e = Record::parse_str(r#"{"a":1,}"#).unwrap_err();
+        assert!(e.to_string().contains("column"), "{e}");
     }
 
     #[test]

@@ -290,9 +290,12 @@ impl ContactsBuilder {
         }
         self.flags[0].append_option(r.answered);
         self.flags[1].append_option(r.abandoned);
-        self.occurred_at
-            .append_value(r.occurred_at.timestamp_micros());
-        self.date.append_value(date32(r.occurred_at.date_naive()));
+        // The UTC day straight from the microseconds: the same day as `date32` of the date,
+        // without building a calendar date per row.
+        let micros = r.occurred_at.timestamp_micros();
+        self.occurred_at.append_value(micros);
+        self.date
+            .append_value(micros.div_euclid(86_400_000_000) as i32);
         self.ended_at
             .append_option(r.ended_at.map(|t| t.timestamp_micros()));
         self.ingested_at
@@ -416,6 +419,70 @@ pub fn drift_batch(rows: &[DriftRow<'_>]) -> Result<RecordBatch, arrow::error::A
 mod tests {
     use super::*;
     use arrow::array::{Array, StringArray};
+
+    #[test]
+    fn the_date_column_is_the_utc_day_of_occurred_at() {
+        let mut b = ContactsBuilder::with_capacity(4);
+        let times = [
+            "1969-12-31T23:59:59.999999Z",
+            "1970-01-01T00:00:00Z",
+            "2026-09-30T23:59:59.5Z",
+            "2026-10-01T00:00:00Z",
+        ];
+        for t in times {
+            let at: DateTime<Utc> = t.parse().unwrap();
+            b.push(&ContactRow {
+                event_id: None,
+                contact_id: None,
+                source_system: "generic",
+                occurred_at: at,
+                ended_at: None,
+                queue_id: None,
+                queue_name: None,
+                agent_id: None,
+                media_type: None,
+                direction: None,
+                phone_number: None,
+                customer_key: None,
+                wait_seconds: None,
+                talk_seconds: None,
+                hold_seconds: None,
+                acw_seconds: None,
+                duration_seconds: None,
+                answered: None,
+                abandoned: None,
+                outcome_status: "unknown",
+                outcome_raw: None,
+                wrap_up_code: None,
+                csat_score: None,
+                member_id: None,
+                account_number: None,
+                card_number: None,
+                notes: None,
+                customer_tier: None,
+                product_type: None,
+                account_owner: None,
+                rescued_data: None,
+                source_file: "f",
+                bronze_file: "b",
+                ingested_at: at,
+                policy_version: "v",
+            });
+        }
+        let batch = b.finish().unwrap();
+        let dates = batch
+            .column_by_name("date")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow::array::Date32Array>()
+            .unwrap();
+        let want: Vec<i32> = times
+            .iter()
+            .map(|t| date32(t.parse::<DateTime<Utc>>().unwrap().date_naive()))
+            .collect();
+        assert_eq!(dates.values().to_vec(), want);
+        assert_eq!(want, vec![-1, 0, 20726, 20727]);
+    }
 
     #[test]
     fn text_columns_equal_a_plain_builder_whatever_their_nulls() {
