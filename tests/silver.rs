@@ -156,6 +156,68 @@ fn the_most_recently_ingested_copy_wins() {
 }
 
 #[test]
+fn duplicates_across_work_units_leave_the_summary_counting_only_kept_rows() {
+    // 20,000 lines of one date in one file: more than one work unit, so copies of a contact
+    // meet within a unit and across units. Line i has contact C(i % 15000): the 5,000 lowest
+    // contacts come twice and the later line (i + 15000) wins. Only some lines carry a member
+    // id, a note with a phone number or an unknown field, so counting a dropped copy shows.
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
+    let mut text = String::new();
+    for i in 0..20_000u32 {
+        let mut extra = String::new();
+        if i % 3 == 0 {
+            extra.push_str(&format!(r#","member_id":"MBR{:09}""#, i));
+        }
+        if i % 4 == 0 {
+            extra.push_str(r#","notes":"call me back on 317-555-0123 please""#);
+        }
+        if i % 5 == 0 {
+            extra.push_str(&format!(r#","x_extra":{i}"#));
+        }
+        text.push_str(&format!(
+            r#"{{"event_id":"e{i}","contact_id":"C{}","timestamp":"2026-09-01T{:02}:00:00Z","queue_name":"Billing","outcome_status":"Completed"{extra}}}"#,
+            i % 15_000,
+            i % 24
+        ));
+        text.push('\n');
+    }
+    let f = write(dir.path(), "big.ndjson", &text);
+    common::ingest(&lake, &[f]);
+    let rt = rt();
+    let s = process(&rt, &lake, ProcessMode::Incremental);
+    assert_eq!(
+        (s.rows_in, s.rows_out, s.duplicates_dropped),
+        (20_000, 15_000, 5_000)
+    );
+    let winners = || 5_000..20_000u32;
+    let expect = |k: u32| winners().filter(|i| i % k == 0).count() as u64;
+    assert_eq!(s.masked["member_id"].masked, expect(3));
+    assert_eq!(s.masked["notes"].masked, expect(4));
+    assert_eq!(s.masked["notes"].spans_scrubbed, expect(4));
+    assert_eq!(s.rows_with_rescued_data, expect(5));
+    assert_eq!(s.rescued_fields, expect(5));
+    assert!(
+        !s.masked.contains_key("phone_number"),
+        "no phone column values"
+    );
+
+    // The table agrees: each contact once, as its later line.
+    let rows = silver_rows(&rt, &lake);
+    assert_eq!(rows.len(), 15_000);
+    let mut events: Vec<u32> = rows
+        .iter()
+        .map(|r| v(r, "event_id").unwrap()[1..].parse().unwrap())
+        .collect();
+    events.sort_unstable();
+    assert_eq!(events, winners().collect::<Vec<_>>());
+    let count = |col: &str| rows.iter().filter(|r| v(r, col).is_some()).count() as u64;
+    assert_eq!(count("member_id"), expect(3));
+    assert_eq!(count("notes"), expect(4));
+    assert_eq!(count("_rescued_data"), expect(5));
+}
+
+#[test]
 fn incremental_runs_rebuild_only_the_touched_dates() {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();

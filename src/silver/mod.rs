@@ -19,6 +19,7 @@ pub mod table;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use arrow::array::{Array, AsArray, BooleanArray};
 use chrono::{DateTime, NaiveDate, Utc};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -468,25 +469,6 @@ struct DateBuild {
     drift: DriftCollector,
 }
 
-/// One chunk of a date's rows, masked and built.
-struct ChunkOut {
-    batch: arrow::record_batch::RecordBatch,
-    masked: BTreeMap<&'static str, ColumnCounts>,
-    drift: DriftCollector,
-    rows_with_rescued: u64,
-    rescued_fields: u64,
-    crm_matched: u64,
-}
-
-/// A mapped record and where it came from, for dedupe and lineage.
-struct Parsed<'a> {
-    shape: Shape,
-    row: CanonicalRow<'a>,
-    ledger: usize,
-    file: usize,
-    line: usize,
-}
-
 /// A Bronze file's decompressed NDJSON. A hot file of a local lake is read straight from disk
 /// (this runs on rayon's threads; a trip through the async store per small file cost more
 /// than reading it).
@@ -516,6 +498,141 @@ fn read_bronze(
     Ok(text)
 }
 
+/// What building rows added up to: masking per column, rescued data, CRM matches. Kept per
+/// work unit and summed per date; a dropped duplicate's share is counted again and taken off.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct Tally {
+    masked: [ColumnCounts; 5],
+    /// Values present per masked column: a column shows in the summary once it had one.
+    present: [u64; 5],
+    rows_with_rescued: u64,
+    rescued_fields: u64,
+    crm_matched: u64,
+}
+
+/// The masked columns, in [`Tally`]'s slot order.
+const MASKED_COLUMNS: [&str; 5] = [
+    "phone_number",
+    "member_id",
+    "account_number",
+    "card_number",
+    "notes",
+];
+
+impl Tally {
+    fn add(&mut self, o: &Tally, sign: Sign) {
+        let f = |a: &mut u64, b: u64| match sign {
+            Sign::Plus => *a += b,
+            Sign::Minus => *a -= b,
+        };
+        for (mine, theirs) in self.masked.iter_mut().zip(&o.masked) {
+            f(&mut mine.masked, theirs.masked);
+            f(&mut mine.unvalidated_kept, theirs.unvalidated_kept);
+            f(&mut mine.unvalidated_redacted, theirs.unvalidated_redacted);
+            f(&mut mine.spans_scrubbed, theirs.spans_scrubbed);
+        }
+        for (mine, theirs) in self.present.iter_mut().zip(&o.present) {
+            f(mine, *theirs);
+        }
+        f(&mut self.rows_with_rescued, o.rows_with_rescued);
+        f(&mut self.rescued_fields, o.rescued_fields);
+        f(&mut self.crm_matched, o.crm_matched);
+    }
+
+    fn masked_by_column(&self) -> BTreeMap<&'static str, ColumnCounts> {
+        MASKED_COLUMNS
+            .into_iter()
+            .zip(self.masked)
+            .zip(self.present)
+            .filter(|(_, present)| *present > 0)
+            .map(|((c, n), _)| (c, n))
+            .collect()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Sign {
+    Plus,
+    Minus,
+}
+
+/// Where a built row came from: dedupe orders by it, and a dropped duplicate is read again
+/// from it to take its share off the tally.
+struct RowAt {
+    shape: Shape,
+    file: usize,
+    line: usize,
+    from: usize,
+    to: usize,
+}
+
+/// Lines `from..to` (byte offsets, cut at line ends) of one Bronze file of a date.
+struct Piece {
+    file: usize,
+    from: usize,
+    to: usize,
+    first_line: usize,
+    lines: usize,
+}
+
+/// Records a worker builds into one Arrow batch.
+const UNIT_ROWS: usize = 16_384;
+
+/// Cuts a date's decompressed files into work units of about [`UNIT_ROWS`] lines: small files
+/// are grouped, a big one is cut at line ends.
+fn plan_units(texts: &[Vec<u8>]) -> Vec<Vec<Piece>> {
+    let mut units = Vec::new();
+    let mut unit: Vec<Piece> = Vec::new();
+    let mut in_unit = 0;
+    for (file, text) in texts.iter().enumerate() {
+        let (mut from, mut first_line, mut lines) = (0, 0, 0);
+        for nl in memchr::memchr_iter(b'\n', text) {
+            lines += 1;
+            if in_unit + lines >= UNIT_ROWS {
+                unit.push(Piece {
+                    file,
+                    from,
+                    to: nl + 1,
+                    first_line,
+                    lines,
+                });
+                units.push(std::mem::take(&mut unit));
+                in_unit = 0;
+                (from, first_line, lines) = (nl + 1, first_line + lines, 0);
+            }
+        }
+        if from < text.len() {
+            // A last line without a newline counts too.
+            lines += usize::from(text.last() != Some(&b'\n'));
+            unit.push(Piece {
+                file,
+                from,
+                to: text.len(),
+                first_line,
+                lines,
+            });
+            in_unit += lines;
+        }
+    }
+    if !unit.is_empty() {
+        units.push(unit);
+    }
+    units
+}
+
+/// One work unit's rows, masked and built.
+struct UnitOut {
+    batch: arrow::record_batch::RecordBatch,
+    rows: Vec<RowAt>,
+    tally: Tally,
+    drift: DriftCollector,
+}
+
+/// Turns one date's Bronze lines into Silver rows. Each work unit parses, maps, masks and
+/// builds its lines in one pass, while they are still in cache (a pass that first stored every
+/// mapped row of the date and built them afterwards spent a tenth of Silver waiting on
+/// memory). Duplicates are found afterwards over the built batches; they are rare, so taking
+/// them out again costs little.
 fn build_date(
     locator: &BronzeLocator,
     rt: &tokio::runtime::Handle,
@@ -526,185 +643,267 @@ fn build_date(
     progress: &JobProgress,
 ) -> Result<DateBuild, SilverError> {
     let t0 = std::time::Instant::now();
-    // Read and decompress every Bronze file of the date, then map the lines, file by file on
-    // all cores. The rows borrow their text from these buffers until they are built.
     let texts: Vec<Vec<u8>> = refs
         .par_iter()
         .map(|r| read_bronze(locator, rt, r))
         .collect::<Result<_, _>>()?;
-    let per_file: Vec<Result<(Vec<Parsed<'_>>, DriftCollector), SilverError>> = refs
+    let rows = RowBuilder::new(ctx, ledger_rows, refs);
+    let units = plan_units(&texts);
+    let built: Vec<Result<UnitOut, SilverError>> = units
         .par_iter()
-        .zip(texts.par_iter())
-        .enumerate()
-        .map(|(fi, (r, text))| {
-            let mut drift = DriftCollector::default();
-            let mut out = Vec::with_capacity(r.records as usize);
-            // UTF-8 checked once for the whole file: parsing from text then skips the check
-            // the byte parser makes on every string. A file that fails it is parsed line by
-            // line from bytes, so the bad line is named.
-            let whole = std::str::from_utf8(text).ok();
-            let mut start = 0;
-            for (li, line) in text.split(|b| *b == b'\n').enumerate() {
-                let (from, to) = (start, start + line.len());
-                start = to + 1;
-                if line.is_empty() {
-                    continue;
-                }
-                // Bronze only holds records that classified with a time, so these cannot fail;
-                // a line that does (a hand-edited file) is reported, not skipped.
-                let bad = |m: String| SilverError::Bronze {
-                    path: r.path.clone(),
-                    message: format!("line {}: {m}", li + 1),
-                };
-                let obj = match whole {
-                    Some(w) => Record::parse_str(&w[from..to]),
-                    None => Record::parse(line),
-                }
-                .map_err(|e| bad(e.to_string()))?;
-                let (shape, at) = obj.facts();
-                let at = at.map_err(|e| bad(e.to_string()))?;
-                let row = map_record(shape, obj, at, &ctx.pipeline.schema, &mut drift);
-                out.push(Parsed {
-                    shape,
-                    row,
-                    ledger: r.ledger,
-                    file: fi,
-                    line: li,
-                });
-            }
-            progress.add_done(r.records);
-            progress.add_records(out.len() as u64);
-            progress.check().map_err(|_| SilverError::Cancelled)?;
-            Ok((out, drift))
-        })
-        .collect();
-    let mut drift = DriftCollector::default();
-    // Rows stay in their per-file vectors (moving them into one list copied every row).
-    let mut files: Vec<Vec<Parsed<'_>>> = Vec::with_capacity(per_file.len());
-    for r in per_file {
-        let (p, d) = r?;
-        files.push(p);
-        drift.merge(d);
-    }
-    let rows_in = files.iter().map(|f| f.len() as u64).sum::<u64>();
-    let t_parse = t0.elapsed().as_secs_f64();
-
-    // Dedupe on (source_system, contact_id): the most recently ingested copy wins, then the
-    // later line. Records without a contact id cannot be matched and are all kept.
-    let order = |p: &Parsed<'_>| (ledger_rows[p.ledger].ingest_order(), p.file, p.line);
-    let mut winner: ahash::AHashMap<(Shape, &str), (usize, usize)> =
-        ahash::AHashMap::with_capacity(rows_in as usize);
-    let mut keep: Vec<Vec<bool>> = files.iter().map(|f| vec![true; f.len()]).collect();
-    for (fi, file) in files.iter().enumerate() {
-        for (ri, p) in file.iter().enumerate() {
-            let Some(id) = p.row.contact_id.as_deref() else {
-                continue;
-            };
-            match winner.get(&(p.shape, id)) {
-                Some(&(fj, rj)) if order(&files[fj][rj]) >= order(p) => keep[fi][ri] = false,
-                Some(&(fj, rj)) => {
-                    keep[fj][rj] = false;
-                    winner.insert((p.shape, id), (fi, ri));
-                }
-                None => {
-                    winner.insert((p.shape, id), (fi, ri));
-                }
-            }
-        }
-    }
-    drop(winner);
-    let duplicates = keep.iter().flatten().filter(|k| !**k).count() as u64;
-
-    // Mask, normalise, enrich, build: in chunks on all cores, each chunk one Arrow batch.
-    let kept: Vec<&Parsed<'_>> = files
-        .iter()
-        .zip(&keep)
-        .flat_map(|(f, k)| f.iter().zip(k).filter(|(_, k)| **k).map(|(p, _)| p))
-        .collect();
-    let chunks: Vec<Result<ChunkOut, SilverError>> = kept
-        .par_chunks(16_384)
-        .map(|chunk| {
-            // This thread's phone memo, kept across the chunks and dates of the run.
+        .map(|pieces| {
+            // This thread's phone memo, kept across the units and dates of the run.
             pii::with_phone_cache(ctx.masker.id(), |phones| {
-                build_chunk(ctx, ledger_rows, refs, date, chunk, phones)
+                build_unit(&rows, &texts, pieces, date, phones, progress)
             })
         })
         .collect();
-    let mut batches = Vec::with_capacity(chunks.len());
-    let mut masked: BTreeMap<&'static str, ColumnCounts> = BTreeMap::new();
-    let (mut rows_with_rescued, mut rescued_fields, mut crm_matched) = (0, 0, 0);
-    for c in chunks {
-        let c = c?;
-        batches.push(c.batch);
-        for (col, n) in &c.masked {
-            masked.entry(col).or_default().add(n);
-        }
-        drift.merge(c.drift);
-        rows_with_rescued += c.rows_with_rescued;
-        rescued_fields += c.rescued_fields;
-        crm_matched += c.crm_matched;
+    let mut outs = Vec::with_capacity(built.len());
+    for u in built {
+        outs.push(u?);
     }
-    tracing::debug!(%date, parse_secs = t_parse, total_secs = t0.elapsed().as_secs_f64(), "built date");
+    let rows_in = outs.iter().map(|u| u.rows.len() as u64).sum::<u64>();
+
+    // Dedupe on (source_system, contact_id): the most recently ingested copy wins, then the
+    // later line. Records without a contact id cannot be matched and are all kept.
+    let order = |a: &RowAt| {
+        (
+            ledger_rows[refs[a.file].ledger].ingest_order(),
+            a.file,
+            a.line,
+        )
+    };
+    let mut dropped: Vec<Vec<usize>> = outs.iter().map(|_| Vec::new()).collect();
+    {
+        let mut winner: ahash::AHashMap<(Shape, &str), (usize, usize)> =
+            ahash::AHashMap::with_capacity(rows_in as usize);
+        for (ui, u) in outs.iter().enumerate() {
+            let Some(ids) = u.batch.column_by_name("contact_id") else {
+                continue;
+            };
+            let ids = ids.as_string::<i32>();
+            for (ri, a) in u.rows.iter().enumerate() {
+                if ids.is_null(ri) {
+                    continue;
+                }
+                let key = (a.shape, ids.value(ri));
+                match winner.get(&key) {
+                    Some(&(uj, rj)) if order(&outs[uj].rows[rj]) >= order(a) => {
+                        dropped[ui].push(ri);
+                    }
+                    Some(&(uj, rj)) => {
+                        dropped[uj].push(rj);
+                        winner.insert(key, (ui, ri));
+                    }
+                    None => {
+                        winner.insert(key, (ui, ri));
+                    }
+                }
+            }
+        }
+    }
+    let duplicates = dropped.iter().map(|d| d.len() as u64).sum::<u64>();
+
+    let mut tally = Tally::default();
+    let mut drift = DriftCollector::default();
+    let mut batches = Vec::with_capacity(outs.len());
+    for (u, gone) in outs.into_iter().zip(dropped) {
+        tally.add(&u.tally, Sign::Plus);
+        drift.merge(u.drift);
+        if gone.is_empty() {
+            batches.push(u.batch);
+            continue;
+        }
+        // Take the dropped rows' share off: read them again the way they were built.
+        let minus = pii::with_phone_cache(ctx.masker.id(), |phones| {
+            let mut minus = Tally::default();
+            let mut scratch = DriftCollector::default();
+            for &ri in &gone {
+                let a = &u.rows[ri];
+                let text = &texts[a.file];
+                let line = &text[a.from..a.to];
+                let (shape, row) = parse_line(ctx, refs, None, line, a.file, a.line, &mut scratch)?;
+                rows.row(shape, &row, a.file, None, &mut minus, &mut scratch, phones);
+            }
+            Ok::<_, SilverError>(minus)
+        })?;
+        tally.add(&minus, Sign::Minus);
+        let mut keep = vec![true; u.rows.len()];
+        for ri in gone {
+            keep[ri] = false;
+        }
+        let batch = arrow::compute::filter_record_batch(&u.batch, &BooleanArray::from(keep))
+            .map_err(|source| SilverError::Arrow { date, source })?;
+        batches.push(batch);
+    }
+    tracing::debug!(%date, secs = t0.elapsed().as_secs_f64(), "built date");
     Ok(DateBuild {
         date,
         batches,
         rows_in,
         duplicates,
-        rows_with_rescued,
-        rescued_fields,
-        crm_matched,
-        masked,
+        rows_with_rescued: tally.rows_with_rescued,
+        rescued_fields: tally.rescued_fields,
+        crm_matched: tally.crm_matched,
+        masked: tally.masked_by_column(),
         drift,
     })
 }
 
-/// Masks, normalises and enriches one chunk of a date's kept rows into one Arrow batch.
-fn build_chunk<'r>(
+/// Parses and maps one Bronze line. `text` is the line as validated UTF-8 when the caller has
+/// it; otherwise the bytes are parsed (and a bad byte named).
+fn parse_line<'t>(
     ctx: &Context,
-    ledger_rows: &[LedgerEntry],
     refs: &[BronzeRef],
+    text: Option<&'t str>,
+    bytes: &'t [u8],
+    file: usize,
+    line: usize,
+    drift: &mut DriftCollector,
+) -> Result<(Shape, CanonicalRow<'t>), SilverError> {
+    // Bronze only holds records that classified with a time, so these cannot fail; a line
+    // that does (a hand-edited file) is reported, not skipped.
+    let bad = |m: String| SilverError::Bronze {
+        path: refs[file].path.clone(),
+        message: format!("line {}: {m}", line + 1),
+    };
+    let obj = match text {
+        Some(t) => Record::parse_str(t),
+        None => Record::parse(bytes),
+    }
+    .map_err(|e| bad(e.to_string()))?;
+    let (shape, at) = obj.facts();
+    let at = at.map_err(|e| bad(e.to_string()))?;
+    Ok((
+        shape,
+        map_record(shape, obj, at, &ctx.pipeline.schema, drift),
+    ))
+}
+
+/// Parses, maps, masks and builds one work unit's lines into one Arrow batch.
+fn build_unit(
+    rows: &RowBuilder<'_>,
+    texts: &[Vec<u8>],
+    pieces: &[Piece],
     date: NaiveDate,
-    chunk: &'r [&'r Parsed<'r>],
     phones: &mut PhoneCache,
-) -> Result<ChunkOut, SilverError> {
-    let m = &ctx.masker;
+    progress: &JobProgress,
+) -> Result<UnitOut, SilverError> {
+    let n = pieces.iter().map(|p| p.lines).sum();
+    let mut b = ContactsBuilder::with_capacity(n);
+    let mut at = Vec::with_capacity(n);
+    let mut tally = Tally::default();
     let mut drift = DriftCollector::default();
-    // The masked columns' rules and counts in fixed slots: looking both up by column name in
-    // ordered maps took ten string searches per row.
-    const MASKED: [&str; 5] = [
-        "phone_number",
-        "member_id",
-        "account_number",
-        "card_number",
-        "notes",
-    ];
-    let rules = MASKED.map(|c| m.rule(c));
-    let mut counts = [ColumnCounts::default(); 5];
-    let mut seen = [false; 5];
-    let mut b = ContactsBuilder::with_capacity(chunk.len());
-    let (mut rows_with_rescued, mut rescued_fields, mut crm_matched) = (0, 0, 0);
-    for p in chunk {
-        let r = &p.row;
+    for p in pieces {
+        let bytes = &texts[p.file][p.from..p.to];
+        // UTF-8 checked once for the piece (it is cut at line ends): parsing from text then
+        // skips the check the byte parser makes on every string. A piece that fails it is
+        // parsed line by line from bytes, so the bad line is named.
+        let whole = std::str::from_utf8(bytes).ok();
+        let (mut pos, mut line) = (0, p.first_line);
+        let mut parsed = 0u64;
+        while pos < bytes.len() {
+            let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |k| pos + k);
+            if end > pos {
+                let (shape, row) = parse_line(
+                    rows.ctx,
+                    rows.refs,
+                    whole.map(|w| &w[pos..end]),
+                    &bytes[pos..end],
+                    p.file,
+                    line,
+                    &mut drift,
+                )?;
+                rows.row(
+                    shape,
+                    &row,
+                    p.file,
+                    Some(&mut b),
+                    &mut tally,
+                    &mut drift,
+                    phones,
+                );
+                at.push(RowAt {
+                    shape,
+                    file: p.file,
+                    line,
+                    from: p.from + pos,
+                    to: p.from + end,
+                });
+                parsed += 1;
+            }
+            pos = end + 1;
+            line += 1;
+        }
+        progress.add_done(parsed);
+        progress.add_records(parsed);
+        progress.check().map_err(|_| SilverError::Cancelled)?;
+    }
+    let batch = b
+        .finish()
+        .map_err(|source| SilverError::Arrow { date, source })?;
+    Ok(UnitOut {
+        batch,
+        rows: at,
+        tally,
+        drift,
+    })
+}
+
+/// Turns mapped records into Silver rows: masking, status normalisation, CRM columns, lineage.
+struct RowBuilder<'c> {
+    ctx: &'c Context,
+    ledger_rows: &'c [LedgerEntry],
+    refs: &'c [BronzeRef],
+    /// The masked columns' rules, looked up once (in [`MASKED_COLUMNS`] order).
+    rules: [Option<&'c masking::ColumnRule>; 5],
+}
+
+impl<'c> RowBuilder<'c> {
+    fn new(ctx: &'c Context, ledger_rows: &'c [LedgerEntry], refs: &'c [BronzeRef]) -> Self {
+        RowBuilder {
+            ctx,
+            ledger_rows,
+            refs,
+            rules: MASKED_COLUMNS.map(|c| ctx.masker.rule(c)),
+        }
+    }
+
+    /// Masks, normalises and enriches one record, pushes it to `out` (a recount passes none)
+    /// and adds what it did to `tally`.
+    #[allow(clippy::too_many_arguments)]
+    fn row<'r>(
+        &self,
+        shape: Shape,
+        r: &'r CanonicalRow<'r>,
+        file: usize,
+        out: Option<&mut ContactsBuilder>,
+        tally: &mut Tally,
+        drift: &mut DriftCollector,
+        phones: &mut PhoneCache,
+    ) {
+        let ctx = self.ctx;
+        let m = &ctx.masker;
         // The phone column and customer_key share one validation and one hash.
         let (phone, customer_key) = match r.phone_number.as_deref() {
             Some(v) => {
-                seen[0] = true;
-                let (p, k) = m.mask_phone_with(rules[0], v, phones, &mut counts[0]);
+                tally.present[0] += 1;
+                let (p, k) = m.mask_phone_with(self.rules[0], v, phones, &mut tally.masked[0]);
                 (Some(p), k)
             }
             None => (None, None),
         };
         let mut mask = |i: usize, v: Option<&'r str>, phones: &mut PhoneCache| {
             let v = v?;
-            seen[i] = true;
-            Some(m.mask_with(rules[i], v, phones, &mut counts[i]))
+            tally.present[i] += 1;
+            Some(m.mask_with(self.rules[i], v, phones, &mut tally.masked[i]))
         };
         let member = mask(1, r.member_id.as_deref(), phones);
         let account = mask(2, r.account_number.as_deref(), phones);
         let card = mask(3, r.card_number.as_deref(), phones);
         let notes = mask(4, r.notes.as_deref(), phones);
 
-        let (outcome, answered, abandoned) = match p.shape {
+        let (outcome, answered, abandoned) = match shape {
             Shape::Generic => {
                 let normalized = match r.outcome_raw.as_deref() {
                     None => "unknown",
@@ -712,7 +911,7 @@ fn build_chunk<'r>(
                         Some(n) => n,
                         None => {
                             drift.observe(
-                                p.shape,
+                                shape,
                                 "outcome_status",
                                 DriftKind::UnmappedStatus,
                                 Some(&Value::String(raw.to_string())),
@@ -738,8 +937,8 @@ fn build_chunk<'r>(
         let rescued = if r.rescued.is_empty() {
             None
         } else {
-            rows_with_rescued += 1;
-            rescued_fields += r.rescued.len() as u64;
+            tally.rows_with_rescued += 1;
+            tally.rescued_fields += r.rescued.len() as u64;
             let mut v = Value::Object(r.rescued.clone());
             if m.enabled() {
                 scrub_value(m, &mut v, phones);
@@ -750,14 +949,16 @@ fn build_chunk<'r>(
             customer_key.as_ref().map(HexDigest::as_str),
             r.contact_id.as_deref(),
         );
-        crm_matched += u64::from(crm.is_some());
-        let entry = &ledger_rows[p.ledger];
-        let occurred_at = r.occurred_at.unwrap_or_default();
-        b.push(&ContactRow {
+        tally.crm_matched += u64::from(crm.is_some());
+        let Some(out) = out else {
+            return;
+        };
+        let entry = &self.ledger_rows[self.refs[file].ledger];
+        out.push(&ContactRow {
             event_id: r.event_id.as_deref(),
             contact_id: r.contact_id.as_deref(),
-            source_system: p.shape.as_str(),
-            occurred_at,
+            source_system: shape.as_str(),
+            occurred_at: r.occurred_at.unwrap_or_default(),
             ended_at: r.ended_at,
             queue_id: r.queue_id.as_deref(),
             queue_name: r.queue_name.as_deref(),
@@ -786,29 +987,11 @@ fn build_chunk<'r>(
             account_owner: crm.and_then(|c| c.account_owner.as_deref()),
             rescued_data: rescued.as_deref(),
             source_file: &entry.source_path,
-            bronze_file: &refs[p.file].path,
+            bronze_file: &self.refs[file].path,
             ingested_at: entry.ingested_at,
             policy_version: &m.policy.version,
         });
     }
-    let batch = b
-        .finish()
-        .map_err(|source| SilverError::Arrow { date, source })?;
-    let masked = MASKED
-        .into_iter()
-        .zip(counts)
-        .zip(seen)
-        .filter(|(_, seen)| *seen)
-        .map(|((c, n), _)| (c, n))
-        .collect();
-    Ok(ChunkOut {
-        batch,
-        masked,
-        drift,
-        rows_with_rescued,
-        rescued_fields,
-        crm_matched,
-    })
 }
 
 /// Scrubs PII out of every string (and number) inside rescued JSON, keeping it valid JSON.
@@ -830,5 +1013,69 @@ fn scrub_value(m: &Masker, v: &mut Value, phones: &mut PhoneCache) {
         Value::Array(a) => a.iter_mut().for_each(|x| scrub_value(m, x, phones)),
         Value::Object(o) => o.values_mut().for_each(|x| scrub_value(m, x, phones)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_units_cover_every_line_once_and_cut_only_at_line_ends() {
+        let file = |lines: usize, trailing_newline: bool| -> Vec<u8> {
+            let mut t: Vec<u8> = (0..lines)
+                .flat_map(|i| format!("line{i}\n").into_bytes())
+                .collect();
+            if !trailing_newline {
+                t.extend_from_slice(b"last");
+            }
+            t
+        };
+        let texts = vec![
+            file(3, true),
+            file(UNIT_ROWS * 2 + 5, true),
+            Vec::new(),
+            file(10, false),
+            b"\n\nx\n".to_vec(),
+        ];
+        let units = plan_units(&texts);
+        assert!(units.len() >= 3, "the big file is cut");
+        let mut seen: Vec<Vec<(usize, Vec<u8>)>> = texts.iter().map(|_| Vec::new()).collect();
+        for unit in &units {
+            let lines: usize = unit.iter().map(|p| p.lines).sum();
+            assert!(lines <= UNIT_ROWS, "{lines}");
+            for p in unit {
+                let t = &texts[p.file];
+                assert!(
+                    p.from == 0 || t[p.from - 1] == b'\n',
+                    "starts after a newline"
+                );
+                assert!(
+                    p.to == t.len() || t[p.to - 1] == b'\n',
+                    "ends after a newline"
+                );
+                let piece = &t[p.from..p.to];
+                let body = piece.strip_suffix(b"\n").unwrap_or(piece);
+                let split: Vec<&[u8]> = body.split(|b| *b == b'\n').collect();
+                assert_eq!(split.len(), p.lines);
+                for (k, l) in split.into_iter().enumerate() {
+                    seen[p.file].push((p.first_line + k, l.to_vec()));
+                }
+            }
+        }
+        // Put back together, each file is its lines in order, numbered from 0.
+        for (t, mut got) in texts.iter().zip(seen) {
+            got.sort();
+            let body = t.strip_suffix(b"\n").unwrap_or(t);
+            let want: Vec<(usize, Vec<u8>)> = if t.is_empty() {
+                Vec::new()
+            } else {
+                body.split(|b| *b == b'\n')
+                    .map(<[u8]>::to_vec)
+                    .enumerate()
+                    .collect()
+            };
+            assert_eq!(got, want);
+        }
     }
 }
