@@ -58,12 +58,20 @@ impl Val<'_> {
     }
 }
 
-/// Field-name equality that rules most names out by length and end bytes before comparing
-/// them whole: mapping looks up some 30 names in each record, and the comparisons (a `memcmp`
-/// call each) were a visible share of Silver.
+/// A field name's length and end bytes in one word: mapping looks up some 30 names in each
+/// record, and comparing one word per field rules nearly all of them out without touching
+/// the names themselves.
+fn fingerprint(name: &str) -> u32 {
+    let b = name.as_bytes();
+    let (first, last) = (b.first().copied(), b.last().copied());
+    (b.len().min(0xffff) as u32)
+        | u32::from(first.unwrap_or(0)) << 16
+        | u32::from(last.unwrap_or(0)) << 24
+}
+
+/// Field-name equality.
 fn key_eq(k: &str, name: &str) -> bool {
-    let (a, b) = (k.as_bytes(), name.as_bytes());
-    a.len() == b.len() && a.first() == b.first() && a.last() == b.last() && a == b
+    k.len() == name.len() && k == name
 }
 
 /// A record's top-level fields in line order; a repeated key keeps its last value, as
@@ -71,6 +79,8 @@ fn key_eq(k: &str, name: &str) -> bool {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Record<'a> {
     fields: Vec<(Cow<'a, str>, Val<'a>)>,
+    /// [`fingerprint`] of each field's name, in the same order.
+    prints: Vec<u32>,
 }
 
 impl<'a> Record<'a> {
@@ -89,12 +99,37 @@ impl<'a> Record<'a> {
         }
     }
 
+    fn with_capacity(n: usize) -> Self {
+        Record {
+            fields: Vec::with_capacity(n),
+            prints: Vec::with_capacity(n),
+        }
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        let print = fingerprint(name);
+        self.prints
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| **p == print)
+            .map(|(i, _)| i)
+            .find(|i| key_eq(&self.fields[*i].0, name))
+    }
+
+    /// Adds a field as it is read; a repeated key replaces the earlier value.
+    fn insert(&mut self, k: Cow<'a, str>, v: Val<'a>) {
+        match self.position(&k) {
+            Some(i) => self.fields[i].1 = v,
+            None => {
+                self.prints.push(fingerprint(&k));
+                self.fields.push((k, v));
+            }
+        }
+    }
+
     /// The value of a field, if the record has it.
     pub fn get(&self, name: &str) -> Option<&Val<'a>> {
-        self.fields
-            .iter()
-            .find(|(k, _)| key_eq(k, name))
-            .map(|(_, v)| v)
+        self.position(name).map(|i| &self.fields[i].1)
     }
 
     /// Present and not null.
@@ -104,7 +139,8 @@ impl<'a> Record<'a> {
 
     /// Takes a field out (what is left at the end is rescued).
     pub fn take(&mut self, name: &str) -> Option<Val<'a>> {
-        let i = self.fields.iter().position(|(k, _)| key_eq(k, name))?;
+        let i = self.position(name)?;
+        self.prints.swap_remove(i);
         Some(self.fields.swap_remove(i).1)
     }
 
@@ -148,7 +184,7 @@ impl<'a> Record<'a> {
 /// parsing; this walks it once. It accepts only what `serde_json` accepts, and leaves anything
 /// unusual (a string with a control character, a malformed number) to it by returning `None`.
 mod scan {
-    use super::{Record, Val, key_eq};
+    use super::{Record, Val};
     use serde_json::value::RawValue;
     use std::borrow::Cow;
 
@@ -249,7 +285,7 @@ mod scan {
         if b.get(i) != Some(&b'{') {
             return None;
         }
-        let mut fields: Vec<(Cow<'_, str>, Val<'_>)> = Vec::with_capacity(16);
+        let mut record = Record::with_capacity(16);
         i = ws(b, i + 1);
         if b.get(i) == Some(&b'}') {
             i += 1;
@@ -264,11 +300,7 @@ mod scan {
                     return None;
                 }
                 let (v, after) = value(s, ws(b, i + 1))?;
-                // A repeated key keeps its last value, as serde_json does.
-                match fields.iter_mut().find(|(f, _)| key_eq(f, &k)) {
-                    Some(slot) => slot.1 = v,
-                    None => fields.push((k, v)),
-                }
+                record.insert(k, v);
                 i = ws(b, after);
                 match b.get(i) {
                     Some(b',') => i = ws(b, i + 1),
@@ -280,7 +312,7 @@ mod scan {
                 }
             }
         }
-        (ws(b, i) == b.len()).then_some(Record { fields })
+        (ws(b, i) == b.len()).then_some(record)
     }
 }
 
@@ -338,16 +370,13 @@ impl<'de> serde::Deserialize<'de> for Record<'de> {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Record<'de>, A::Error> {
-                let mut fields: Vec<(Cow<'de, str>, Val<'de>)> = Vec::with_capacity(16);
+                let mut record = Record::with_capacity(16);
                 while let Some(Key(k)) = m.next_key::<Key<'de>>()? {
                     let raw: &'de RawValue = m.next_value()?;
                     let v = val_of(raw)?;
-                    match fields.iter_mut().find(|(f, _)| key_eq(f, &k)) {
-                        Some(slot) => slot.1 = v,
-                        None => fields.push((k, v)),
-                    }
+                    record.insert(k, v);
                 }
-                Ok(Record { fields })
+                Ok(record)
             }
         }
         d.deserialize_map(RecordVisitor)
