@@ -523,7 +523,9 @@ impl Tally {
     fn add(&mut self, o: &Tally, sign: Sign) {
         let f = |a: &mut u64, b: u64| match sign {
             Sign::Plus => *a += b,
-            Sign::Minus => *a -= b,
+            // A recount masks exactly as the build did, so this never goes below zero; a
+            // miscount would show as a low number rather than stop the run.
+            Sign::Minus => *a = a.saturating_sub(b),
         };
         for (mine, theirs) in self.masked.iter_mut().zip(&o.masked) {
             f(&mut mine.masked, theirs.masked);
@@ -732,7 +734,8 @@ fn build_date(
             batches.push(u.batch);
             continue;
         }
-        // Take the dropped rows' share off: read them again the way they were built.
+        // Take the dropped rows' share off: read them again the way they were built. Drift
+        // seen on a dropped copy stays observed: the field or status was in the data.
         let minus = pii::with_phone_cache(ctx.masker.id(), |phones| {
             let mut minus = Tally::default();
             let mut scratch = DriftCollector::default();
