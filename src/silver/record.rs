@@ -69,11 +69,6 @@ fn fingerprint(name: &str) -> u32 {
         | u32::from(last.unwrap_or(0)) << 24
 }
 
-/// Field-name equality.
-fn key_eq(k: &str, name: &str) -> bool {
-    k.len() == name.len() && k == name
-}
-
 /// A record's top-level fields in line order; a repeated key keeps its last value, as
 /// `serde_json` does.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -107,21 +102,26 @@ impl<'a> Record<'a> {
     }
 
     fn position(&self, name: &str) -> Option<usize> {
-        let print = fingerprint(name);
+        self.position_printed(fingerprint(name), name)
+    }
+
+    /// [`Record::position`] with the name's fingerprint already worked out.
+    fn position_printed(&self, print: u32, name: &str) -> Option<usize> {
         self.prints
             .iter()
             .enumerate()
             .filter(|(_, p)| **p == print)
             .map(|(i, _)| i)
-            .find(|i| key_eq(&self.fields[*i].0, name))
+            .find(|i| self.fields[*i].0 == name)
     }
 
     /// Adds a field as it is read; a repeated key replaces the earlier value.
     fn insert(&mut self, k: Cow<'a, str>, v: Val<'a>) {
-        match self.position(&k) {
+        let print = fingerprint(&k);
+        match self.position_printed(print, &k) {
             Some(i) => self.fields[i].1 = v,
             None => {
-                self.prints.push(fingerprint(&k));
+                self.prints.push(print);
                 self.fields.push((k, v));
             }
         }
