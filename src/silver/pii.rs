@@ -206,6 +206,28 @@ pub enum DetectorError {
     BadRegion(String),
 }
 
+/// How many compiled patterns libphonenumber's metadata may keep. The crate compiles its
+/// patterns lazily into one cache of 100, but reading a single `+1` number walks the patterns of
+/// all 25 North-American regions (about 250), so with 100 every Caribbean number recompiled
+/// regexes: a tenth of the phones sent to the full parser cost more than all the rest of
+/// Silver's phone work. The whole database has about 3,300 patterns; the ones a lake meets are
+/// far fewer, and each stays compiled once used.
+const PHONE_PATTERN_CACHE: usize = 4096;
+
+/// Gives libphonenumber's shared pattern cache room for [`PHONE_PATTERN_CACHE`] patterns, once
+/// per process (replacing the cache drops what it held, so not on every policy load).
+fn widen_phonenumber_regex_cache() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let cache = phonenumber::metadata::DATABASE.cache();
+        // A poisoned lock means a pattern panicked mid-match elsewhere; the cache is then
+        // left as the crate made it, which is slower but still correct.
+        if let Ok(mut guard) = cache.lock() {
+            *guard = regex_cache::RegexCache::new(PHONE_PATTERN_CACHE);
+        }
+    });
+}
+
 /// The detectors of one policy.
 #[derive(Debug, Clone)]
 pub struct Detectors {
@@ -223,6 +245,7 @@ impl Detectors {
     ) -> Result<Self, DetectorError> {
         let region = phonenumber::country::Id::from_str(default_region.trim())
             .map_err(|_| DetectorError::BadRegion(default_region.to_string()))?;
+        widen_phonenumber_regex_cache();
         let compile = |field: &'static str, p: &str| {
             Regex::new(p).map_err(|e| DetectorError::BadPattern {
                 field,
