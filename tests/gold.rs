@@ -498,6 +498,8 @@ fn spec_edge_cases_by_hand() {
     let lake = new_lake(dir.path(), "lake");
     let p1 = r#","phone_number":"(317) 555-0101""#;
     let p2 = r#","phone_number":"(317) 555-0102""#;
+    let p3 = r#","phone_number":"(317) 555-0103""#;
+    let p4 = r#","phone_number":"(317) 555-0104""#;
     let lines = vec![
         // Only abandons: one short (3 s < 5 s), one not. AHT, ASA, FCR null; SL 0 / 1.
         generic(
@@ -540,6 +542,19 @@ fn spec_edge_cases_by_hand() {
         generic("f4", "2026-09-08T09:30:01Z", "Other", "Completed", 1.0, p2),
         // No phone: answered, but not in the FCR denominator; no CSAT.
         generic("n1", "2026-09-01T12:00:00Z", "Sales", "Completed", 20.0, ""),
+        // p3 calls twice at the very same instant and never again: one visit, both resolved.
+        // p4 comes back one microsecond later: the first is not resolved, the second is.
+        generic("t1", "2026-09-01T13:00:00Z", "Ties", "Completed", 5.0, p3),
+        generic("t2", "2026-09-01T13:00:00Z", "Ties", "Completed", 5.0, p3),
+        generic("t3", "2026-09-01T14:00:00Z", "Ties", "Completed", 5.0, p4),
+        generic(
+            "t4",
+            "2026-09-01T14:00:00.000001Z",
+            "Ties",
+            "Completed",
+            5.0,
+            p4,
+        ),
     ];
     let f = write(dir.path(), "edge.ndjson", &lines);
     common::ingest(&lake, &[f]);
@@ -571,6 +586,8 @@ fn spec_edge_cases_by_hand() {
     assert_eq!(s.fcr, Some(50.0));
     assert_eq!((s.csat, s.csat_n), (Some(4.0), 1));
     assert_eq!(s.abandon_rate, Some(0.0));
+    let t = row("Ties");
+    assert_eq!((t.total, t.answered, t.fcr), (4, 4, Some(75.0)), "{t:?}");
     check_against_oracle(&rt, &lake, &utc_settings());
 }
 

@@ -471,25 +471,23 @@ async fn compute(
             FROM silver
             WHERE date BETWEEN DATE '{lo}' AND DATE '{hi}'
         ),
-        times AS (
-            SELECT DISTINCT customer_key, occurred_at FROM s WHERE customer_key IS NOT NULL
-        ),
-        nxt AS (
-            SELECT customer_key, occurred_at,
-                   LEAD(occurred_at) OVER (PARTITION BY customer_key ORDER BY occurred_at) AS next_at
-            FROM times
-        ),
-        c AS (
+        -- FCR: an answered contact is resolved when the same caller does not come back
+        -- within the window. One window pass over the caller's contacts in time order counts
+        -- the later ones (a microsecond on: contacts at the very same instant are one visit)
+        -- up to the window; a self-join of each contact to its next one held every caller
+        -- key three times over and made this the peak of the whole pipeline's memory.
+        w AS (
             SELECT s.*,
                    CASE WHEN s.answered AND s.customer_key IS NOT NULL THEN
-                       CASE WHEN nxt.next_at IS NULL
-                                 OR nxt.next_at > s.occurred_at + INTERVAL '{window_secs} seconds'
+                       CASE WHEN COUNT(*) OVER (
+                                PARTITION BY customer_key ORDER BY occurred_at
+                                RANGE BETWEEN INTERVAL '1 microsecond' FOLLOWING
+                                          AND INTERVAL '{window_secs} seconds' FOLLOWING) = 0
                             THEN 1 ELSE 0 END
                    END AS fcr
-            FROM s LEFT JOIN nxt
-              ON s.customer_key = nxt.customer_key AND s.occurred_at = nxt.occurred_at
-            WHERE s.ldate IN ({list})
-        )",
+            FROM s
+        ),
+        c AS (SELECT * FROM w WHERE ldate IN ({list}))",
         list = list.join(", ")
     );
     let aggregates = format!(

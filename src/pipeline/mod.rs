@@ -40,10 +40,24 @@ pub async fn process(
     progress: &JobProgress,
 ) -> Result<LayersSummary, ProcessError> {
     let silver = silver::process(lake, mode, key, progress).await?;
+    release_freed_memory();
     let gold_mode = match mode {
         ProcessMode::Full => GoldMode::Full,
         _ => GoldMode::Incremental,
     };
     let gold = gold::build(lake, gold_mode, progress).await?;
     Ok(LayersSummary { silver, gold })
+}
+
+/// Hands the heap memory freed so far back to the system. Silver builds on rayon's threads and
+/// Gold queries on the runtime's, and glibc keeps a thread's freed memory in that thread's
+/// arena: without this, the 0.4-0.5 GB Silver had in flight stayed resident under everything
+/// Gold then allocated, and `process` peaked at the sum of the two.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages to the kernel; it touches no live allocation
+    // and may be called from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
