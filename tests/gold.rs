@@ -589,6 +589,27 @@ fn spec_edge_cases_by_hand() {
     let t = row("Ties");
     assert_eq!((t.total, t.answered, t.fcr), (4, 4, Some(75.0)), "{t:?}");
     check_against_oracle(&rt, &lake, &utc_settings());
+
+    // A window of zero days: nobody can come back within it, so every answered contact with a
+    // caller key is resolved.
+    set_pipeline(
+        &rt,
+        &lake,
+        &[("fcr_window_days = 7", "fcr_window_days = 0")],
+    );
+    let run = process(&rt, &lake, ProcessMode::Incremental);
+    assert!(run.gold.full_rebuild, "{}", run.gold.reason);
+    let g = gold(&rt, &lake, false);
+    let t = &g[&(d1, 0, Some("Ties".to_string()))];
+    assert_eq!(t.fcr, Some(100.0), "{t:?}");
+    check_against_oracle(
+        &rt,
+        &lake,
+        &Settings {
+            window_days: 0,
+            ..utc_settings()
+        },
+    );
 }
 
 #[test]

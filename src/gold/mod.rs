@@ -461,6 +461,17 @@ async fn compute(
     let hi = *last + Duration::days(s.fcr_window_days as i64 + 1);
     let list: Vec<String> = dates.iter().map(|d| format!("DATE '{d}'")).collect();
     let window_micros = s.fcr_window_days as i64 * 86_400_000_000;
+    // A window of zero days holds no later contact (and a frame from 1 to 0 is refused).
+    let no_return = if window_micros > 0 {
+        format!(
+            "COUNT(*) OVER (
+                 PARTITION BY customer_key
+                 ORDER BY arrow_cast(occurred_at, 'Int64')
+                 RANGE BETWEEN 1 FOLLOWING AND {window_micros} FOLLOWING) = 0"
+        )
+    } else {
+        "TRUE".to_string()
+    };
     let base = format!(
         "WITH s AS (
             SELECT customer_key, occurred_at, queue_id, queue_name,
@@ -481,11 +492,7 @@ async fn compute(
         w AS (
             SELECT s.*,
                    CASE WHEN s.answered AND s.customer_key IS NOT NULL THEN
-                       CASE WHEN COUNT(*) OVER (
-                                PARTITION BY customer_key
-                                ORDER BY arrow_cast(occurred_at, 'Int64')
-                                RANGE BETWEEN 1 FOLLOWING AND {window_micros} FOLLOWING) = 0
-                            THEN 1 ELSE 0 END
+                       CASE WHEN {no_return} THEN 1 ELSE 0 END
                    END AS fcr
             FROM s
         ),
