@@ -695,6 +695,7 @@ fn build_date(
     };
     let mut dropped: Vec<Vec<usize>> = outs.iter().map(|_| Vec::new()).collect();
     {
+        use std::collections::hash_map::Entry;
         let mut winner: ahash::AHashMap<(Shape, &str), (usize, usize)> =
             ahash::AHashMap::with_capacity(rows_in as usize);
         for (ui, u) in outs.iter().enumerate() {
@@ -706,17 +707,19 @@ fn build_date(
                 if ids.is_null(ri) {
                     continue;
                 }
-                let key = (a.shape, ids.value(ri));
-                match winner.get(&key) {
-                    Some(&(uj, rj)) if order(&outs[uj].rows[rj]) >= order(a) => {
-                        dropped[ui].push(ri);
+                // One hash and probe per row: nearly every id is new.
+                match winner.entry((a.shape, ids.value(ri))) {
+                    Entry::Occupied(mut seen) => {
+                        let (uj, rj) = *seen.get();
+                        if order(&outs[uj].rows[rj]) >= order(a) {
+                            dropped[ui].push(ri);
+                        } else {
+                            dropped[uj].push(rj);
+                            seen.insert((ui, ri));
+                        }
                     }
-                    Some(&(uj, rj)) => {
-                        dropped[uj].push(rj);
-                        winner.insert(key, (ui, ri));
-                    }
-                    None => {
-                        winner.insert(key, (ui, ri));
+                    Entry::Vacant(slot) => {
+                        slot.insert((ui, ri));
                     }
                 }
             }
