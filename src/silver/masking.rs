@@ -415,7 +415,7 @@ impl Masker {
         }
     }
 
-    /// A column's rule, if the policy has one. Silver looks the rules up once per chunk rather
+    /// A column's rule, if the policy has one. Silver looks the rules up once per work unit rather
     /// than once per value.
     pub fn rule(&self, column: &str) -> Option<&ColumnRule> {
         self.policy.file.columns.get(column)

@@ -958,17 +958,10 @@ impl<'c> RowBuilder<'c> {
             ),
         };
 
-        let rescued = if r.rescued.is_empty() {
-            None
-        } else {
+        if !r.rescued.is_empty() {
             tally.rows_with_rescued += 1;
             tally.rescued_fields += r.rescued.len() as u64;
-            let mut v = Value::Object(r.rescued.clone());
-            if m.enabled() {
-                scrub_value(m, &mut v, phones);
-            }
-            Some(v.to_string())
-        };
+        }
         let crm = ctx.crm.lookup(
             customer_key.as_ref().map(HexDigest::as_str),
             r.contact_id.as_deref(),
@@ -977,6 +970,15 @@ impl<'c> RowBuilder<'c> {
         let Some(out) = out else {
             return;
         };
+        // Rescued data is scrubbed and written out only for a row that is built: a recount
+        // needs its counts, not its text.
+        let rescued = (!r.rescued.is_empty()).then(|| {
+            let mut v = Value::Object(r.rescued.clone());
+            if m.enabled() {
+                scrub_value(m, &mut v, phones);
+            }
+            v.to_string()
+        });
         let entry = &self.ledger_rows[self.refs[file].ledger];
         out.push(&ContactRow {
             event_id: r.event_id.as_deref(),
