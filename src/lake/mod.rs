@@ -6,6 +6,7 @@
 //! ingest ledger records them: object_store's local backend does not fsync.
 
 pub mod delta;
+pub mod gzip;
 pub mod inventory;
 pub mod ledger;
 pub mod paths;

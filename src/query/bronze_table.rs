@@ -266,12 +266,8 @@ async fn read_file(locator: &BronzeLocator, f: &FileRef) -> Result<RecordBatch> 
         .map_err(|e| DataFusionError::External(Box::new(e)))?
         .ok_or_else(|| DataFusionError::Execution(format!("{path} was deleted by lifecycle")))?;
     let text = tokio::task::spawn_blocking(move || {
-        let mut text = String::new();
-        std::io::Read::read_to_string(
-            &mut flate2::read::MultiGzDecoder::new(&bytes[..]),
-            &mut text,
-        )
-        .map(|_| text)
+        let raw = crate::lake::gzip::gunzip(&bytes).map_err(|e| e.to_string())?;
+        String::from_utf8(raw).map_err(|e| format!("not UTF-8: {e}"))
     })
     .await
     .map_err(|e| DataFusionError::Execution(e.to_string()))?

@@ -489,13 +489,7 @@ fn read_bronze(
             .block_on(locator.get(&r.path))?
             .ok_or_else(|| err("deleted by lifecycle".into()))?,
     };
-    let mut text = Vec::with_capacity(bytes.len() * 6);
-    std::io::Read::read_to_end(
-        &mut flate2::read::MultiGzDecoder::new(&bytes[..]),
-        &mut text,
-    )
-    .map_err(|e| err(e.to_string()))?;
-    Ok(text)
+    crate::lake::gzip::gunzip(&bytes).map_err(|e| err(e.to_string()))
 }
 
 /// What building rows added up to: masking per column, rescued data, CRM matches. Kept per
