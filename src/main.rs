@@ -605,7 +605,7 @@ fn print_gold(g: &GoldSummary) {
         if g.full_rebuild { ", full rebuild" } else { "" },
         thousands(g.daily_rows),
         thousands(g.hourly_rows),
-        duration(g.elapsed_secs)
+        step_time(g.elapsed_secs)
     );
     println!("  why: {}", g.reason);
 }
@@ -658,7 +658,7 @@ fn print_process(s: &ProcessSummary) {
         s.silver_version
             .map(|v| v.to_string())
             .unwrap_or_else(|| "-".into()),
-        duration(s.elapsed_secs)
+        step_time(s.elapsed_secs)
     );
 }
 
@@ -900,9 +900,19 @@ fn print_ingest(s: &IngestSummary, quiet: bool) {
         thousands(s.bronze_files() as u64),
         bytes(s.bronze_bytes()),
         thousands(s.quarantined()),
-        duration(s.elapsed_secs),
+        step_time(s.elapsed_secs),
         thousands(rate as u64),
     );
+}
+
+/// A pipeline step's time in a summary line: hundredths under ten seconds, where runs are
+/// compared (the app's panes round to tenths).
+fn step_time(secs: f64) -> String {
+    if secs < 10.0 {
+        format!("{secs:.2} s")
+    } else {
+        duration(secs)
+    }
 }
 
 fn print_status(inv: &Inventory, partitions: bool) {

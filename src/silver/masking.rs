@@ -276,8 +276,10 @@ impl HexDigest {
     }
 
     pub fn as_str(&self) -> &str {
-        // Only hex digits are ever written, so this is always valid UTF-8.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        // SAFETY: `of` is the only constructor and writes ASCII hex digits into every byte, so
+        // this is always UTF-8. (Checking it on every call showed in Silver's profile: two
+        // digests per contact, read twice each.)
+        unsafe { std::str::from_utf8_unchecked(&self.0) }
     }
 }
 

@@ -69,13 +69,29 @@ fn fingerprint(name: &str) -> u32 {
         | u32::from(last.unwrap_or(0)) << 24
 }
 
+/// The bit a fingerprint sets in a record's [`Record::seen`] filter.
+fn filter_bit(print: u32) -> u64 {
+    1 << (print.wrapping_mul(0x9E37_79B9) >> 26)
+}
+
 /// A record's top-level fields in line order; a repeated key keeps its last value, as
 /// `serde_json` does.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Record<'a> {
     fields: Vec<(Cow<'a, str>, Val<'a>)>,
     /// [`fingerprint`] of each field's name, in the same order.
     prints: Vec<u32>,
+    /// A one-word Bloom filter of the names' fingerprints. Most names mapping asks for are
+    /// not in a given record (each shape has its own, and aliases), and a clear bit answers
+    /// that without a scan. Taking a field leaves its bit set: a set bit only means "look".
+    seen: u64,
+}
+
+/// Equal when the fields are (the filter is only a shortcut).
+impl PartialEq for Record<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.fields == other.fields
+    }
 }
 
 impl<'a> Record<'a> {
@@ -98,6 +114,7 @@ impl<'a> Record<'a> {
         Record {
             fields: Vec::with_capacity(n),
             prints: Vec::with_capacity(n),
+            seen: 0,
         }
     }
 
@@ -107,6 +124,9 @@ impl<'a> Record<'a> {
 
     /// [`Record::position`] with the name's fingerprint already worked out.
     fn position_printed(&self, print: u32, name: &str) -> Option<usize> {
+        if self.seen & filter_bit(print) == 0 {
+            return None;
+        }
         self.prints
             .iter()
             .enumerate()
@@ -121,6 +141,7 @@ impl<'a> Record<'a> {
         match self.position_printed(print, &k) {
             Some(i) => self.fields[i].1 = v,
             None => {
+                self.seen |= filter_bit(print);
                 self.prints.push(print);
                 self.fields.push((k, v));
             }
@@ -388,6 +409,40 @@ mod tests {
     use super::*;
     use crate::sources::shape::{Classified, classify};
     use serde_json::Map;
+
+    #[test]
+    fn lookups_agree_with_a_plain_search_however_full_the_filter() {
+        // From no fields to far more than the filter's 64 bits; names alike in length and
+        // end letters, so fingerprints and filter bits collide.
+        for n in [0usize, 1, 5, 17, 80] {
+            let names: Vec<String> = (0..n).map(|i| format!("f{i:03}x")).collect();
+            let line = format!(
+                "{{{}}}",
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| format!("\"{k}\":{i}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let mut r = Record::parse_str(&line).unwrap();
+            for (i, k) in names.iter().enumerate() {
+                assert_eq!(r.get(k).unwrap().to_value(), serde_json::json!(i), "{k}");
+            }
+            for absent in ["f999x", "g000x", "", "f00x", "event_id"] {
+                assert!(r.get(absent).is_none(), "{absent} in {n}");
+            }
+            // Taken fields are gone; the rest still found.
+            for k in names.iter().step_by(2) {
+                assert!(r.take(k).is_some());
+                assert!(r.take(k).is_none(), "{k} taken twice");
+            }
+            for (i, k) in names.iter().enumerate() {
+                assert_eq!(r.get(k).is_some(), i % 2 == 1, "{k}");
+            }
+            assert_eq!(r.into_fields().count(), n / 2);
+        }
+    }
 
     #[test]
     fn values_borrow_unless_escaped_and_keep_json_meaning() {

@@ -4,10 +4,12 @@
 use std::sync::{Arc, LazyLock};
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
-    TimestampMicrosecondBuilder, new_null_array,
+    ArrayRef, BooleanBufferBuilder, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder,
+    StringArray, StringBuilder, TimestampMicrosecondBuilder, new_null_array,
 };
+use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -121,13 +123,21 @@ pub struct ContactRow<'a> {
     pub policy_version: &'a str,
 }
 
-/// A string column that stays a count of nulls until its first value. Each source shape leaves
-/// a third of the columns empty, and appending a null to a `StringBuilder` still writes an
-/// offset and a validity bit; an empty column is one null array at the end instead.
+/// A string column built straight into its offsets and bytes. It stays a count of nulls until
+/// its first value (each source shape leaves a third of the columns empty: an empty column is
+/// one null array at the end), and it has no validity bitmap until its first null after that
+/// (most columns have none). Arrow's `StringBuilder` wrote a validity bit and checked the offset
+/// for every value; those were a third of building a row.
 struct TextColumn {
     leading_nulls: usize,
-    builder: Option<StringBuilder>,
-    /// Capacity for the builder once it exists: rows, and bytes of values.
+    /// Empty until the first value; then one more than the rows since the leading nulls.
+    offsets: Vec<i32>,
+    values: Vec<u8>,
+    /// Validity of every row, once there is a null after the first value.
+    validity: Option<BooleanBufferBuilder>,
+    /// More than 2 GiB of text: Arrow's `Utf8` cannot hold it, `finish` says so.
+    overflow: bool,
+    /// Capacity once the first value comes: rows, and bytes of values.
     rows: usize,
     bytes: usize,
 }
@@ -136,7 +146,10 @@ impl TextColumn {
     fn new(rows: usize, bytes: usize) -> Self {
         TextColumn {
             leading_nulls: 0,
-            builder: None,
+            offsets: Vec::new(),
+            values: Vec::new(),
+            validity: None,
+            overflow: false,
             rows,
             bytes,
         }
@@ -144,32 +157,86 @@ impl TextColumn {
 
     #[inline]
     fn push(&mut self, v: Option<&str>) {
-        match (v, &mut self.builder) {
-            (None, None) => self.leading_nulls += 1,
-            (None, Some(b)) => b.append_null(),
-            (Some(v), Some(b)) => b.append_value(v),
-            (Some(v), None) => {
-                let mut b = StringBuilder::with_capacity(self.rows, self.bytes);
-                b.append_nulls(self.leading_nulls);
-                b.append_value(v);
-                self.builder = Some(b);
+        match v {
+            Some(v) => {
+                if self.offsets.is_empty() {
+                    self.start();
+                }
+                self.values.extend_from_slice(v.as_bytes());
+                self.push_offset();
+                if let Some(b) = &mut self.validity {
+                    b.append(true);
+                }
+            }
+            None if self.offsets.is_empty() => self.leading_nulls += 1,
+            None => {
+                let rows = self.leading_nulls + self.offsets.len() - 1;
+                self.push_offset();
+                let (leading, cap) = (self.leading_nulls, self.rows);
+                self.validity
+                    .get_or_insert_with(|| {
+                        let mut b = BooleanBufferBuilder::new(cap.max(rows + 1));
+                        b.append_n(leading, false);
+                        b.append_n(rows - leading, true);
+                        b
+                    })
+                    .append(false);
             }
         }
     }
 
-    /// The column so far; the column starts empty.
-    fn finish(&mut self) -> ArrayRef {
-        let nulls = std::mem::take(&mut self.leading_nulls);
-        match self.builder.take() {
-            Some(mut b) => Arc::new(b.finish()),
-            None => new_null_array(&DataType::Utf8, nulls),
+    /// The first value: the leading nulls become empty slots, invalid when there were any.
+    #[cold]
+    fn start(&mut self) {
+        self.offsets = Vec::with_capacity(self.rows.max(self.leading_nulls) + 1);
+        self.offsets.resize(self.leading_nulls + 1, 0);
+        self.values = Vec::with_capacity(self.bytes);
+        if self.leading_nulls > 0 {
+            let mut b = BooleanBufferBuilder::new(self.rows.max(self.leading_nulls + 1));
+            b.append_n(self.leading_nulls, false);
+            self.validity = Some(b);
         }
+    }
+
+    #[inline]
+    fn push_offset(&mut self) {
+        let end = i32::try_from(self.values.len()).unwrap_or_else(|_| {
+            self.overflow = true;
+            i32::MAX
+        });
+        self.offsets.push(end);
+    }
+
+    /// The column so far; the column starts empty.
+    fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
+        let nulls = std::mem::take(&mut self.leading_nulls);
+        if self.offsets.is_empty() {
+            return Ok(new_null_array(&DataType::Utf8, nulls));
+        }
+        if std::mem::take(&mut self.overflow) {
+            *self = TextColumn::new(self.rows, self.bytes);
+            return Err(ArrowError::ComputeError(
+                "more than 2 GiB of text in one Silver column of one work unit".into(),
+            ));
+        }
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(std::mem::take(&mut self.offsets)));
+        let values = Buffer::from_vec(std::mem::take(&mut self.values));
+        let validity = self
+            .validity
+            .take()
+            .map(|mut b| NullBuffer::new(b.finish()));
+        // SAFETY: `values` is the concatenation of `&str`s, so it is UTF-8, and each offset
+        // is the end of one of them (a char boundary); offsets start at 0 and never decrease
+        // (OffsetBuffer::new checked), and there is one validity bit per row.
+        Ok(Arc::new(unsafe {
+            StringArray::new_unchecked(offsets, values, validity)
+        }))
     }
 }
 
 /// Column builders for `silver/contacts`.
 pub struct ContactsBuilder {
-    text: Vec<TextColumn>,
+    text: [TextColumn; TEXT_COLUMNS],
     num: Vec<Float64Builder>,
     flags: Vec<BooleanBuilder>,
     occurred_at: TimestampMicrosecondBuilder,
@@ -216,16 +283,16 @@ const N_CSAT: usize = 5;
 impl ContactsBuilder {
     /// Builders sized for `rows` rows, so a chunk is built without regrowing its buffers.
     pub fn with_capacity(rows: usize) -> Self {
-        // Typical bytes per value: hashes are 64, notes and file paths longer, most shorter.
+        // Typical bytes per value: hashes and the policy version are 64, notes and file paths
+        // about as long (Bronze paths twice that), most shorter.
         let bytes = |i: usize| match i {
-            T_PHONE | T_CUSTOMER_KEY | T_MEMBER | T_NOTES | T_SOURCE_FILE | T_BRONZE_FILE => 64,
+            T_PHONE | T_CUSTOMER_KEY | T_MEMBER | T_NOTES | T_SOURCE_FILE | T_POLICY => 64,
+            T_BRONZE_FILE => 128,
             T_RESCUED | T_TIER | T_PRODUCT | T_OWNER | T_ACCOUNT | T_CARD => 0,
             _ => 16,
         };
         ContactsBuilder {
-            text: (0..TEXT_COLUMNS)
-                .map(|i| TextColumn::new(rows, rows * bytes(i)))
-                .collect(),
+            text: std::array::from_fn(|i| TextColumn::new(rows, rows * bytes(i))),
             num: (0..6)
                 .map(|_| Float64Builder::with_capacity(rows))
                 .collect(),
@@ -249,35 +316,31 @@ impl ContactsBuilder {
     }
 
     pub fn push(&mut self, r: &ContactRow<'_>) {
-        let texts: [(usize, Option<&str>); TEXT_COLUMNS] = [
-            (T_EVENT_ID, r.event_id),
-            (T_CONTACT_ID, r.contact_id),
-            (T_SOURCE, Some(r.source_system)),
-            (T_QUEUE_ID, r.queue_id),
-            (T_QUEUE_NAME, r.queue_name),
-            (T_AGENT, r.agent_id),
-            (T_MEDIA, r.media_type),
-            (T_DIRECTION, r.direction),
-            (T_PHONE, r.phone_number),
-            (T_CUSTOMER_KEY, r.customer_key),
-            (T_OUTCOME, Some(r.outcome_status)),
-            (T_OUTCOME_RAW, r.outcome_raw),
-            (T_WRAP, r.wrap_up_code),
-            (T_MEMBER, r.member_id),
-            (T_ACCOUNT, r.account_number),
-            (T_CARD, r.card_number),
-            (T_NOTES, r.notes),
-            (T_TIER, r.customer_tier),
-            (T_PRODUCT, r.product_type),
-            (T_OWNER, r.account_owner),
-            (T_RESCUED, r.rescued_data),
-            (T_SOURCE_FILE, Some(r.source_file)),
-            (T_BRONZE_FILE, Some(r.bronze_file)),
-            (T_POLICY, Some(r.policy_version)),
-        ];
-        for (i, v) in texts {
-            self.text[i].push(v);
-        }
+        let t = &mut self.text;
+        t[T_EVENT_ID].push(r.event_id);
+        t[T_CONTACT_ID].push(r.contact_id);
+        t[T_SOURCE].push(Some(r.source_system));
+        t[T_QUEUE_ID].push(r.queue_id);
+        t[T_QUEUE_NAME].push(r.queue_name);
+        t[T_AGENT].push(r.agent_id);
+        t[T_MEDIA].push(r.media_type);
+        t[T_DIRECTION].push(r.direction);
+        t[T_PHONE].push(r.phone_number);
+        t[T_CUSTOMER_KEY].push(r.customer_key);
+        t[T_OUTCOME].push(Some(r.outcome_status));
+        t[T_OUTCOME_RAW].push(r.outcome_raw);
+        t[T_WRAP].push(r.wrap_up_code);
+        t[T_MEMBER].push(r.member_id);
+        t[T_ACCOUNT].push(r.account_number);
+        t[T_CARD].push(r.card_number);
+        t[T_NOTES].push(r.notes);
+        t[T_TIER].push(r.customer_tier);
+        t[T_PRODUCT].push(r.product_type);
+        t[T_OWNER].push(r.account_owner);
+        t[T_RESCUED].push(r.rescued_data);
+        t[T_SOURCE_FILE].push(Some(r.source_file));
+        t[T_BRONZE_FILE].push(Some(r.bronze_file));
+        t[T_POLICY].push(Some(r.policy_version));
         for (i, v) in [
             (N_WAIT, r.wait_seconds),
             (N_TALK, r.talk_seconds),
@@ -305,7 +368,11 @@ impl ContactsBuilder {
 
     /// The rows so far as one batch in [`CONTACTS_SCHEMA`] order; the builder starts empty.
     pub fn finish(&mut self) -> Result<RecordBatch, arrow::error::ArrowError> {
-        let mut t: Vec<ArrayRef> = self.text.iter_mut().map(TextColumn::finish).collect();
+        let mut t: Vec<ArrayRef> = self
+            .text
+            .iter_mut()
+            .map(TextColumn::finish)
+            .collect::<Result<_, _>>()?;
         let mut n: Vec<ArrayRef> = self
             .num
             .iter_mut()
@@ -418,7 +485,38 @@ pub fn drift_batch(rows: &[DriftRow<'_>]) -> Result<RecordBatch, arrow::error::A
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Array, StringArray};
+    use arrow::array::{Array, AsArray};
+
+    #[test]
+    fn text_columns_match_arrow_for_every_null_pattern() {
+        let patterns: Vec<Vec<Option<&str>>> = vec![
+            vec![],
+            vec![None, None, None],
+            vec![Some("a"), Some(""), Some("ü€")],
+            vec![None, None, Some("x"), Some("yz"), None, Some("")],
+            vec![Some("x"), None, None, Some("y")],
+            vec![Some(""), None],
+            (0..40)
+                .map(|i| (i % 3 != 0).then_some(if i % 2 == 0 { "even" } else { "odd" }))
+                .collect(),
+        ];
+        for p in patterns {
+            // Capacity both too small and large enough.
+            for cap in [1, p.len() + 1] {
+                let mut c = TextColumn::new(cap, cap * 2);
+                for v in &p {
+                    c.push(*v);
+                }
+                let got = c.finish().unwrap();
+                got.to_data().validate_full().unwrap();
+                let want = StringArray::from(p.clone());
+                assert_eq!(got.as_string::<i32>(), &want, "{p:?} cap {cap}");
+                assert_eq!(got.null_count(), want.null_count());
+                // The column starts again empty.
+                assert_eq!(c.finish().unwrap().len(), 0);
+            }
+        }
+    }
 
     #[test]
     fn the_date_column_is_the_utc_day_of_occurred_at() {
@@ -508,7 +606,7 @@ mod tests {
                 }
             }
             for (l, p) in lazy.iter_mut().zip(&mut plain) {
-                let (l, p) = (l.finish(), p.finish());
+                let (l, p) = (l.finish().unwrap(), p.finish());
                 assert_eq!(l.data_type(), &DataType::Utf8);
                 let l = l.as_any().downcast_ref::<StringArray>().unwrap();
                 assert_eq!(l, &p);
