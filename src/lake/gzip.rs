@@ -23,6 +23,9 @@ pub enum GzipError {
     OutOfMemory,
 }
 
+/// Deflate's largest expansion (258-byte matches in under two bits each), rounded up.
+const MAX_RATIO: usize = 1_100;
+
 /// A libdeflate decompressor, freed on drop.
 struct Decompressor(NonNull<libdeflate_decompressor>);
 
@@ -59,7 +62,15 @@ pub fn gunzip(gz: &[u8]) -> Result<Vec<u8>, GzipError> {
         .and_then(|i| gz.get(i..))
         .and_then(|t| <[u8; 4]>::try_from(t).ok())
         .map_or(0, |t| u32::from_le_bytes(t) as usize);
-    let mut out: Vec<u8> = Vec::with_capacity(isize_hint.max(gz.len().saturating_mul(6)).max(64));
+    // Deflate cannot expand past about 1,032 to 1, so no honest member needs more room than
+    // this: a damaged trailer must not ask for gigabytes.
+    let ceiling = gz.len().saturating_mul(MAX_RATIO).saturating_add(1 << 16);
+    let mut out: Vec<u8> = Vec::with_capacity(
+        isize_hint
+            .min(ceiling)
+            .max(gz.len().saturating_mul(6).min(ceiling))
+            .max(64),
+    );
     let mut pos = 0;
     while pos < gz.len() {
         let input = &gz[pos..];
@@ -86,6 +97,9 @@ pub fn gunzip(gz: &[u8]) -> Result<Vec<u8>, GzipError> {
         } else if ret == libdeflate_result_LIBDEFLATE_INSUFFICIENT_SPACE {
             // The member did not fit: double the room (reserve counts from the length, so
             // ask for the spare room there is plus as much again) and inflate it again.
+            if out.capacity() >= ceiling {
+                return Err(GzipError::BadData { offset: pos });
+            }
             let spare = out.capacity() - out.len();
             out.reserve(spare + out.capacity().max(1 << 16));
         } else {
@@ -156,11 +170,14 @@ mod tests {
         let out = gunzip(&gz).unwrap();
         assert_eq!(out.len(), big.len() + 5);
         assert!(out.ends_with(b"xtail\n"));
-        // libdeflate checks each member's ISIZE, so a trailer that lies is bad data.
-        let mut lying = gzip(&big, 1);
-        let n = lying.len();
-        lying[n - 4..].copy_from_slice(&7u32.to_le_bytes());
-        assert_eq!(gunzip(&lying), Err(GzipError::BadData { offset: 0 }));
+        // libdeflate checks each member's ISIZE, so a trailer that lies is bad data, whether
+        // it claims too little or (without asking for 4 GiB first) far too much.
+        for claim in [7u32, u32::MAX] {
+            let mut lying = gzip(&big, 1);
+            let n = lying.len();
+            lying[n - 4..].copy_from_slice(&claim.to_le_bytes());
+            assert_eq!(gunzip(&lying), Err(GzipError::BadData { offset: 0 }));
+        }
     }
 
     #[test]

@@ -127,10 +127,11 @@ pub struct ContactRow<'a> {
 /// its first value (each source shape leaves a third of the columns empty: an empty column is
 /// one null array at the end), and it has no validity bitmap until its first null after that
 /// (most columns have none). Arrow's `StringBuilder` wrote a validity bit and checked the offset
-/// for every value; those were a third of building a row.
+/// for every value of every Silver row.
 struct TextColumn {
     leading_nulls: usize,
-    /// Empty until the first value; then one more than the rows since the leading nulls.
+    /// Empty until the first value; from then on a 0 and the end of every row, the leading
+    /// nulls (empty slots) included.
     offsets: Vec<i32>,
     values: Vec<u8>,
     /// Validity of every row, once there is a null after the first value.
@@ -170,14 +171,16 @@ impl TextColumn {
             }
             None if self.offsets.is_empty() => self.leading_nulls += 1,
             None => {
-                let rows = self.leading_nulls + self.offsets.len() - 1;
+                // Every row so far, the leading nulls included.
+                let rows = self.offsets.len() - 1;
                 self.push_offset();
-                let (leading, cap) = (self.leading_nulls, self.rows);
+                let cap = self.rows;
                 self.validity
+                    // Only reached without leading nulls (`start` made the bitmap otherwise),
+                    // so every earlier row is valid.
                     .get_or_insert_with(|| {
                         let mut b = BooleanBufferBuilder::new(cap.max(rows + 1));
-                        b.append_n(leading, false);
-                        b.append_n(rows - leading, true);
+                        b.append_n(rows, true);
                         b
                     })
                     .append(false);
