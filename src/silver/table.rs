@@ -171,19 +171,13 @@ impl TextColumn {
             }
             None if self.offsets.is_empty() => self.leading_nulls += 1,
             None => {
-                // Every row so far, the leading nulls included.
-                let rows = self.offsets.len() - 1;
+                if self.validity.is_none() {
+                    self.validity = Some(self.validity_so_far());
+                }
                 self.push_offset();
-                let cap = self.rows;
-                self.validity
-                    // Only reached without leading nulls (`start` made the bitmap otherwise),
-                    // so every earlier row is valid.
-                    .get_or_insert_with(|| {
-                        let mut b = BooleanBufferBuilder::new(cap.max(rows + 1));
-                        b.append_n(rows, true);
-                        b
-                    })
-                    .append(false);
+                if let Some(b) = &mut self.validity {
+                    b.append(false);
+                }
             }
         }
     }
@@ -195,10 +189,18 @@ impl TextColumn {
         self.offsets.resize(self.leading_nulls + 1, 0);
         self.values = Vec::with_capacity(self.bytes);
         if self.leading_nulls > 0 {
-            let mut b = BooleanBufferBuilder::new(self.rows.max(self.leading_nulls + 1));
-            b.append_n(self.leading_nulls, false);
-            self.validity = Some(b);
+            self.validity = Some(self.validity_so_far());
         }
+    }
+
+    /// A validity bitmap for the rows so far (the column has had its first value): the
+    /// leading nulls invalid, every later row valid (the bitmap exists from the first null on).
+    fn validity_so_far(&self) -> BooleanBufferBuilder {
+        let rows = self.offsets.len() - 1;
+        let mut b = BooleanBufferBuilder::new(self.rows.max(rows + 1));
+        b.append_n(self.leading_nulls, false);
+        b.append_n(rows - self.leading_nulls, true);
+        b
     }
 
     #[inline]
