@@ -64,6 +64,10 @@ const HIGH_CARDINALITY: &[&str] = &[
     "contact_id",
     "occurred_at",
     "ended_at",
+    // Durations to the hundredth of a second hardly repeat: on a bench day the dictionary
+    // attempt cost 4% of encoding the file and left it 0.3% larger than plain values.
+    "duration_seconds",
+    "talk_seconds",
     "notes",
     "_rescued_data",
 ];
@@ -79,9 +83,10 @@ const KEYED_HASHES: &[&str] = &[
     "card_number",
 ];
 
-/// Free text, whose min/max has no order worth keeping either. Working min/max out compares
-/// every value as it is written.
-const FREE_TEXT: &[&str] = &["notes", "_rescued_data"];
+/// Columns whose min/max no reader can skip a file by, so they get none: working min/max out
+/// compares every value as it is written. Free text has no order worth keeping; the Bronze
+/// path of a row starts with its date, which the partition already says.
+const NO_STATISTICS: &[&str] = &["notes", "_rescued_data", "_bronze_file"];
 
 /// Parquet settings for `silver/contacts`: Snappy (cheap to write and read; the lake is local or
 /// object storage, not a network hop per page), min/max statistics per column chunk (what
@@ -94,7 +99,7 @@ pub fn silver_writer_properties() -> WriterProperties {
     for c in HIGH_CARDINALITY {
         b = b.set_column_dictionary_enabled(ColumnPath::from(*c), false);
     }
-    for c in KEYED_HASHES.iter().chain(FREE_TEXT) {
+    for c in KEYED_HASHES.iter().chain(NO_STATISTICS) {
         b = b.set_column_statistics_enabled(ColumnPath::from(*c), EnabledStatistics::None);
     }
     for c in KEYED_HASHES {

@@ -148,7 +148,15 @@ impl Policy {
 /// The secret key of the keyed hash. Never stored in the lake, never logged. Keeps the
 /// keyed HMAC state so each hash only pays for its message.
 #[derive(Clone)]
-pub struct HmacKey(Hmac<Sha256>);
+pub struct HmacKey {
+    mac: Hmac<Sha256>,
+    /// SHA-256 states after the key's inner and outer pad blocks (RFC 2104). A value that
+    /// fits one block with its padding (what masking hashes: phones, ids) then costs exactly
+    /// two compressions and no buffering; cloning and finalizing the `Hmac` state around them
+    /// cost as much again.
+    inner: [u32; 8],
+    outer: [u32; 8],
+}
 
 impl std::fmt::Debug for HmacKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -180,7 +188,25 @@ impl HmacKey {
     pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> HmacKey {
         let bytes: Vec<u8> = bytes.into();
         // HMAC accepts keys of any length, so this cannot fail.
-        HmacKey(<Hmac<Sha256> as Mac>::new_from_slice(&bytes).expect("HMAC takes any key length"))
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(&bytes).expect("HMAC takes any key length");
+        // RFC 2104: a key longer than the block is hashed first, then zero-padded to a block.
+        let mut block = [0u8; 64];
+        if bytes.len() > 64 {
+            block[..32].copy_from_slice(&Sha256::digest(&bytes));
+        } else {
+            block[..bytes.len()].copy_from_slice(&bytes);
+        }
+        let pad_state = |pad: u8| {
+            let mut state = SHA256_IV;
+            let padded = block.map(|b| b ^ pad);
+            sha2::compress256(&mut state, &[padded.into()]);
+            state
+        };
+        HmacKey {
+            mac,
+            inner: pad_state(0x36),
+            outer: pad_state(0x5c),
+        }
     }
 
     /// The key from `CCLAKE_HMAC_KEY`, else the file named by `CCLAKE_HMAC_KEY_FILE`, else
@@ -254,18 +280,59 @@ impl HmacKey {
     /// [`HmacKey::hash`] on the stack: Silver hashes a value or two per contact and the
     /// heap allocation showed up beside the hash itself.
     pub fn hash_hex(&self, value: &str) -> HexDigest {
-        let mut mac = self.0.clone();
-        mac.update(value.as_bytes());
-        HexDigest::of(&mac.finalize().into_bytes())
+        HexDigest::of(&self.digest(value))
+    }
+
+    /// HMAC-SHA-256 of a value, as raw bytes (what the phone memo keeps: half the size of hex).
+    pub fn digest(&self, value: &str) -> [u8; 32] {
+        let v = value.as_bytes();
+        // One block holds the value, the 0x80 end marker and the 8-byte bit length.
+        if v.len() > 55 {
+            let mut mac = self.mac.clone();
+            mac.update(v);
+            return mac.finalize().into_bytes().into();
+        }
+        let mut block = [0u8; 64];
+        block[..v.len()].copy_from_slice(v);
+        block[v.len()] = 0x80;
+        // The inner hash has already taken the 64-byte pad block.
+        block[56..].copy_from_slice(&((64 + v.len() as u64) * 8).to_be_bytes());
+        let mut state = self.inner;
+        sha2::compress256(&mut state, &[block.into()]);
+        let mut block = [0u8; 64];
+        for (out, word) in block.chunks_exact_mut(4).zip(state) {
+            out.copy_from_slice(&word.to_be_bytes());
+        }
+        block[32] = 0x80;
+        block[56..].copy_from_slice(&((64 + 32u64) * 8).to_be_bytes());
+        let mut state = self.outer;
+        sha2::compress256(&mut state, &[block.into()]);
+        let mut out = [0u8; 32];
+        for (o, word) in out.chunks_exact_mut(4).zip(state) {
+            o.copy_from_slice(&word.to_be_bytes());
+        }
+        out
     }
 }
+
+/// SHA-256's initial state (FIPS 180-4, 5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
 
 /// A SHA-256 digest in lowercase hex, as `hex::encode` writes it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct HexDigest([u8; 64]);
 
 impl HexDigest {
-    fn of(bytes: &[u8]) -> HexDigest {
+    pub fn of(bytes: &[u8; 32]) -> HexDigest {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut out = [0u8; 64];
         for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
@@ -381,7 +448,7 @@ impl Masker {
     }
 
     fn customer_key_hex(&self, phone: &str, phones: &mut PhoneCache) -> Option<HexDigest> {
-        phones.key_of(&self.policy.detectors, phone, |x| self.key.hash_hex(x))
+        phones.key_of(&self.policy.detectors, phone, |x| self.key.digest(x))
     }
 
     /// The phone column's masked value and the caller's `customer_key`, validating and hashing
@@ -504,7 +571,7 @@ impl Masker {
         counts.masked += 1;
         match rule.action {
             Action::Hash if rule.detector == Detector::Phone => {
-                Masked::Hash(phones.hash_of(&canonical, |x| self.key.hash_hex(x)))
+                Masked::Hash(phones.hash_of(&canonical, |x| self.key.digest(x)))
             }
             Action::Hash => Masked::Hash(self.key.hash_hex(&canonical)),
             Action::Redact | Action::Scrub => redacted,
@@ -570,6 +637,29 @@ mod tests {
             k.hash("what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn one_block_hmac_agrees_with_the_hmac_crate() {
+        // Keys shorter than, equal to and longer than the block (hashed first); values of
+        // every length around the one-block limit (55) and beyond, so both paths are covered.
+        for key_len in [1usize, 16, 63, 64, 65, 131] {
+            let key: Vec<u8> = (0..key_len).map(|i| (i * 7 + 3) as u8).collect();
+            let ours = HmacKey::from_bytes(key.clone());
+            for len in 0..=130usize {
+                let value: String = (0..len)
+                    .map(|i| char::from(b'0' + (i % 10) as u8))
+                    .collect();
+                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
+                mac.update(value.as_bytes());
+                let want = hex::encode(mac.finalize().into_bytes());
+                assert_eq!(
+                    ours.hash(&value),
+                    want,
+                    "key {key_len} bytes, value {len} bytes"
+                );
+            }
+        }
     }
 
     #[test]

@@ -215,7 +215,10 @@ pub enum DetectorError {
 const PHONE_PATTERN_CACHE: usize = 4096;
 
 /// Gives libphonenumber's shared pattern cache room for [`PHONE_PATTERN_CACHE`] patterns, once
-/// per process (replacing the cache drops what it held, so not on every policy load).
+/// per process (replacing the cache drops what it held, so not on every policy load). Called
+/// just before the full parser's first use, not when a policy loads: reaching the cache loads
+/// the whole metadata database (65 ms on one core), which Silver's start would wait for even
+/// on lakes whose numbers the NANP table settles.
 fn widen_phonenumber_regex_cache() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -245,7 +248,6 @@ impl Detectors {
     ) -> Result<Self, DetectorError> {
         let region = phonenumber::country::Id::from_str(default_region.trim())
             .map_err(|_| DetectorError::BadRegion(default_region.to_string()))?;
-        widen_phonenumber_regex_cache();
         let compile = |field: &'static str, p: &str| {
             Regex::new(p).map_err(|e| DetectorError::BadPattern {
                 field,
@@ -279,6 +281,7 @@ impl Detectors {
         if let Some(answer) = self.nanp_fast_path(s) {
             return answer;
         }
+        widen_phonenumber_regex_cache();
         let n = phonenumber::parse(Some(self.region), s).ok()?;
         phonenumber::is_valid(&n).then(|| n.format().mode(phonenumber::Mode::E164).to_string())
     }
@@ -557,11 +560,12 @@ pub struct PhoneCache {
     /// E.164 form of numbers the full parser had to read.
     map: AHashMap<String, Option<String>>,
     /// Keyed hashes of E.164 numbers (the phone column and customer_key share them).
-    hashes: AHashMap<ShortKey, HexDigest>,
+    hashes: ahash::AHashSet<KeyEntry>,
     /// Keyed hash of a phone value exactly as written (`None`: not a valid number), so a
-    /// caller seen before costs one lookup. Keys and hashes sit in the table itself: the
-    /// pointer to a boxed key, then to a shared hash, were a cache miss each per row.
-    keys: AHashMap<ShortKey, Option<HexDigest>>,
+    /// caller seen before costs one lookup. This lookup is on every row, and the table
+    /// outgrows the core's cache (10,000 callers): so each entry holds its key and raw digest
+    /// in one cache line, where a boxed key or a hex digest beside the key cost a miss more.
+    keys: ahash::AHashSet<KeyEntry>,
 }
 
 impl std::fmt::Debug for PhoneCache {
@@ -580,12 +584,15 @@ impl std::fmt::Debug for PhoneCache {
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct ShortKey {
     len: u8,
-    bytes: [u8; 31],
+    bytes: [u8; SHORT_KEY],
 }
+
+/// The longest value a memo remembers: `+1 (317) 555-0123 x1234` fits.
+const SHORT_KEY: usize = 23;
 
 impl ShortKey {
     fn new(s: &str) -> Option<ShortKey> {
-        let mut bytes = [0u8; 31];
+        let mut bytes = [0u8; SHORT_KEY];
         bytes.get_mut(..s.len())?.copy_from_slice(s.as_bytes());
         Some(ShortKey {
             len: s.len() as u8,
@@ -601,17 +608,47 @@ impl std::hash::Hash for ShortKey {
     }
 }
 
+/// One memo entry: a key and its keyed hash (`None`: not a valid number), 57 bytes padded
+/// to exactly one cache line. Found by its key alone (equality and hash look at the key).
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct KeyEntry {
+    key: ShortKey,
+    digest: Option<[u8; 32]>,
+}
+
+impl PartialEq for KeyEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for KeyEntry {}
+
+impl std::hash::Hash for KeyEntry {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key.hash(state);
+    }
+}
+
+impl std::borrow::Borrow<ShortKey> for KeyEntry {
+    fn borrow(&self) -> &ShortKey {
+        &self.key
+    }
+}
+
 /// Entries a memo map holds before it starts over: bounds memory on lakes with millions of
-/// distinct callers (about 100 bytes an entry). The budget is shared by the worker threads,
+/// distinct callers (64 to 100 bytes an entry). The budget is shared by the worker threads,
 /// so a many-core machine does not keep a full memo on each.
 static MEMO_CAP: LazyLock<usize> =
     LazyLock::new(|| (400_000 / rayon::current_num_threads().max(1)).max(20_000));
 
-fn remember<K: std::hash::Hash + Eq, V>(map: &mut AHashMap<K, V>, k: K, v: V) {
-    if map.len() >= *MEMO_CAP {
-        map.clear();
+/// Adds (or replaces) a memo entry.
+fn remember(set: &mut ahash::AHashSet<KeyEntry>, entry: KeyEntry) {
+    if set.len() >= *MEMO_CAP {
+        set.clear();
     }
-    map.insert(k, v);
+    set.replace(entry);
 }
 
 impl PhoneCache {
@@ -626,21 +663,34 @@ impl PhoneCache {
             return hit.clone();
         }
         let v = d.phone_e164(raw);
-        remember(&mut self.map, raw.to_string(), v.clone());
+        if self.map.len() >= *MEMO_CAP {
+            self.map.clear();
+        }
+        self.map.insert(raw.to_string(), v.clone());
         v
     }
 
     /// `hash(e164)`, remembered.
-    pub fn hash_of(&mut self, e164: &str, hash: impl FnOnce(&str) -> HexDigest) -> HexDigest {
-        let Some(k) = ShortKey::new(e164) else {
+    pub fn hash_of(&mut self, e164: &str, hash: impl FnOnce(&str) -> [u8; 32]) -> HexDigest {
+        HexDigest::of(&self.digest_of(e164, hash))
+    }
+
+    fn digest_of(&mut self, e164: &str, hash: impl FnOnce(&str) -> [u8; 32]) -> [u8; 32] {
+        let Some(key) = ShortKey::new(e164) else {
             return hash(e164);
         };
-        if let Some(h) = self.hashes.get(&k) {
-            return *h;
+        if let Some(d) = self.hashes.get(&key).and_then(|e| e.digest) {
+            return d;
         }
-        let h = hash(e164);
-        remember(&mut self.hashes, k, h);
-        h
+        let d = hash(e164);
+        remember(
+            &mut self.hashes,
+            KeyEntry {
+                key,
+                digest: Some(d),
+            },
+        );
+        d
     }
 
     /// The keyed hash of a phone's E.164 form (`None` when it is no valid number), by the
@@ -649,17 +699,17 @@ impl PhoneCache {
         &mut self,
         d: &Detectors,
         raw: &str,
-        hash: impl FnOnce(&str) -> HexDigest,
+        hash: impl FnOnce(&str) -> [u8; 32],
     ) -> Option<HexDigest> {
         let k = ShortKey::new(raw);
         if let Some(hit) = k.and_then(|k| self.keys.get(&k)) {
-            return *hit;
+            return hit.digest.as_ref().map(HexDigest::of);
         }
-        let key = self.e164(d, raw).map(|e| self.hash_of(&e, hash));
-        if let Some(k) = k {
-            remember(&mut self.keys, k, key);
+        let digest = self.e164(d, raw).map(|e| self.digest_of(&e, hash));
+        if let Some(key) = k {
+            remember(&mut self.keys, KeyEntry { key, digest });
         }
-        key
+        digest.as_ref().map(HexDigest::of)
     }
 }
 
