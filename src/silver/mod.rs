@@ -10,6 +10,7 @@
 pub mod canonical;
 pub mod crm;
 pub mod drift;
+pub mod id_pattern;
 pub mod masking;
 pub mod pii;
 pub mod record;

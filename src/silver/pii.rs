@@ -8,6 +8,7 @@ use ahash::AHashMap;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
+use super::id_pattern::{IdPattern, WordPattern};
 use super::masking::HexDigest;
 
 use regex::Regex;
@@ -235,9 +236,9 @@ fn widen_phonenumber_regex_cache() {
 #[derive(Debug, Clone)]
 pub struct Detectors {
     region: phonenumber::country::Id,
-    member_id: Regex,
-    member_id_in_text: Regex,
-    account_number: Regex,
+    member_id: IdPattern,
+    member_id_in_text: WordPattern,
+    account_number: IdPattern,
 }
 
 impl Detectors {
@@ -248,19 +249,20 @@ impl Detectors {
     ) -> Result<Self, DetectorError> {
         let region = phonenumber::country::Id::from_str(default_region.trim())
             .map_err(|_| DetectorError::BadRegion(default_region.to_string()))?;
-        let compile = |field: &'static str, p: &str| {
-            Regex::new(p).map_err(|e| DetectorError::BadPattern {
+        let bad = |field: &'static str| {
+            move |e: regex::Error| DetectorError::BadPattern {
                 field,
                 message: e.to_string(),
-            })
+            }
         };
-        let member_id = compile("member_id_pattern", member_id_pattern)?;
+        let member_id = IdPattern::new(member_id_pattern).map_err(bad("member_id_pattern"))?;
         // The same pattern, found inside text: drop the anchors, require word boundaries.
         let inner = member_id_pattern
             .trim_start_matches('^')
             .trim_end_matches('$');
-        let member_id_in_text = compile("member_id_pattern", &format!(r"\b(?:{inner})\b"))?;
-        let account_number = compile("account_number_pattern", account_number_pattern)?;
+        let member_id_in_text = WordPattern::new(inner).map_err(bad("member_id_pattern"))?;
+        let account_number =
+            IdPattern::new(account_number_pattern).map_err(bad("account_number_pattern"))?;
         Ok(Detectors {
             region,
             member_id,
@@ -397,19 +399,20 @@ impl Detectors {
         } else {
             Cow::Borrowed(text)
         };
-        // A plain search first: replace_all sets up capture slots even when nothing matches.
-        let step2 = if !self.member_id_in_text.is_match(&step1) {
+        let ids = self.member_id_in_text.find_spans(&step1);
+        let step2 = if ids.is_empty() {
             step1
         } else {
-            match self
-                .member_id_in_text
-                .replace_all(&step1, |_: &regex::Captures<'_>| {
-                    counts.member_ids += 1;
-                    "[MEMBER_ID]"
-                }) {
-                Cow::Borrowed(_) => step1,
-                Cow::Owned(o) => Cow::Owned(o),
+            let mut o = String::with_capacity(step1.len());
+            let mut last = 0;
+            for (start, end) in ids {
+                o.push_str(&step1[last..start]);
+                o.push_str("[MEMBER_ID]");
+                counts.member_ids += 1;
+                last = end;
             }
+            o.push_str(&step1[last..]);
+            Cow::Owned(o)
         };
         // The output is only built once a digit run actually changes.
         let mut out: Option<String> = None;
