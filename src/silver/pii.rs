@@ -831,6 +831,8 @@ mod tests {
                 format!("01{long}"),
                 format!("10{}", n / 1000),
                 format!("11{n}"),
+                format!("11{}", n / 10),
+                format!("11{:09}", n % 1_000_000),
                 format!("111{n}"),
                 format!("11{long}"),
                 format!("11 {}-{}", n / 10_000, n % 10_000),

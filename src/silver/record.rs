@@ -223,6 +223,18 @@ mod scan {
         let mut j = start;
         // The common case: no escapes, so the value is the text between the quotes.
         while j < b.len() {
+            // Eight bytes at a time up to the first one that needs a look (notes and other
+            // long values were a byte-by-byte loop).
+            if let Some(word) = b.get(j..j + 8) {
+                let w = u64::from_le_bytes(word.try_into().unwrap_or([b'"'; 8]));
+                match special_byte(w) {
+                    None => {
+                        j += 8;
+                        continue;
+                    }
+                    Some(k) => j += k,
+                }
+            }
             match b[j] {
                 b'"' => return Some((Cow::Borrowed(&s[start..j]), j + 1)),
                 b'\\' => break,
@@ -243,6 +255,19 @@ mod scan {
             }
         }
         None
+    }
+
+    /// The index of the first byte of `w` (little-endian) that is a quote, a backslash or a
+    /// control character, if any. Each test flags its lowest matching byte exactly (a borrow
+    /// can only flag bytes above a true match), so the lowest flag of the three is the answer.
+    pub(super) fn special_byte(w: u64) -> Option<usize> {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+        let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+        let flags =
+            control | zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\')));
+        (flags != 0).then(|| flags.trailing_zeros() as usize / 8)
     }
 
     /// An object or array starting at `i`: the index after its closing bracket.
@@ -441,6 +466,53 @@ mod tests {
                 assert_eq!(r.get(k).is_some(), i % 2 == 1, "{k}");
             }
             assert_eq!(r.into_fields().count(), n / 2);
+        }
+    }
+
+    #[test]
+    fn the_word_scan_finds_the_first_byte_a_string_must_stop_at() {
+        let naive = |w: u64| {
+            w.to_le_bytes()
+                .iter()
+                .position(|b| *b == b'"' || *b == b'\\' || *b < 0x20)
+        };
+        // Random words, and words built from the bytes around each boundary (0x1f/0x20,
+        // the quote and backslash and their neighbours, 0x7f/0x80, 0xff), where borrows
+        // from one byte into the next are likeliest to mislead.
+        let edges = [
+            0x00u8,
+            0x01,
+            0x1f,
+            0x20,
+            0x21,
+            b'"' - 1,
+            b'"',
+            b'"' + 1,
+            b'\\' - 1,
+            b'\\',
+            b'\\' + 1,
+            b'a',
+            0x7f,
+            0x80,
+            0xa2,
+            0xdc,
+            0xff,
+        ];
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for i in 0..400_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let w = if i % 2 == 0 {
+                x
+            } else {
+                let mut bytes = [0u8; 8];
+                for (k, b) in bytes.iter_mut().enumerate() {
+                    *b = edges[((x >> (k * 5)) % edges.len() as u64) as usize];
+                }
+                u64::from_le_bytes(bytes)
+            };
+            assert_eq!(scan::special_byte(w), naive(w), "{w:#018x}");
         }
     }
 
