@@ -55,9 +55,19 @@ fn digit_runs(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     let b = text.as_bytes();
     let in_run =
         |c: u8| c.is_ascii_digit() || matches!(c, b' ' | b'\t' | b'(' | b')' | b'.' | b'-');
+    // Bytes that can start a run: a digit, `+` or `(`. Notes are mostly words, so the scan
+    // jumps from one such byte to the next instead of trying each position.
+    let can_start = |c: &u8| c.is_ascii_digit() || *c == b'+' || *c == b'(';
     let mut p = 0;
     std::iter::from_fn(move || {
         while p < b.len() {
+            match b[p..].iter().position(can_start) {
+                Some(k) => p += k,
+                None => {
+                    p = b.len();
+                    break;
+                }
+            }
             let start = p;
             // The optional `+` and `(` before the first digit: at most one way to read them.
             let mut q = p;
