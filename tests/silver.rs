@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use cclake::lake::Lake;
@@ -14,13 +13,7 @@ use cclake::silver::{self, ProcessMode, ProcessSummary};
 
 const KEY: &[u8] = b"silver-test-key-0123456789";
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::runtime as rt;
 
 fn process(rt: &tokio::runtime::Runtime, lake: &Lake, mode: ProcessMode) -> ProcessSummary {
     rt.block_on(silver::process(
@@ -38,42 +31,7 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     p
 }
 
-type Row = BTreeMap<String, Option<String>>;
-
-/// Every Silver row, every column as text, read back through DataFusion.
-fn silver_rows(rt: &tokio::runtime::Runtime, lake: &Lake) -> Vec<Row> {
-    rt.block_on(async {
-        let table = delta::open(lake, delta::SILVER_CONTACTS).await.unwrap();
-        let ctx = datafusion::prelude::SessionContext::new();
-        assert!(delta::register(&ctx, "silver", &table).await.unwrap());
-        let batches = ctx
-            .sql("SELECT * FROM silver")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let mut out = Vec::new();
-        for b in batches {
-            let cols: Vec<(String, arrow::array::StringArray)> = b
-                .schema()
-                .fields()
-                .iter()
-                .enumerate()
-                .map(|(i, f)| (f.name().clone(), delta::utf8_column(b.column(i)).unwrap()))
-                .collect();
-            for r in 0..b.num_rows() {
-                use arrow::array::Array;
-                out.push(
-                    cols.iter()
-                        .map(|(n, a)| (n.clone(), (!a.is_null(r)).then(|| a.value(r).to_string())))
-                        .collect(),
-                );
-            }
-        }
-        out
-    })
-}
+use common::{Row, silver_rows};
 
 fn by_contact<'a>(rows: &'a [Row], id: &str) -> Vec<&'a Row> {
     rows.iter()

@@ -499,6 +499,20 @@ fn write_attempt(
             )
         }
     };
+    if records == 0 && !matches!(layout.as_str(), "empty" | "undecodable") {
+        // JSON with no record in it (an empty array, an envelope page with an empty list):
+        // kept whole in quarantine with the reason, never a silent "0 records".
+        let content = read_content(path, gzip)?;
+        records += 1;
+        quarantine.push(
+            &content,
+            Location::default(),
+            &format!(
+                "the file holds JSON ({layout}) but no records: {}; kept here whole",
+                crate::sources::reader::no_records_reason(&content)
+            ),
+        );
+    }
     let bronze_files = writer.finish()?;
     let quarantined = quarantine.rows();
     let quarantine_file = rt.block_on(quarantine.write(
@@ -538,6 +552,24 @@ fn write_attempt(
     progress.check()?;
     rt.block_on(ledger::commit(lake, &entry))?;
     Ok(entry)
+}
+
+/// A file's content, decompressed when it is gzip (for a file small enough to have held no
+/// record).
+fn read_content(path: &FsPath, gzip: bool) -> Result<Vec<u8>, IngestError> {
+    let io = |e: std::io::Error| LakeError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let original = std::fs::read(path).map_err(io)?;
+    if !gzip {
+        return Ok(original);
+    }
+    let mut text = Vec::new();
+    flate2::read::MultiGzDecoder::new(original.as_slice())
+        .read_to_end(&mut text)
+        .map_err(io)?;
+    Ok(text)
 }
 
 /// The `<stem>` part of an attempt tag `<stem>_<YYYYMMDD>_<HHMM>_<batch>`.

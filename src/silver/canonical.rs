@@ -1,6 +1,7 @@
-//! Mapping of the three record shapes onto Silver's canonical columns (SPEC §3): Genesys
-//! conversation details (metrics in ms), CXone completed contacts (string values, renamed-field
-//! aliases) and generic flat events. Missing values become null; ill-typed values become null
+//! Mapping of the four record shapes onto Silver's canonical columns (SPEC §3): Genesys
+//! conversation details (metrics in ms, repeated per segment), CXone completed contacts
+//! (string values, renamed-field aliases), Amazon Connect contact trace records (durations in
+//! seconds, nested `Queue` and `Agent`) and generic flat events. Missing values become null; ill-typed values become null
 //! with their raw value kept in the rescued fields; unknown fields are rescued, never dropped.
 
 use std::borrow::Cow;
@@ -46,6 +47,9 @@ pub struct CanonicalRow<'a> {
     pub account_number: Option<Cow<'a, str>>,
     pub card_number: Option<Cow<'a, str>>,
     pub notes: Option<Cow<'a, str>>,
+    /// When the platform last updated the record (Amazon Connect's `LastUpdateTimestamp`):
+    /// among copies of one contact the latest update wins, before ingest order.
+    pub updated_at: Option<DateTime<Utc>>,
     /// Unknown fields and the raw values of ill-typed known fields.
     pub rescued: Map<String, Value>,
 }
@@ -111,6 +115,19 @@ const CXONE_KNOWN: &[&str] = &[
     "csatScore",
     "accountNumber",
 ];
+const CONNECT_KNOWN: &[&str] = &[
+    "ContactId",
+    "AWSContactTraceRecordFormatVersion",
+    "InitiationTimestamp",
+    "DisconnectTimestamp",
+    "LastUpdateTimestamp",
+    "Queue",
+    "Agent",
+    "Channel",
+    "InitiationMethod",
+    "CustomerEndpoint",
+    "DisconnectReason",
+];
 const GENERIC_KNOWN: &[&str] = &[
     "event_id",
     "event_type",
@@ -153,6 +170,11 @@ const CXONE_EXPECTED: &[&[&str]] = &[
     &["inQueueSeconds"],
     &["agentSeconds"],
 ];
+const CONNECT_EXPECTED: &[&[&str]] = &[
+    &["Channel"],
+    &["InitiationMethod"],
+    &["LastUpdateTimestamp"],
+];
 const GENERIC_EXPECTED: &[&[&str]] = &[
     &["event_id", "contact_id"],
     &["queue_name", "queue_id"],
@@ -160,27 +182,15 @@ const GENERIC_EXPECTED: &[&[&str]] = &[
     &["outcome_status"],
 ];
 
-static KNOWN: LazyLock<[AHashSet<&'static str>; 3]> = LazyLock::new(|| {
-    [
-        GENESYS_KNOWN.iter().copied().collect(),
-        CXONE_KNOWN.iter().copied().collect(),
-        GENERIC_KNOWN.iter().copied().collect(),
-    ]
-});
-
-fn shape_index(shape: Shape) -> usize {
-    match shape {
-        Shape::Genesys => 0,
-        Shape::Cxone => 1,
-        Shape::Generic => 2,
-    }
-}
+static KNOWN: LazyLock<[AHashSet<&'static str>; 4]> =
+    LazyLock::new(|| Shape::ALL.map(|shape| known_fields(shape).iter().copied().collect()));
 
 /// The fields named by SPEC §3 for a shape.
 pub fn known_fields(shape: Shape) -> &'static [&'static str] {
     match shape {
         Shape::Genesys => GENESYS_KNOWN,
         Shape::Cxone => CXONE_KNOWN,
+        Shape::Connect => CONNECT_KNOWN,
         Shape::Generic => GENERIC_KNOWN,
     }
 }
@@ -284,6 +294,18 @@ impl<'a> Reader<'a, '_> {
         parsed
     }
 
+    /// A nested object (Connect's `Queue`, `Agent`, `CustomerEndpoint`); null is absent.
+    fn object(&mut self, field: &str) -> Option<Value> {
+        match self.obj.take(field)? {
+            Val::Null => None,
+            Val::Nested(raw) if raw.get().starts_with('{') => serde_json::from_str(raw.get()).ok(),
+            other => {
+                self.ill_typed(field, other);
+                None
+            }
+        }
+    }
+
     fn time(&mut self, field: &str) -> Option<DateTime<Utc>> {
         let v = self.obj.take(field)?;
         let t = match &v {
@@ -331,6 +353,7 @@ pub fn map_record<'a>(
     let expected = match shape {
         Shape::Genesys => GENESYS_EXPECTED,
         Shape::Cxone => CXONE_EXPECTED,
+        Shape::Connect => CONNECT_EXPECTED,
         Shape::Generic => GENERIC_EXPECTED,
     };
     for group in expected {
@@ -355,6 +378,7 @@ pub fn map_record<'a>(
     let mut row = match shape {
         Shape::Genesys => genesys(&mut r),
         Shape::Cxone => cxone(&mut r),
+        Shape::Connect => connect(&mut r),
         Shape::Generic => generic(&mut r),
     };
     apply_field_map(&mut r, &mut row, schema);
@@ -362,7 +386,7 @@ pub fn map_record<'a>(
 
     // What is left: known fields not used for a column, and unknown fields, which are rescued
     // and reported unless reviewed and ignored.
-    let known = &KNOWN[shape_index(shape)];
+    let known = &KNOWN[shape.index()];
     let rest = std::mem::take(&mut r.obj);
     for (k, v) in rest.into_fields() {
         if known.contains(k.as_ref()) || mapped.is_some_and(|m| m.contains_key(k.as_ref())) {
@@ -464,16 +488,75 @@ fn sessions(p: &Value) -> impl Iterator<Item = &Value> {
         .flatten()
 }
 
-fn metric(session: &Value, name: &str) -> Option<f64> {
+fn segments(session: &Value) -> impl Iterator<Item = &Value> {
     session
-        .get("metrics")
-        .and_then(Value::as_array)?
-        .iter()
-        .find(|m| str_at(m, "name") == Some(name))
-        .and_then(|m| m.get("value"))
-        .and_then(Value::as_f64)
+        .get("segments")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
 }
 
+/// A number, or a numeric string (exports are not consistent about which).
+fn number_of(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|x| x.is_finite()),
+        _ => None,
+    }
+}
+
+/// Every value a Genesys session emitted for a metric: a name repeats, one `tTalk` per talk
+/// segment and one `tHeld` per hold.
+fn metric_values<'v>(session: &'v Value, name: &'v str) -> impl Iterator<Item = f64> + 'v {
+    session
+        .get("metrics")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(move |m| str_at(m, "name") == Some(name))
+        .filter_map(|m| m.get("value").and_then(number_of))
+}
+
+fn first_metric(session: &Value, name: &str) -> Option<f64> {
+    metric_values(session, name).next()
+}
+
+/// A duration summed over every value the sessions emitted, in seconds. A session that emitted
+/// no per-segment value but its `complete` total (`tTalkComplete`, `tHeldComplete`) counts that
+/// total instead; a session with both counts its segments only, as the total repeats them.
+fn summed_seconds(sessions: &[&Value], name: &str, complete: Option<&str>) -> Option<f64> {
+    let mut total: Option<f64> = None;
+    for s in sessions {
+        let mut values = metric_values(s, name).peekable();
+        let session_ms = if values.peek().is_some() {
+            Some(values.sum::<f64>())
+        } else {
+            complete.and_then(|c| {
+                let mut totals = metric_values(s, c).peekable();
+                totals.peek().is_some().then(|| totals.sum::<f64>())
+            })
+        };
+        if let Some(ms) = session_ms {
+            *total.get_or_insert(0.0) += ms;
+        }
+    }
+    total.map(|ms| ms / 1000.0)
+}
+
+/// The customer's number in a Genesys address: `tel:+E164`, a `sip:+E164@host` URI, or the
+/// number itself. Anything else (`tel:anonymous`, a SIP user name, a messaging UUID) is none.
+fn genesys_phone<'a>(address: &str) -> Option<Cow<'a, str>> {
+    let n = super::pii::phone_text(address);
+    (n.bytes().any(|b| b.is_ascii_digit())
+        && n.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b' ' | b'-' | b'.' | b'(' | b')')))
+    .then(|| owned(n))
+}
+
+/// Genesys Cloud conversation details, mapped as SPEC §3 says real exports require: the
+/// answering agent is the one whose session has `tAnswered` (the acd session carries `tAcd`
+/// and `nOffered`, and `tAbandon` when the caller hung up in queue); durations add up every
+/// emitted value over every agent session (a not-responding agent's after-call work too).
 fn genesys<'a>(r: &mut Reader<'a, '_>) -> CanonicalRow<'a> {
     let mut row = CanonicalRow {
         event_id: r.text("conversationId"),
@@ -492,101 +575,190 @@ fn genesys<'a>(r: &mut Reader<'a, '_>) -> CanonicalRow<'a> {
             Vec::new()
         }
     };
-    let participants = &participants;
     let purpose = |p: &Value| {
         str_at(p, "purpose")
             .unwrap_or_default()
             .to_ascii_lowercase()
     };
-    let acd: Vec<&Value> = participants
-        .iter()
-        .filter(|p| purpose(p) == "acd")
-        .collect();
-    let agents: Vec<&Value> = participants
-        .iter()
-        .filter(|p| purpose(p) == "agent")
-        .collect();
+    let with_purpose = |wanted: &str| -> Vec<&Value> {
+        participants
+            .iter()
+            .filter(|p| purpose(p) == wanted)
+            .collect()
+    };
+    let acd = with_purpose("acd");
+    let agents = with_purpose("agent");
     let customer = participants
         .iter()
         .find(|p| matches!(purpose(p).as_str(), "customer" | "external"));
 
-    let queue_in = |ps: &mut dyn Iterator<Item = &&Value>| -> Option<Cow<'a, str>> {
-        ps.flat_map(|p| sessions(p))
-            .flat_map(|s| {
-                s.get("segments")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-            })
-            .find_map(|seg| str_at(seg, "queueId").map(owned))
-    };
-    row.queue_id = queue_in(&mut acd.iter())
-        .or_else(|| queue_in(&mut participants.iter().collect::<Vec<_>>().iter()));
-    row.queue_name = acd
-        .first()
+    // The queue: the first queueId in an acd participant's segments (else anyone's), named
+    // by that acd participant.
+    fn queue_of(p: &Value) -> Option<&str> {
+        sessions(p)
+            .flat_map(segments)
+            .find_map(|seg| str_at(seg, "queueId"))
+    }
+    let queue_acd = acd.iter().copied().find(|p| queue_of(p).is_some());
+    row.queue_id = queue_acd
+        .and_then(queue_of)
+        .or_else(|| participants.iter().find_map(queue_of))
+        .map(owned);
+    row.queue_name = queue_acd
+        .or(acd.first().copied())
         .and_then(|p| str_at(p, "participantName"))
         .map(owned);
-    row.agent_id = agents.first().and_then(|p| str_at(p, "userId")).map(owned);
 
     if let Some(c) = customer {
         let first = sessions(c).next();
         row.media_type = first.and_then(|s| str_at(s, "mediaType")).map(owned);
-        row.phone_number = first.and_then(|s| str_at(s, "ani")).and_then(|ani| {
-            let n = ani.trim().strip_prefix("tel:").unwrap_or(ani.trim());
-            // tel:anonymous, sip: addresses and the like are not phone numbers.
-            (n.bytes().any(|b| b.is_ascii_digit()) && !n.bytes().any(|b| b.is_ascii_alphabetic()))
-                .then(|| owned(n))
-        });
+        // The customer's own number: the caller (`ani`) of an inbound session, the number
+        // dialled (`dnis`) of an outbound one, whose `ani` is the contact center's.
+        let outbound = first
+            .and_then(|s| str_at(s, "direction"))
+            .is_some_and(|d| d.eq_ignore_ascii_case("outbound"));
+        let address_field = if outbound { "dnis" } else { "ani" };
+        row.phone_number = first
+            .and_then(|s| str_at(s, address_field))
+            .and_then(genesys_phone);
         let attrs = c.get("attributes");
         row.csat_score = attrs
             .and_then(|a| a.get("SurveyCSATScore"))
-            .and_then(|v| match v {
-                Value::Number(n) => n.as_f64(),
-                Value::String(s) => s.trim().parse().ok(),
-                _ => None,
-            });
+            .and_then(number_of);
         row.member_id = attrs.and_then(|a| a.get("MemberId")).and_then(text_of);
     }
 
+    // The answering agent: the first agent session (in export order) with `tAnswered`. Older
+    // exports put `tAnswered` on the acd session; it still means answered.
+    let answering = agents.iter().find_map(|p| {
+        sessions(p)
+            .find_map(|s| first_metric(s, "tAnswered"))
+            .map(|ms| (*p, ms))
+    });
     let acd_sessions: Vec<&Value> = acd.iter().flat_map(|p| sessions(p)).collect();
-    let answered_ms = acd_sessions.iter().find_map(|s| metric(s, "tAnswered"));
-    let abandon_ms = acd_sessions.iter().find_map(|s| metric(s, "tAbandon"));
-    row.answered = Some(answered_ms.is_some());
-    row.abandoned = Some(abandon_ms.is_some());
-    row.wait_seconds = answered_ms.or(abandon_ms).map(|ms| ms / 1000.0);
-
-    let agent_sessions: Vec<&Value> = agents.iter().flat_map(|p| sessions(p)).collect();
-    let sum = |name: &str| -> Option<f64> {
-        let vals: Vec<f64> = agent_sessions
-            .iter()
-            .filter_map(|s| metric(s, name))
-            .collect();
-        (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / 1000.0)
-    };
-    row.talk_seconds = sum("tTalk");
-    row.hold_seconds = sum("tHeld");
-    row.acw_seconds = sum("tAcw");
-    row.duration_seconds = sum("tHandle")
-        .or_else(|| components_sum(row.talk_seconds, row.hold_seconds, row.acw_seconds));
-
-    let wrapup = agent_sessions
+    let acd_answered_ms = acd_sessions
         .iter()
-        .flat_map(|s| {
-            s.get("segments")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-        })
-        .find(|seg| str_at(seg, "segmentType").is_some_and(|t| t.eq_ignore_ascii_case("wrapup")));
+        .find_map(|s| first_metric(s, "tAnswered"));
+    let abandon_ms = acd_sessions
+        .iter()
+        .find_map(|s| first_metric(s, "tAbandon"));
+    let answered = answering.is_some() || acd_answered_ms.is_some();
+    row.answered = Some(answered);
+    row.abandoned = Some(!answered && abandon_ms.is_some());
+    let wait_ms = match answering {
+        Some((_, ms)) => Some(ms),
+        None if answered => acd_answered_ms,
+        None => abandon_ms,
+    };
+    row.wait_seconds = wait_ms.map(|ms| ms / 1000.0);
+
+    // The agent of the row: the one who answered, else the first one alerted.
+    let agent = answering.map(|(p, _)| p).or(agents.first().copied());
+    row.agent_id = agent.and_then(|p| str_at(p, "userId")).map(owned);
+    let wrapup = agent.and_then(|p| {
+        sessions(p)
+            .flat_map(segments)
+            .filter(|seg| {
+                str_at(seg, "segmentType").is_some_and(|t| t.eq_ignore_ascii_case("wrapup"))
+            })
+            .last()
+    });
     row.wrap_up_code = wrapup.and_then(|w| w.get("wrapUpCode")).and_then(text_of);
     row.notes = wrapup.and_then(|w| w.get("wrapUpNote")).and_then(text_of);
-    row.outcome_status = Some(if row.abandoned == Some(true) {
+
+    let agent_sessions: Vec<&Value> = agents.iter().flat_map(|p| sessions(p)).collect();
+    row.talk_seconds = summed_seconds(&agent_sessions, "tTalk", Some("tTalkComplete"));
+    row.hold_seconds = summed_seconds(&agent_sessions, "tHeld", Some("tHeldComplete"));
+    row.acw_seconds = summed_seconds(&agent_sessions, "tAcw", None);
+    row.duration_seconds = summed_seconds(&agent_sessions, "tHandle", None)
+        .or_else(|| components_sum(row.talk_seconds, row.hold_seconds, row.acw_seconds));
+    row.outcome_status = Some(outcome_of(row.answered, row.abandoned));
+    row
+}
+
+/// The outcome of a platform whose export says answered and abandoned itself: an IVR-only or
+/// bot-only contact that never reached a queue is neither.
+fn outcome_of(answered: Option<bool>, abandoned: Option<bool>) -> &'static str {
+    if abandoned == Some(true) {
         "abandoned"
-    } else if row.answered == Some(true) {
+    } else if answered == Some(true) {
         "handled"
     } else {
         "unknown"
-    });
+    }
+}
+
+/// The last path segment of an ARN (`…:instance/<id>/queue/<queue-id>` → the queue id).
+fn arn_id(arn: &str) -> Option<&str> {
+    arn.rsplit('/').next().filter(|s| !s.trim().is_empty())
+}
+
+/// Amazon Connect contact trace records (durations in whole seconds). `Queue` and `Agent` are
+/// null when the contact never queued or never reached an agent.
+fn connect<'a>(r: &mut Reader<'a, '_>) -> CanonicalRow<'a> {
+    let mut row = CanonicalRow {
+        event_id: r.text("ContactId"),
+        ended_at: r.time("DisconnectTimestamp"),
+        updated_at: r.time("LastUpdateTimestamp"),
+        outcome_raw: r.text("DisconnectReason"),
+        media_type: r.text("Channel").map(|c| Cow::Owned(c.to_lowercase())),
+        direction: r
+            .text("InitiationMethod")
+            .map(|m| Cow::Owned(m.to_lowercase())),
+        ..Default::default()
+    };
+    row.contact_id = row.event_id.clone();
+    let queue = r.object("Queue");
+    let agent = r.object("Agent");
+    let endpoint = r.object("CustomerEndpoint");
+    let field = |o: &Option<Value>, k: &str| -> Option<Value> {
+        o.as_ref()
+            .and_then(|o| o.get(k))
+            .filter(|v| !v.is_null())
+            .cloned()
+    };
+    row.queue_name = field(&queue, "Name").as_ref().and_then(text_of);
+    row.queue_id = field(&queue, "ARN")
+        .as_ref()
+        .and_then(Value::as_str)
+        .and_then(arn_id)
+        .map(owned)
+        .or_else(|| row.queue_name.clone());
+    row.agent_id = field(&agent, "ARN")
+        .as_ref()
+        .and_then(Value::as_str)
+        .and_then(arn_id)
+        .map(owned);
+    let telephone = field(&endpoint, "Type")
+        .as_ref()
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.eq_ignore_ascii_case("TELEPHONE_NUMBER"));
+    if telephone {
+        row.phone_number = field(&endpoint, "Address").as_ref().and_then(text_of);
+    }
+    let answered = field(&agent, "ConnectedToAgentTimestamp").is_some();
+    // Queued: the contact was put in a queue (an outbound call names its queue but is never
+    // enqueued). Records without the enqueue time count a queue object as queued.
+    let queued = queue
+        .as_ref()
+        .is_some_and(|q| match q.get("EnqueueTimestamp") {
+            Some(t) => !t.is_null(),
+            None => true,
+        });
+    row.answered = Some(answered);
+    row.abandoned = Some(queued && !answered);
+    row.wait_seconds = field(&queue, "Duration").as_ref().and_then(number_of);
+    row.talk_seconds = field(&agent, "AgentInteractionDuration")
+        .as_ref()
+        .and_then(number_of);
+    row.hold_seconds = field(&agent, "CustomerHoldDuration")
+        .as_ref()
+        .and_then(number_of);
+    row.acw_seconds = field(&agent, "AfterContactWorkDuration")
+        .as_ref()
+        .and_then(number_of);
+    row.duration_seconds = components_sum(row.talk_seconds, row.hold_seconds, row.acw_seconds);
+    row.outcome_status = Some(outcome_of(row.answered, row.abandoned));
     row
 }
 
@@ -629,13 +801,7 @@ fn cxone<'a>(r: &mut Reader<'a, '_>) -> CanonicalRow<'a> {
         (None, None) => None,
         (a, w) => Some(a.unwrap_or(0.0) + w.unwrap_or(0.0)),
     };
-    row.outcome_status = Some(if abandoned == Some(true) {
-        "abandoned"
-    } else if row.answered == Some(true) {
-        "handled"
-    } else {
-        "unknown"
-    });
+    row.outcome_status = Some(outcome_of(row.answered, abandoned));
     row
 }
 

@@ -557,6 +557,9 @@ enum Sign {
 /// from it to take its share off the tally.
 struct RowAt {
     shape: Shape,
+    /// The platform's last update of the record, in µs (Amazon Connect re-delivers a contact
+    /// when it changes); `i64::MIN` when the record has none.
+    updated: i64,
     file: usize,
     line: usize,
     from: usize,
@@ -679,10 +682,12 @@ fn build_date(
     }
     let rows_in = outs.iter().map(|u| u.rows.len() as u64).sum::<u64>();
 
-    // Dedupe on (source_system, contact_id): the most recently ingested copy wins, then the
-    // later line. Records without a contact id cannot be matched and are all kept.
+    // Dedupe on (source_system, contact_id): the copy the platform updated last wins (Amazon
+    // Connect's LastUpdateTimestamp), then the most recently ingested copy, then the later
+    // line. Records without a contact id cannot be matched and are all kept.
     let order = |a: &RowAt| {
         (
+            a.updated,
             ledger_rows[refs[a.file].ledger].ingest_order(),
             a.file,
             a.line,
@@ -844,6 +849,7 @@ fn build_unit(
                 );
                 at.push(RowAt {
                     shape,
+                    updated: row.updated_at.map_or(i64::MIN, |t| t.timestamp_micros()),
                     file: p.file,
                     line,
                     from: p.from + pos,
@@ -1015,7 +1021,9 @@ impl<'c> RowBuilder<'c> {
     }
 }
 
-/// Scrubs PII out of every string (and number) inside rescued JSON, keeping it valid JSON.
+/// Scrubs PII out of every string (and number) inside rescued JSON, keeping it valid JSON. Keys
+/// are scrubbed like values: exports key maps by caller (a phone-number key in Amazon
+/// Connect's `Attributes`, an e-mail in a CRM lookup).
 fn scrub_value(m: &Masker, v: &mut Value, phones: &mut PhoneCache) {
     match v {
         Value::String(s) => {
@@ -1032,7 +1040,26 @@ fn scrub_value(m: &Masker, v: &mut Value, phones: &mut PhoneCache) {
             }
         }
         Value::Array(a) => a.iter_mut().for_each(|x| scrub_value(m, x, phones)),
-        Value::Object(o) => o.values_mut().for_each(|x| scrub_value(m, x, phones)),
+        Value::Object(o) => {
+            let has_pii_key = o.keys().any(|k| m.scrub(k, phones).1 > 0);
+            if has_pii_key {
+                let old = std::mem::take(o);
+                for (k, mut x) in old {
+                    scrub_value(m, &mut x, phones);
+                    let (scrubbed, _) = m.scrub(&k, phones);
+                    // Two keys that scrub alike (two phone numbers) keep both values.
+                    let mut key = scrubbed.clone();
+                    let mut n = 1;
+                    while o.contains_key(&key) {
+                        n += 1;
+                        key = format!("{scrubbed}#{n}");
+                    }
+                    o.insert(key, x);
+                }
+            } else {
+                o.values_mut().for_each(|x| scrub_value(m, x, phones));
+            }
+        }
         _ => {}
     }
 }

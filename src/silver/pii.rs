@@ -284,8 +284,7 @@ impl Detectors {
     /// The phone in E.164 if it is a valid number (national numbers read in the default
     /// region). `tel:` prefixes are accepted.
     pub fn phone_e164(&self, raw: &str) -> Option<String> {
-        let s = raw.trim();
-        let s = s.strip_prefix("tel:").unwrap_or(s);
+        let s = phone_text(raw);
         let digits = s.bytes().filter(u8::is_ascii_digit).count();
         if !(7..=15).contains(&digits) || s.bytes().any(|b| b.is_ascii_alphabetic()) {
             return None;
@@ -294,7 +293,11 @@ impl Detectors {
             return answer;
         }
         widen_phonenumber_regex_cache();
-        let n = phonenumber::parse(Some(self.region), s).ok()?;
+        // A number written with its country code is read without a default region: given
+        // one, the phonenumber crate also strips the *other* country's national prefix, so
+        // `+55 11 98456 5666` lost its area code and failed validation (Presidio's vectors).
+        let region = (!s.starts_with('+')).then_some(self.region);
+        let n = phonenumber::parse(region, s).ok()?;
         phonenumber::is_valid(&n).then(|| n.format().mode(phonenumber::Mode::E164).to_string())
     }
 
@@ -409,7 +412,8 @@ impl Detectors {
         } else {
             Cow::Borrowed(text)
         };
-        let ids = self.member_id_in_text.find_spans(&step1);
+        let mut ids = self.member_id_in_text.find_spans(&step1);
+        ids.retain(|&(start, end)| !cuts_identifier(&step1, start, end));
         let step2 = if ids.is_empty() {
             step1
         } else {
@@ -428,6 +432,9 @@ impl Detectors {
         let mut out: Option<String> = None;
         let mut last = 0;
         for (start, end) in digit_runs(&step2) {
+            if cuts_identifier(&step2, start, end) {
+                continue;
+            }
             if let Some(replaced) = self.scrub_digit_run(&step2[start..end], phones, &mut counts) {
                 let o = out.get_or_insert_with(|| String::with_capacity(step2.len()));
                 o.push_str(&step2[last..start]);
@@ -502,6 +509,131 @@ impl Detectors {
     }
 }
 
+/// The number inside a phone value as exports write it: `tel:+13175550123`,
+/// `sip:+13175550123@10.1.2.3;user=phone` (Genesys `ani`), or the number itself. URI
+/// parameters (`;user=phone`, `;ext=22`) and a SIP host are not part of the number.
+pub fn phone_text(raw: &str) -> &str {
+    let s = raw.trim();
+    let lower = |p: &str| s.len() >= p.len() && s[..p.len()].eq_ignore_ascii_case(p);
+    let s = if lower("tel:") {
+        &s[4..]
+    } else if lower("sips:") {
+        s[5..].split('@').next().unwrap_or_default()
+    } else if lower("sip:") {
+        s[4..].split('@').next().unwrap_or_default()
+    } else {
+        return s;
+    };
+    s.split(';').next().unwrap_or_default().trim()
+}
+
+/// Whether replacing `text[start..end]` would cut an identifier into pieces. Identifiers are
+/// left whole: a span that overlaps a UUID, that is glued without a separator into a hex id
+/// (`aed4111111111111111` in a recording name), or that is only part of a URL or path
+/// segment. A span that is a whole word, or a whole URL segment (`?phone=+13175550123`), is
+/// replaced as usual. Called only for a span a detector found, so it costs nothing on text
+/// without PII.
+fn cuts_identifier(text: &str, start: usize, end: usize) -> bool {
+    let b = text.as_bytes();
+    let in_token = |c: u8| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'_'
+                    | b'.'
+                    | b'/'
+                    | b':'
+                    | b'%'
+                    | b'?'
+                    | b'='
+                    | b'&'
+                    | b'#'
+                    | b'~'
+                    | b'+'
+                    | b'@'
+            )
+    };
+    let mut ts = start;
+    while ts > 0 && in_token(b[ts - 1]) {
+        ts -= 1;
+    }
+    let mut te = end;
+    while te < b.len() && in_token(b[te]) {
+        te += 1;
+    }
+    // Sentence punctuation after a word is not part of it.
+    while te > end && matches!(b[te - 1], b'.' | b',' | b':' | b'?' | b'!') {
+        te -= 1;
+    }
+    if (ts, te) == (start, end) {
+        return false;
+    }
+    let token = &text[ts..te];
+    let is_url = token.contains("://")
+        || token.starts_with('/')
+        || token.starts_with("www.")
+        || token.bytes().filter(|c| *c == b'/').count() >= 2;
+    if is_url {
+        let delim = |c: &u8| matches!(c, b'/' | b'?' | b'&' | b'=' | b'#' | b';');
+        let seg_start = b[ts..start]
+            .iter()
+            .rposition(delim)
+            .map_or(ts, |i| ts + i + 1);
+        let seg_end = b[end..te].iter().position(delim).map_or(te, |i| end + i);
+        return (seg_start, seg_end) != (start, end);
+    }
+    if uuid_spans(token).any(|(us, ue)| ts + us < end && start < ts + ue) {
+        return true;
+    }
+    // A hex id: the span glued (no separator) to hex letters, the whole stretch of hex digits
+    // standing alone between non-alphanumeric characters.
+    let glued = (start > ts && b[start - 1].is_ascii_alphanumeric())
+        || (end < te && b[end].is_ascii_alphanumeric());
+    if !glued {
+        return false;
+    }
+    let mut hs = start;
+    while hs > ts && b[hs - 1].is_ascii_hexdigit() {
+        hs -= 1;
+    }
+    let mut he = end;
+    while he < te && b[he].is_ascii_hexdigit() {
+        he += 1;
+    }
+    let bounded = (hs == 0 || !b[hs - 1].is_ascii_alphanumeric())
+        && (he == b.len() || !b[he].is_ascii_alphanumeric());
+    let stretch = &b[hs..he];
+    bounded
+        && stretch.len() >= 12
+        && stretch.iter().any(u8::is_ascii_alphabetic)
+        && b[start..end].iter().all(|c| c.is_ascii_hexdigit())
+}
+
+/// Byte ranges of the UUIDs (8-4-4-4-12 hex digits) in a text.
+fn uuid_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    const SHAPE: [usize; 5] = [8, 4, 4, 4, 12];
+    let b = text.as_bytes();
+    let at = move |i: usize| -> bool {
+        let mut p = i;
+        for (k, n) in SHAPE.iter().enumerate() {
+            if k > 0 {
+                if b.get(p) != Some(&b'-') {
+                    return false;
+                }
+                p += 1;
+            }
+            if p + n > b.len() || !b[p..p + n].iter().all(u8::is_ascii_hexdigit) {
+                return false;
+            }
+            p += n;
+        }
+        true
+    };
+    (0..b.len().saturating_sub(35))
+        .filter(move |i| (*i == 0 || !b[i - 1].is_ascii_hexdigit()) && at(*i))
+        .map(|i| (i, i + 36))
+}
+
 /// Byte ranges of the digit groups of a run, with a leading `+` or `(` kept with its group.
 fn group_bounds(run: &str) -> Vec<(usize, usize)> {
     let b = run.as_bytes();
@@ -544,7 +676,30 @@ pub fn pan_digits(raw: &str) -> Option<String> {
         return None;
     }
     let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-    luhn(&digits).then_some(digits)
+    (plausible_issuer(digits.as_bytes()) && luhn(&digits)).then_some(digits)
+}
+
+/// Whether a card number's leading digits and length belong to a card network (ISO/IEC 7812
+/// issuer ranges): Luhn alone takes one digit run in ten, and no network issues 13-digit
+/// numbers starting with 1 (UATP's 15-digit `1…` cards do exist). Ranges: UATP 1 (15 digits);
+/// Mastercard 2221–2720 and Mir 2200–2204; Diners 30, 36, 38–39, Amex 34/37, JCB 35; Visa 4;
+/// Mastercard, Maestro and Dankort 5; Discover, Maestro, UnionPay and RuPay 6; UnionPay 81
+/// and RuPay 82; Troy 9792. `digits` holds 13 to 19 ASCII digits.
+fn plausible_issuer(digits: &[u8]) -> bool {
+    let prefix = |k: usize| {
+        digits[..k]
+            .iter()
+            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
+    };
+    match digits[0] {
+        b'1' => digits.len() == 15,
+        b'2' => matches!(prefix(4), 2200..=2204 | 2221..=2720),
+        b'3' => matches!(prefix(2), 30 | 34..=39),
+        b'4' | b'5' | b'6' => true,
+        b'8' => matches!(prefix(2), 81 | 82),
+        b'9' => prefix(4) == 9792,
+        _ => false,
+    }
 }
 
 /// The Luhn checksum over a string of ASCII digits.
@@ -668,8 +823,7 @@ impl PhoneCache {
     pub fn e164(&mut self, d: &Detectors, raw: &str) -> Option<String> {
         // Numbers the NANP table decides are cheap: only what the full parser had to read is
         // remembered, so unique digit runs in free text do not fill the cache.
-        let t = raw.trim();
-        if let Some(answer) = d.nanp_fast_path(t.strip_prefix("tel:").unwrap_or(t)) {
+        if let Some(answer) = d.nanp_fast_path(phone_text(raw)) {
             return answer;
         }
         if let Some(hit) = self.map.get(raw) {
@@ -929,5 +1083,132 @@ mod tests {
             matches!(s, std::borrow::Cow::Borrowed(_)),
             "unchanged text is not copied"
         );
+    }
+
+    /// Microsoft Presidio's own recognizer test vectors (presidio-analyzer tests for the phone
+    /// and credit-card recognizers): international numbers written in groups are phones in any
+    /// policy region, and the card vectors are cards.
+    #[test]
+    fn presidio_phone_and_card_vectors() {
+        let d = d();
+        let mut c = PhoneCache::default();
+        for (text, want) in [
+            ("_: +55 11 98456 5666", "_: [PHONE]"),
+            ("Brazil: +55 11 98456 5666", "Brazil: [PHONE]"),
+            ("BR: +55 11 98456 5666", "BR: [PHONE]"),
+            (
+                "My US number is (415) 555-0132, and my international one is +1 415 555 0132",
+                "My US number is [PHONE], and my international one is [PHONE]",
+            ),
+            ("one is +44 (20) 7123 4567", "one is [PHONE]"),
+            ("one is +91 4155 550132", "one is [PHONE]"),
+            ("one is +91 4155550132", "one is [PHONE]"),
+            ("one is +49 30 1234567", "one is [PHONE]"),
+            ("one is +39 06 678 4343", "one is [PHONE]"),
+            ("Call +33 1 42 68 53 00.", "Call [PHONE]."),
+            ("Call +33.1.42.68.53.00.", "Call [PHONE]."),
+            ("Call +30 21 0 1234567.", "Call [PHONE]."),
+            ("Call +81 3 3239 0321.", "Call [PHONE]."),
+            ("US: 415-555-0132", "US: [PHONE]"),
+            ("_: (415)555-0132", "_: [PHONE]"),
+        ] {
+            let (s, n) = d.scrub(text, &mut c);
+            assert_eq!(s, want, "{text}");
+            assert_eq!(n.phones as usize, want.matches("[PHONE]").count(), "{text}");
+        }
+        for e164 in ["+5511984565666", "+33142685300", "+442071234567"] {
+            assert_eq!(d.phone_e164(e164).as_deref(), Some(e164));
+        }
+        for card in [
+            "4012888888881881",
+            "4012-8888-8888-1881",
+            "4012 8888 8888 1881",
+            "122000000000003", // UATP (AirPlus), 15 digits starting with 1
+            "371449635398431", // Amex
+            "5555555555554444",
+            "5019717010103742", // Dankort
+            "30569309025904",   // Diners, 14 digits
+            "6011000400000000", // Discover
+            "3528000700000000", // JCB
+            "6759649826438453", // Maestro
+            "4111111111111111",
+            "4917300800000000",
+            "4484070000000000",
+            "2221000000000009", // Mastercard 2-series
+        ] {
+            assert!(pan_digits(card).is_some(), "{card}");
+            let text = format!("my credit card: {card}");
+            let (s, n) = d.scrub(&text, &mut c);
+            assert_eq!((s.as_ref(), n.pans), ("my credit card: [PAN]", 1), "{card}");
+        }
+        for not_a_card in [
+            "4012-8888-8888-1882", // Luhn fails
+            "36168002586008",      // Luhn fails
+            "1234567890128",       // 13 digits starting with 1: Luhn-valid, no network
+            "1000000000009",
+            "7000000000000007", // 7: petroleum / fleet, not a customer card
+            "0000000000000000",
+        ] {
+            assert!(pan_digits(not_a_card).is_none(), "{not_a_card}");
+        }
+    }
+
+    #[test]
+    fn identifiers_stay_whole() {
+        let d = d();
+        let mut c = PhoneCache::default();
+        for text in [
+            // Genesys ids, whose first group can look like a member id (2 letters, 6 digits).
+            "division bb150765-0427-47c1-a541-4460d0032ef0 and d72e496f-c880-46a1-a9a1-964553bba379",
+            "conv-bb150765-0427-47c1-a541-4460d0032ef0",
+            // A recording name whose hex id holds a Luhn-valid run of digits.
+            "https://recordings.example.com/2026/10/aed4111111111111111.mp3",
+            "see aed4111111111111111ff for the file",
+            // A Connect recording location: the contact id, then a time.
+            "amazon-connect-fcc603e85e16/connect/kightsCC/CallRecordings/2022/04/08/15a5cf14-3212-45a1-9f86-a8e97db8afaf_20220408T15:00_UTC.wav",
+            "/api/v2/recordings/ab123456cd/media",
+        ] {
+            let (s, n) = d.scrub(text, &mut c);
+            assert_eq!((s.as_ref(), n.total()), (text, 0), "{text}");
+        }
+        // Whole values next to identifiers are still found, and a URL segment that is PII is
+        // replaced whole.
+        for (text, want) in [
+            (
+                "caller AB123456 re bb150765-0427-47c1-a541-4460d0032ef0",
+                "caller [MEMBER_ID] re bb150765-0427-47c1-a541-4460d0032ef0",
+            ),
+            (
+                "https://crm.example.com/search?phone=+13175550123&card=4111111111111111",
+                "https://crm.example.com/search?phone=[PHONE]&card=[PAN]",
+            ),
+            ("order#4111111111111111", "order#[PAN]"),
+            ("card4111111111111111", "card[PAN]"),
+            ("card 4111111111111111-exp", "card [PAN]-exp"),
+        ] {
+            assert_eq!(d.scrub(text, &mut c).0, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn phone_uris_are_read_as_their_number() {
+        let d = d();
+        for raw in [
+            "tel:+13175550123",
+            "sip:+13175550123@10.1.2.3;user=phone",
+            "sip:+13175550123@edge.example.com",
+            "SIP:+13175550123@10.1.2.3",
+            "tel:+1-317-555-0123;ext=22",
+        ] {
+            assert_eq!(d.phone_e164(raw).as_deref(), Some("+13175550123"), "{raw}");
+        }
+        for raw in [
+            "sip:agent.smith@example.com",
+            "sip:65a5609eefe87a1b57549613+equatorial.orgspan.com;tgrp=7ec1@localhost",
+            "tel:anonymous",
+            "2f6a1c1e-2b8e-4b1e-9d3a-0c6e1f2a3b4c",
+        ] {
+            assert_eq!(d.phone_e164(raw), None, "{raw}");
+        }
     }
 }

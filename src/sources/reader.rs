@@ -54,6 +54,9 @@ pub enum Layout {
     JsonArray,
     /// One or more top-level objects (a single record, an envelope page, pretty-printed).
     JsonStream,
+    /// JSON values back to back with no separator (`{…}{…}`), as Amazon Kinesis Data
+    /// Firehose writes Amazon Connect contact records to S3.
+    Concatenated,
 }
 
 impl Layout {
@@ -63,6 +66,7 @@ impl Layout {
             Layout::Ndjson => "ndjson",
             Layout::JsonArray => "json-array",
             Layout::JsonStream => "json-stream",
+            Layout::Concatenated => "concatenated",
         }
     }
 }
@@ -167,9 +171,17 @@ pub fn read_stream<R: BufRead, E>(
             let (line, offset) = (sc.line, sc.offset);
             let mut first = Vec::new();
             sc.read_line(&mut first).map_err(io_err)?;
-            if !looks_truncated(&first) {
-                ndjson(sc, first, line, offset, &mut on_item, what)?;
-                return Ok(Layout::Ndjson);
+            match first_line(&first) {
+                FirstLine::One => {
+                    ndjson(sc, first, line, offset, &mut on_item, what)?;
+                    return Ok(Layout::Ndjson);
+                }
+                FirstLine::BackToBack => {
+                    let rest = io::Cursor::new(first).chain(sc.into_inner());
+                    stream_values(Scanner::new(rest, line, offset), &mut on_item, what)?;
+                    return Ok(Layout::Concatenated);
+                }
+                FirstLine::Unfinished => {}
             }
             // The first line is an unfinished value: pretty-printed JSON, unless the next
             // line is a complete object of its own (then it is NDJSON with a broken line).
@@ -195,6 +207,89 @@ pub fn read_stream<R: BufRead, E>(
             stream_values(Scanner::new(rest, line, offset), &mut on_item, what)?;
             Ok(Layout::JsonStream)
         }
+    }
+}
+
+/// What the first line of a stream that is not an array holds.
+enum FirstLine {
+    /// One value (or a broken line): NDJSON.
+    One,
+    /// A complete value and then the start of another on the same line (`{…}{…}`).
+    BackToBack,
+    /// The start of a value that ends on a later line: pretty-printed JSON.
+    Unfinished,
+}
+
+fn first_line(text: &[u8]) -> FirstLine {
+    let t = trim(text);
+    match serde_json::from_slice::<serde::de::IgnoredAny>(t) {
+        Ok(_) => FirstLine::One,
+        Err(e) if e.is_eof() => FirstLine::Unfinished,
+        Err(_) => {
+            let mut values =
+                serde_json::Deserializer::from_slice(t).into_iter::<serde::de::IgnoredAny>();
+            let first_ok = matches!(values.next(), Some(Ok(_)));
+            let next = t[values.byte_offset()..]
+                .iter()
+                .find(|c| !is_ws(**c))
+                .copied();
+            if first_ok && matches!(next, Some(b'{' | b'[')) {
+                FirstLine::BackToBack
+            } else {
+                FirstLine::One
+            }
+        }
+    }
+}
+
+/// Values written back to back in one piece of text: their byte ranges, and where the text
+/// stops being JSON with the error. `None` unless a value is followed by the start of another:
+/// a single broken value is not a concatenation.
+#[allow(clippy::type_complexity)]
+fn back_to_back(text: &[u8]) -> Option<(Vec<(usize, usize)>, Option<(usize, String)>)> {
+    let mut values = serde_json::Deserializer::from_slice(text).into_iter::<&RawValue>();
+    let base = text.as_ptr() as usize;
+    let mut spans = Vec::new();
+    let mut tail = None;
+    loop {
+        let before = values.byte_offset();
+        match values.next() {
+            None => break,
+            Some(Ok(v)) => {
+                let start = v.get().as_ptr() as usize - base;
+                spans.push((start, start + v.get().len()));
+            }
+            Some(Err(e)) => {
+                let from = before + text[before..].iter().take_while(|c| is_ws(**c)).count();
+                tail = Some((
+                    from,
+                    format!("invalid JSON after {} values: {e}", spans.len()),
+                ));
+                break;
+            }
+        }
+    }
+    // One good value followed by a broken one is a concatenation too.
+    let another = tail
+        .as_ref()
+        .is_some_and(|(from, _)| matches!(text.get(*from), Some(b'{' | b'[')));
+    (spans.len() >= 2 || (spans.len() == 1 && another)).then_some((spans, tail))
+}
+
+/// Why a file that holds JSON gave no record at all (an empty array, an envelope page with an
+/// empty record list, paging keys alone). Such a file is quarantined whole with this reason,
+/// so `records read = Bronze + quarantined` is never `0 = 0 + 0` for a file with content.
+pub fn no_records_reason(content: &[u8]) -> String {
+    match serde_json::from_slice::<serde_json::Value>(trim(content)) {
+        Ok(serde_json::Value::Array(a)) if a.is_empty() => "an empty JSON array".to_string(),
+        Ok(serde_json::Value::Object(o)) => {
+            let keys: Vec<&str> = o.keys().take(8).map(String::as_str).collect();
+            format!(
+                "an object that is an envelope with no records in it (keys: {})",
+                keys.join(", ")
+            )
+        }
+        _ => "none of its values is a record (empty arrays or envelope pages)".to_string(),
     }
 }
 
@@ -381,11 +476,14 @@ fn emit_value<E>(
     if bytes.first() == Some(&b'[') && depth < MAX_NESTING {
         return match serde_json::from_slice::<Vec<&RawValue>>(bytes) {
             Ok(elements) => emit_elements(bytes, &elements, at, depth, on_item),
-            Err(e) => on_item(Item::Malformed {
-                raw: bytes,
-                error: format!("invalid JSON array: {e}"),
-                loc: at,
-            }),
+            Err(e) => match back_to_back(bytes).filter(|_| depth == 0) {
+                Some(parts) => emit_back_to_back(bytes, parts, at, on_item),
+                None => on_item(Item::Malformed {
+                    raw: bytes,
+                    error: format!("invalid JSON array: {e}"),
+                    loc: at,
+                }),
+            },
         };
     }
     match classify(bytes) {
@@ -402,12 +500,41 @@ fn emit_value<E>(
             error: "envelope nested too deeply".into(),
             loc: at,
         }),
-        Err(error) => on_item(Item::Malformed {
-            raw: bytes,
-            error,
-            loc: at,
-        }),
+        Err(error) => match back_to_back(bytes).filter(|_| depth == 0) {
+            // A line of NDJSON holding several values with no separator.
+            Some(parts) => emit_back_to_back(bytes, parts, at, on_item),
+            None => on_item(Item::Malformed {
+                raw: bytes,
+                error,
+                loc: at,
+            }),
+        },
     }
+}
+
+/// Emits values found back to back in one line, then what follows them if it is not JSON.
+#[allow(clippy::type_complexity)]
+fn emit_back_to_back<E>(
+    text: &[u8],
+    (spans, tail): (Vec<(usize, usize)>, Option<(usize, String)>),
+    at: Location,
+    on_item: &mut impl FnMut(Item<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let loc_of = |start: usize| Location {
+        line: at.line + text[..start].iter().filter(|c| **c == b'\n').count() as u64,
+        offset: at.offset + start as u64,
+    };
+    for (start, end) in spans {
+        emit_value(&text[start..end], loc_of(start), 1, on_item)?;
+    }
+    if let Some((from, error)) = tail {
+        on_item(Item::Malformed {
+            raw: trim(&text[from..]),
+            error,
+            loc: loc_of(from),
+        })?;
+    }
+    Ok(())
 }
 
 /// Emits the elements of an array or envelope, each with its own line and offset.

@@ -1,5 +1,5 @@
-//! Record shapes (genesys, cxone, generic), envelope detection and the per-record facts Bronze
-//! needs: event type and occurrence time. One borrowed parse per record; the record's bytes are
+//! Record shapes (genesys, cxone, connect, generic), envelope detection and the per-record facts
+//! Bronze needs: event type and occurrence time. One borrowed parse per record; the record's bytes are
 //! never re-serialised.
 
 use std::borrow::Cow;
@@ -17,6 +17,8 @@ pub enum Shape {
     Genesys,
     /// NICE CXone completed contact.
     Cxone,
+    /// Amazon Connect contact trace record (CTR).
+    Connect,
     /// Anything else: flat event records.
     Generic,
 }
@@ -28,6 +30,8 @@ impl Shape {
             Shape::Genesys
         } else if present("contactId") && (present("skillId") || present("masterContactId")) {
             Shape::Cxone
+        } else if present("ContactId") && present("AWSContactTraceRecordFormatVersion") {
+            Shape::Connect
         } else {
             Shape::Generic
         }
@@ -37,8 +41,22 @@ impl Shape {
         match self {
             Shape::Genesys => "genesys",
             Shape::Cxone => "cxone",
+            Shape::Connect => "connect",
             Shape::Generic => "generic",
         }
+    }
+
+    /// Every shape, in the order of [`Shape::index`].
+    pub const ALL: [Shape; 4] = [Shape::Genesys, Shape::Cxone, Shape::Connect, Shape::Generic];
+
+    /// A dense index (0..4), for per-shape tables.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The shape named `name` (as [`Shape::as_str`] writes it).
+    pub fn parse(name: &str) -> Option<Shape> {
+        Shape::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
     /// The occurrence-time fields of this shape, first present wins.
@@ -46,6 +64,7 @@ impl Shape {
         match self {
             Shape::Genesys => &["conversationStart"],
             Shape::Cxone => &["contactStart", "contactStartDate", "contactStartTime"],
+            Shape::Connect => &["InitiationTimestamp"],
             Shape::Generic => &[
                 "timestamp",
                 "event_timestamp",
@@ -60,6 +79,7 @@ impl Shape {
         match self {
             Shape::Genesys => "conversationStart",
             Shape::Cxone => "contactStart, contactStartDate, contactStartTime",
+            Shape::Connect => "InitiationTimestamp",
             Shape::Generic => {
                 "timestamp, event_timestamp, event_occurrence_timestamp, occurred_at, start_time"
             }
@@ -81,6 +101,12 @@ struct Probe<'a> {
     skill_id: Option<&'a RawValue>,
     #[serde(rename = "masterContactId", borrow, default)]
     master_contact_id: Option<&'a RawValue>,
+    #[serde(rename = "ContactId", borrow, default)]
+    connect_contact_id: Option<&'a RawValue>,
+    #[serde(rename = "AWSContactTraceRecordFormatVersion", borrow, default)]
+    ctr_version: Option<&'a RawValue>,
+    #[serde(rename = "InitiationTimestamp", borrow, default)]
+    initiation_timestamp: Option<&'a RawValue>,
 
     #[serde(rename = "conversationStart", borrow, default)]
     conversation_start: Option<&'a RawValue>,
@@ -102,6 +128,14 @@ struct Probe<'a> {
     start_time: Option<&'a RawValue>,
     #[serde(borrow, default)]
     event_type: Option<&'a RawValue>,
+
+    // An AWS EventBridge event: `detail-type` names it, `time` is when it happened.
+    #[serde(rename = "detail-type", borrow, default)]
+    detail_type: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    detail: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    time: Option<&'a RawValue>,
 
     // Envelope keys (SPEC §1).
     #[serde(borrow, default)]
@@ -163,7 +197,8 @@ pub enum Classified<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordFacts {
     pub shape: Shape,
-    /// Lowercased; `contact` for genesys and cxone, and for generic records without one.
+    /// Lowercased; `contact` for genesys, cxone and connect, and for generic records without
+    /// one.
     pub event_type: String,
     pub occurred_at: Result<DateTime<Utc>, TimeError>,
 }
@@ -199,8 +234,15 @@ pub fn classify(bytes: &[u8]) -> Result<Classified<'_>, String> {
         "contactId" => present(probe.contact_id),
         "skillId" => present(probe.skill_id),
         "masterContactId" => present(probe.master_contact_id),
+        "ContactId" => present(probe.connect_contact_id),
+        "AWSContactTraceRecordFormatVersion" => present(probe.ctr_version),
         _ => false,
     });
+    if shape == Shape::Generic
+        && let Some(facts) = eventbridge_facts(&probe)
+    {
+        return Ok(Classified::Record(facts));
+    }
 
     let time_candidates: [(&'static str, Option<&RawValue>); 5] = match shape {
         Shape::Genesys => [
@@ -214,6 +256,13 @@ pub fn classify(bytes: &[u8]) -> Result<Classified<'_>, String> {
             ("contactStart", probe.contact_start),
             ("contactStartDate", probe.contact_start_date),
             ("contactStartTime", probe.contact_start_time),
+            ("", None),
+            ("", None),
+        ],
+        Shape::Connect => [
+            ("InitiationTimestamp", probe.initiation_timestamp),
+            ("", None),
+            ("", None),
             ("", None),
             ("", None),
         ],
@@ -275,9 +324,14 @@ fn envelope_records<'a>(probe: &Probe<'a>) -> Result<Option<Vec<&'a RawValue>>, 
     let array = if is_array(probe.conversations) {
         probe.conversations
     } else if let Some(rs) = probe.result_set.filter(|r| r.get().starts_with('{')) {
-        let rs: ResultSet<'a> = serde_json::from_str(rs.get())
+        let page: ResultSet<'a> = serde_json::from_str(rs.get())
             .map_err(|e| format!("envelope resultSet does not parse: {e}"))?;
-        rs.completed_contacts.filter(|r| r.get().starts_with('['))
+        match page.completed_contacts.filter(|r| r.get().starts_with('[')) {
+            Some(list) => Some(list),
+            // CXone's single-contact endpoint (`contacts/{id}`) answers with the contact
+            // itself as the result set.
+            None => return Ok(Some(vec![rs])),
+        }
     } else {
         [probe.entities, probe.records, probe.data]
             .into_iter()
@@ -304,6 +358,37 @@ fn is_empty_page(bytes: &[u8]) -> bool {
         }
         Err(_) => false,
     }
+}
+
+/// The EventBridge detail-type of Amazon Connect's contact events.
+const CONNECT_CONTACT_EVENT: &str = "Amazon Connect Contact Event";
+
+/// Event type and time of an AWS EventBridge event (`detail-type`, `time`, `detail`), kept
+/// whole: the event's own time, id and type live in the envelope, not in `detail`. Amazon
+/// Connect contact events are `contact_event`; other detail-types are their lowercased name.
+fn eventbridge_facts(probe: &Probe<'_>) -> Option<RecordFacts> {
+    let detail_type = probe.detail_type?;
+    if !probe.detail.is_some_and(|d| d.get().starts_with('{')) {
+        return None;
+    }
+    let name: String = serde_json::from_str(detail_type.get()).ok()?;
+    let event_type = if name == CONNECT_CONTACT_EVENT {
+        "contact_event".to_string()
+    } else {
+        event_type_of(Some(detail_type))
+    };
+    let occurred_at = match probe.time.filter(|t| t.get() != "null") {
+        None => Err(TimeError::Missing { fields: "time" }),
+        Some(raw) => parse_timestamp_json(raw).ok_or_else(|| TimeError::Unparseable {
+            field: "time",
+            value: truncate(raw.get(), 80),
+        }),
+    };
+    Some(RecordFacts {
+        shape: Shape::Generic,
+        event_type,
+        occurred_at,
+    })
 }
 
 /// A generic record's event type, lowercased; `contact` when absent, null or blank.

@@ -116,3 +116,57 @@ pub fn ingest(lake: &cclake::lake::Lake, inputs: &[PathBuf]) -> cclake::bronze::
         .unwrap()
     })
 }
+
+/// A two-worker tokio runtime, as the CLI builds (Silver steps aside with `block_in_place`,
+/// which needs the multi-thread flavour).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// One Silver row, every column as text (null as `None`).
+pub type Row = std::collections::BTreeMap<String, Option<String>>;
+
+/// Every row of a lake table, every column cast to text, read back through DataFusion.
+pub fn table_rows(rt: &tokio::runtime::Runtime, lake: &cclake::lake::Lake, rel: &str) -> Vec<Row> {
+    use arrow::array::Array;
+    use cclake::lake::delta;
+    rt.block_on(async {
+        let table = delta::open(lake, rel).await.unwrap();
+        let ctx = datafusion::prelude::SessionContext::new();
+        assert!(delta::register(&ctx, "t", &table).await.unwrap());
+        let batches = ctx
+            .sql("SELECT * FROM t")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for b in batches {
+            let cols: Vec<(String, arrow::array::StringArray)> = b
+                .schema()
+                .fields()
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.name().clone(), delta::utf8_column(b.column(i)).unwrap()))
+                .collect();
+            for r in 0..b.num_rows() {
+                out.push(
+                    cols.iter()
+                        .map(|(n, a)| (n.clone(), (!a.is_null(r)).then(|| a.value(r).to_string())))
+                        .collect(),
+                );
+            }
+        }
+        out
+    })
+}
+
+/// Every Silver contact row.
+pub fn silver_rows(rt: &tokio::runtime::Runtime, lake: &cclake::lake::Lake) -> Vec<Row> {
+    table_rows(rt, lake, cclake::lake::delta::SILVER_CONTACTS)
+}
