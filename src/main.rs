@@ -39,7 +39,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Write realistic demo exports (Genesys, CXone, generic NDJSON, a CRM CSV).
+    /// Write realistic demo exports (Genesys, CXone, Amazon Connect, generic NDJSON, a CRM CSV).
     Generate {
         /// Folder to write the exports into.
         #[arg(long)]
@@ -258,15 +258,19 @@ async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
             };
             let s = with_progress("generating", move |p| generate::generate(&opts, p)).await?;
             println!(
-                "wrote {} files to {}: {} contacts over {} days ({} Genesys, {} CXone, {} generic), {} agent-state events, plus a late delivery ({} contacts), re-deliveries, {} malformed lines and {} records without a time; CRM extract with {} customers",
+                "wrote {} files to {}: {} contacts over {} days ({} Genesys, {} CXone, {} Amazon Connect, {} generic), {} agent-state events, {} Connect contact events, {} Connect records delivered again updated, {} open Genesys conversations, plus a late delivery ({} contacts), re-deliveries, {} malformed lines and {} records without a time; CRM extract with {} customers",
                 s.total_files(),
                 out.display(),
                 thousands(s.contacts()),
                 days,
                 thousands(s.counts.genesys_contacts),
                 thousands(s.counts.cxone_contacts),
+                thousands(s.counts.connect_contacts),
                 thousands(s.counts.generic_contacts),
                 thousands(s.counts.agent_state_events),
+                thousands(s.counts.contact_events),
+                thousands(s.counts.connect_updates),
+                s.counts.open_conversations,
                 thousands(s.counts.late_contacts),
                 s.counts.malformed_lines,
                 s.counts.records_without_time,

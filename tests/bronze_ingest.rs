@@ -289,6 +289,9 @@ fn generated_exports_reconcile_with_the_generator_counts() {
     // The byte-identical re-delivery is skipped; everything else is read once.
     let expected_read = c.genesys_contacts
         + c.cxone_contacts
+        + c.connect_contacts
+        + c.connect_updates
+        + c.contact_events
         + c.generic_contacts
         + c.agent_state_events
         + c.late_contacts
@@ -305,6 +308,12 @@ fn generated_exports_reconcile_with_the_generator_counts() {
         .filter(|(p, _)| p.contains("event_type=agent_state/"))
         .count() as u64;
     assert_eq!(agent_states, c.agent_state_events);
+    let contact_events = lines
+        .iter()
+        .filter(|(p, _)| p.contains("event_type=contact_event/"))
+        .count() as u64;
+    assert_eq!(contact_events, c.contact_events);
+    assert!(c.connect_updates > 0 && c.contact_events > 0);
     // Every Bronze line is valid JSON and is exactly one record.
     for (_, line) in lines.iter().take(2000) {
         serde_json::from_slice::<serde_json::Value>(line).unwrap();
@@ -318,9 +327,10 @@ fn generated_exports_reconcile_with_the_generator_counts() {
     }
     assert_eq!(shapes["genesys"], c.genesys_contacts + c.late_contacts);
     assert_eq!(shapes["cxone"], c.cxone_contacts + c.reexported_contacts);
+    assert_eq!(shapes["connect"], c.connect_contacts + c.connect_updates);
     assert_eq!(
         shapes["generic"],
-        c.generic_contacts + c.agent_state_events - c.records_without_time
+        c.generic_contacts + c.agent_state_events + c.contact_events - c.records_without_time
     );
 }
 

@@ -17,13 +17,7 @@ use cclake::silver::masking::HmacKey;
 use cclake::silver::table::CONTACTS_SCHEMA;
 use sha2::Digest;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::runtime as rt;
 
 #[test]
 fn a_masked_lake_is_clean_and_planted_raw_pii_is_found() {
@@ -114,6 +108,18 @@ fn a_masked_lake_is_clean_and_planted_raw_pii_is_found() {
                         })
                         .collect::<Vec<_>>(),
                 )),
+                // An international number written in groups, as masking used to miss them.
+                "_rescued_data" => Arc::new(StringArray::from(
+                    (0..n)
+                        .map(|i| {
+                            if i == 3 {
+                                Some(r#"{"abroad_contact":"+55 11 98456 5666"}"#.to_string())
+                            } else {
+                                text(i)
+                            }
+                        })
+                        .collect::<Vec<_>>(),
+                )),
                 "member_id" => Arc::new(StringArray::from(
                     (0..n)
                         .map(|i| {
@@ -155,6 +161,10 @@ fn a_masked_lake_is_clean_and_planted_raw_pii_is_found() {
     );
     assert!(
         kinds.contains(&("phone_number".into(), "2027-01-01".into(), "phone".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("_rescued_data".into(), "2027-01-01".into(), "phone".into())),
         "{kinds:?}"
     );
     assert!(

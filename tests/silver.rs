@@ -353,7 +353,11 @@ fn generated_lake_keeps_no_planted_pii_and_one_row_per_contact() {
 
     // One row per contact: every generated contact except those that lost their timestamp.
     let c = &g.counts;
-    let contacts = c.genesys_contacts + c.cxone_contacts + c.generic_contacts + c.late_contacts
+    let contacts = c.genesys_contacts
+        + c.cxone_contacts
+        + c.connect_contacts
+        + c.generic_contacts
+        + c.late_contacts
         - c.records_without_time;
     assert_eq!(rows.len() as u64, contacts);
     let mut keys = std::collections::HashSet::new();
@@ -364,8 +368,9 @@ fn generated_lake_keeps_no_planted_pii_and_one_row_per_contact() {
         )));
     }
     assert_eq!(
-        s.duplicates_dropped, c.reexported_contacts,
-        "the re-export only duplicates"
+        s.duplicates_dropped,
+        c.reexported_contacts + c.connect_updates,
+        "the CXone re-export and the updated Connect records are the only duplicates"
     );
 
     // No planted PII value in any string column, in any of the forms it was planted in.

@@ -19,7 +19,7 @@ use crate::config::{self, ConfigError};
 use crate::lake::Lake;
 use crate::pipeline::JobProgress;
 use crate::silver::masking::{Policy, PolicyError};
-use crate::silver::pii::PhoneCache;
+use crate::silver::pii::{PhoneCache, phone_text};
 
 /// Columns that hold platform identifiers or lineage, not customer data.
 pub const NOT_SCANNED: &[&str] = &[
@@ -237,15 +237,15 @@ pub async fn scan(lake: &Lake, progress: &JobProgress) -> Result<ScanReport, Sca
     Ok(report)
 }
 
-/// Stretches of a raw JSON line that could be phone numbers: string values with at least 7
-/// digits and nothing but phone punctuation.
+/// Stretches of a raw JSON line that could be phone numbers: string values (or the number in
+/// a `tel:` or `sip:` URI) with at least 7 digits and nothing but phone punctuation.
 fn phone_candidates(raw: &str) -> impl Iterator<Item = &str> {
-    raw.split('"').filter(|s| {
+    raw.split('"').map(phone_text).filter(|s| {
         let digits = s.bytes().filter(u8::is_ascii_digit).count();
         (7..=16).contains(&digits)
             && s.len() <= 32
             && s.bytes()
-                .all(|b| b.is_ascii_digit() || b" +-().:tel".contains(&b))
+                .all(|b| b.is_ascii_digit() || b" +-().".contains(&b))
     })
 }
 
@@ -255,9 +255,9 @@ mod tests {
 
     #[test]
     fn candidates_are_phone_shaped_strings_of_a_json_line() {
-        let line = r#"{"ani":"tel:+13175550123","id":"conv-1","n":"(317) 555-0199","t":"2026-10-01T10:00:00Z"}"#;
+        let line = r#"{"ani":"tel:+13175550123","id":"conv-1","n":"(317) 555-0199","s":"sip:+5551999599880@10.1.2.3;user=phone","t":"2026-10-01T10:00:00Z"}"#;
         let c: Vec<&str> = phone_candidates(line).collect();
-        assert_eq!(c, vec!["tel:+13175550123", "(317) 555-0199"]);
+        assert_eq!(c, vec!["+13175550123", "(317) 555-0199", "+5551999599880"]);
     }
 
     #[test]

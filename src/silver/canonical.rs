@@ -618,9 +618,19 @@ fn genesys<'a>(r: &mut Reader<'a, '_>) -> CanonicalRow<'a> {
             .and_then(|s| str_at(s, "direction"))
             .is_some_and(|d| d.eq_ignore_ascii_case("outbound"));
         let address_field = if outbound { "dnis" } else { "ani" };
-        row.phone_number = first
-            .and_then(|s| str_at(s, address_field))
-            .and_then(genesys_phone);
+        // A callback the customer asked for carries the number to call in `callbackNumbers`.
+        let callback_number = |s: &Value| {
+            s.get("callbackNumbers")
+                .and_then(Value::as_array)
+                .and_then(|n| n.first())
+                .and_then(Value::as_str)
+                .and_then(genesys_phone)
+        };
+        row.phone_number = first.and_then(|s| {
+            str_at(s, address_field)
+                .and_then(genesys_phone)
+                .or_else(|| callback_number(s))
+        });
         let attrs = c.get("attributes");
         row.csat_score = attrs
             .and_then(|a| a.get("SurveyCSATScore"))
@@ -929,6 +939,38 @@ mod tests {
         );
         assert_eq!((r.talk_seconds, r.duration_seconds), (None, None));
         assert_eq!(r.outcome_status, Some("abandoned"));
+    }
+
+    #[test]
+    fn genesys_customer_numbers_outbound_callback_and_messaging() {
+        // Outbound: the customer's session dials out; `ani` is the contact center's number.
+        let json = r#"{"conversationId": "o-1", "conversationStart": "2026-09-01T10:00:00Z", "originatingDirection": "outbound",
+          "participants": [{"purpose": "external", "sessions": [{"mediaType": "voice", "direction": "outbound",
+            "ani": "tel:+18005550142", "dnis": "tel:+13175550123"}]}]}"#;
+        let (r, _) = map(Shape::Genesys, json);
+        assert_eq!(r.phone_number.as_deref(), Some("+13175550123"));
+        assert_eq!(r.direction.as_deref(), Some("outbound"));
+        // A callback session without an ani: the number to call back.
+        let json = r#"{"conversationId": "c-1", "conversationStart": "2026-09-01T10:00:00Z",
+          "participants": [{"purpose": "customer", "sessions": [{"mediaType": "callback",
+            "callbackNumbers": ["sip:+13175550124@10.0.0.1;user=phone"]}]}]}"#;
+        let (r, _) = map(Shape::Genesys, json);
+        assert_eq!(
+            (r.media_type.as_deref(), r.phone_number.as_deref()),
+            (Some("callback"), Some("+13175550124"))
+        );
+        // Web messaging: a UUID address, no number; a SIP user name is no number either.
+        for session in [
+            r#"{"mediaType": "message", "addressFrom": "8e2b7f90-1c3d-4e5f-a6b7-c8d9e0f1a2b3"}"#,
+            r#"{"mediaType": "voice", "ani": "sip:jane.doe@example.com"}"#,
+            r#"{"mediaType": "voice", "ani": "tel:anonymous"}"#,
+        ] {
+            let json = format!(
+                r#"{{"conversationId": "m-1", "conversationStart": "2026-09-01T10:00:00Z", "participants": [{{"purpose": "customer", "sessions": [{session}]}}]}}"#
+            );
+            let (r, _) = map(Shape::Genesys, &json);
+            assert_eq!(r.phone_number, None, "{session}");
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The demo data generator: realistic, deterministic exports of a contact center that runs on
-//! three systems, a Genesys Cloud health-insurance line, a NICE CXone banking line and a
-//! generic telco feed, sharing one customer base (so a caller recurs across systems and days).
+//! four systems, a Genesys Cloud health-insurance line, a NICE CXone banking line, an Amazon
+//! Connect utility line and a generic telco feed, sharing one customer base (so a caller
+//! recurs across systems and days). Each system's records are shaped as its real exports are
+//! (see the renderers), warts included.
 //!
 //! Besides clean data it plants every trap a real lake meets: a late delivery, re-delivered
 //! files (byte-identical and re-exported), schema drift (new fields, a renamed CXone field,
@@ -8,6 +10,7 @@
 //! manifest (`.cclake-demo.json`, skipped by ingest) lists what was planted, PII included, so
 //! tests can prove none of it leaks past Silver.
 
+mod connect;
 mod cxone;
 mod generic;
 mod genesys;
@@ -93,7 +96,14 @@ impl Planted {
 pub struct GenerateCounts {
     pub genesys_contacts: u64,
     pub cxone_contacts: u64,
+    pub connect_contacts: u64,
     pub generic_contacts: u64,
+    /// Connect contacts delivered a second time with an updated record.
+    pub connect_updates: u64,
+    /// Amazon Connect contact events (EventBridge), Bronze `contact_event`.
+    pub contact_events: u64,
+    /// Genesys conversations still open when their export ran (no `conversationEnd`).
+    pub open_conversations: u64,
     pub agent_state_events: u64,
     pub late_contacts: u64,
     pub reexported_contacts: u64,
@@ -125,7 +135,10 @@ impl GenerateSummary {
 
     /// Contacts in the main exports (without the late and re-exported copies).
     pub fn contacts(&self) -> u64 {
-        self.counts.genesys_contacts + self.counts.cxone_contacts + self.counts.generic_contacts
+        self.counts.genesys_contacts
+            + self.counts.cxone_contacts
+            + self.counts.connect_contacts
+            + self.counts.generic_contacts
     }
 }
 
@@ -214,6 +227,36 @@ const CXONE_QUEUES: &[QueueSpec] = &[
         350.0,
         38.0,
         &["Promise to Pay", "Hardship Plan", "Refused"],
+    ),
+];
+const CONNECT_QUEUES: &[QueueSpec] = &[
+    (
+        "Outages",
+        0.30,
+        240.0,
+        45.0,
+        &["Outage Reported", "Restoration Estimate", "Crew Dispatched"],
+    ),
+    (
+        "Billing Support",
+        0.35,
+        360.0,
+        30.0,
+        &["Payment Plan", "High Bill", "Autopay Setup"],
+    ),
+    (
+        "Moving Service",
+        0.20,
+        420.0,
+        25.0,
+        &["Start Service", "Stop Service", "Transfer Service"],
+    ),
+    (
+        "Solar and EV",
+        0.15,
+        540.0,
+        20.0,
+        &["Net Metering", "EV Rate Plan", "Interconnection"],
     ),
 ];
 const GENERIC_QUEUES: &[QueueSpec] = &[
@@ -332,6 +375,15 @@ pub fn generate(
     let c_agents = people::agents(&mut setup, 30, |_, i| (5100 + i).to_string());
     let x_agents = people::agents(&mut setup, 32, |_, i| format!("agent-{:03}", i + 1));
     let division = people::uuid(&mut setup);
+    // Amazon Connect: queues and agents are UUIDs inside the instance's ARN.
+    let a_queues = queues(CONNECT_QUEUES, |_, _| people::uuid(&mut setup));
+    let a_agents = people::agents(&mut setup, 28, |r, _| people::uuid(r));
+    let account = "111122223333";
+    let instance_arn = format!(
+        "arn:aws:connect:us-east-1:{account}:instance/{}",
+        people::uuid(&mut setup)
+    );
+    let mut ctr_deliveries: Vec<connect::Delivery> = Vec::new();
 
     let day_of = |d: u32| opts.start + Duration::days(i64::from(d));
     let incident = incident_date(opts.start, days).map(|date| Incident {
@@ -364,7 +416,9 @@ pub fn generate(
         let date = day_of(d);
         let ds = date.format("%Y-%m-%d").to_string();
 
-        // Genesys: analytics job result pages of up to 250 conversations.
+        // Genesys: analytics job result pages of up to 250 conversations, exported early the
+        // next morning; the last day's export ran at midnight, so calls still going then are
+        // open.
         let mut rng = stream(seed, "genesys", d);
         let sims = simulate_day(
             &mut rng,
@@ -373,15 +427,27 @@ pub fn generate(
             &g_agents,
             &customer_pick,
             date,
-            volume(0.4),
+            volume(0.35),
             incident.as_ref(),
         );
         counts.genesys_contacts += sims.len() as u64;
+        let next_midnight = Utc.from_utc_datetime(
+            &(date + Duration::days(1))
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default(),
+        );
+        let exported_at = if d + 1 == days {
+            next_midnight
+        } else {
+            next_midnight + Duration::hours(2)
+        };
+        counts.open_conversations += sims.iter().filter(|c| c.end() > exported_at).count() as u64;
         let dir = genesys::Directory {
             queues: &g_queues,
             agents: &g_agents,
             customers: &customers,
             division_id: &division,
+            exported_at,
         };
         let records: Vec<Value> = sims
             .iter()
@@ -419,7 +485,7 @@ pub fn generate(
             &c_agents,
             &customer_pick,
             date,
-            volume(0.3),
+            volume(0.25),
             None,
         );
         counts.cxone_contacts += sims.len() as u64;
@@ -492,6 +558,48 @@ pub fn generate(
             )?,
         }
 
+        // Amazon Connect: CTRs streamed through Kinesis Data Firehose (written out by hour
+        // below, since deliveries cross midnight), and one contact in ten also raised
+        // EventBridge contact events, exported per day.
+        let mut rng = stream(seed, "connect", d);
+        let sims = simulate_day(
+            &mut rng,
+            Shape::Connect,
+            &a_queues,
+            &a_agents,
+            &customer_pick,
+            date,
+            volume(0.2),
+            None,
+        );
+        counts.connect_contacts += sims.len() as u64;
+        let dir = connect::Directory {
+            queues: &a_queues,
+            agents: &a_agents,
+            customers: &customers,
+            instance_arn: &instance_arn,
+            account,
+        };
+        let mut events = String::new();
+        for c in &sims {
+            let with_events = rng.random_bool(0.1);
+            let (deliveries, evs) = connect::render(&mut rng, c, &dir, with_events, &mut planted);
+            counts.connect_updates += deliveries.len().saturating_sub(1) as u64;
+            ctr_deliveries.extend(deliveries);
+            for e in evs {
+                events.push_str(&serde_json::to_string(&e).unwrap_or_default());
+                events.push('\n');
+                counts.contact_events += 1;
+            }
+        }
+        if !events.is_empty() {
+            w.write(
+                "connect_events",
+                &format!("connect/events/contact_events_{ds}.json"),
+                events.as_bytes(),
+            )?;
+        }
+
         // Generic feed: gzip NDJSON with agent-state events mixed in, a few broken lines and a
         // few records that lost their timestamp.
         let mut rng = stream(seed, "generic", d);
@@ -502,7 +610,7 @@ pub fn generate(
             &x_agents,
             &customer_pick,
             date,
-            volume(0.3),
+            volume(0.2),
             None,
         );
         let feed = generic::Feed {
@@ -542,7 +650,7 @@ pub fn generate(
         for (i, (_, line)) in lines.iter().enumerate() {
             text.push_str(line);
             text.push('\n');
-            if i % 1500 == 700 {
+            if i % 1500 == 350 {
                 // An exporter crash left a line cut in half.
                 text.push_str(&line[..line.len() * 3 / 5]);
                 text.push('\n');
@@ -564,6 +672,24 @@ pub fn generate(
         progress.add_records(lines.len() as u64);
     }
 
+    // Firehose flushes its buffer into one object per hour (the buffer interval), records
+    // back to back with no separator, gzip-compressed.
+    ctr_deliveries.sort_by_key(|x| x.at);
+    let mut rng = stream(seed, "firehose", 0);
+    for hour in ctr_deliveries
+        .chunk_by(|a, b| a.at.format("%Y%m%d%H").to_string() == b.at.format("%Y%m%d%H").to_string())
+    {
+        // `chunk_by` yields no empty slice; the buffer flushed after its last record.
+        let last = hour[hour.len() - 1].at;
+        let flushed = last + Duration::seconds(rng.random_range(1..60));
+        let mut body = Vec::new();
+        for x in hour {
+            body.extend(serde_json::to_vec(&x.record).unwrap_or_default());
+        }
+        let key = connect::firehose_key("cclake-ctr-stream", flushed, &people::uuid(&mut rng));
+        w.write("connect", &format!("connect/ctr/{key}"), &gzip(&body))?;
+    }
+
     // Late delivery: more conversations from an early day, arriving after everything else.
     let late_index = (late_day - opts.start).num_days() as u32;
     let mut rng = stream(seed, "late", late_index);
@@ -574,7 +700,7 @@ pub fn generate(
         &g_agents,
         &customer_pick,
         late_day,
-        (volume(0.4) / 8).max(1),
+        (volume(0.35) / 8).max(1),
         None,
     );
     counts.late_contacts = late.len() as u64;
@@ -583,6 +709,11 @@ pub fn generate(
         agents: &g_agents,
         customers: &customers,
         division_id: &division,
+        exported_at: Utc.from_utc_datetime(
+            &(opts.start + Duration::days(i64::from(days) + 1))
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default(),
+        ),
     };
     let records: Vec<Value> = late
         .iter()
@@ -701,7 +832,16 @@ mod tests {
     fn plants_every_trap() {
         let dir = tempfile::tempdir().unwrap();
         let s = small(dir.path(), 7);
-        for role in ["genesys", "cxone", "generic", "late", "redelivered", "crm"] {
+        for role in [
+            "genesys",
+            "cxone",
+            "connect",
+            "connect_events",
+            "generic",
+            "late",
+            "redelivered",
+            "crm",
+        ] {
             assert!(
                 s.files.get(role).is_some_and(|f| !f.is_empty()),
                 "no {role} files"

@@ -5,7 +5,7 @@
 use rand::Rng;
 use rand::seq::IndexedRandom;
 
-use super::people::{Customer, luhn_invalid_16, order_number, spaced_card};
+use super::people::{Customer, abroad_phone, luhn_invalid_16, order_number, spaced_card};
 
 /// PII values a note contained, so the caller can record what was planted.
 #[derive(Debug, Default)]
@@ -74,6 +74,11 @@ pub fn health_note<R: Rng>(rng: &mut R, c: Option<&Customer>, pii: &mut NotePii)
             note.push_str(&format!(" Best callback number {p}."));
             pii.phones.push(p);
         }
+        if rng.random_bool(0.03) {
+            let p = abroad_phone(rng);
+            note.push_str(&format!(" Travelling; reachable at {p} until the 20th."));
+            pii.phones.push(p);
+        }
         if rng.random_bool(0.06) {
             note.push_str(&format!(" Wants EOB emailed to {}.", c.email));
             pii.emails.push(c.email.clone());
@@ -117,6 +122,11 @@ pub fn bank_note<R: Rng>(rng: &mut R, c: Option<&Customer>, pii: &mut NotePii) -
         if rng.random_bool(0.06) {
             let p = c.phone_free_form(rng);
             note.push_str(&format!(" Updated mobile to {p}."));
+            pii.phones.push(p);
+        }
+        if rng.random_bool(0.02) {
+            let p = abroad_phone(rng);
+            note.push_str(&format!(" Card blocked abroad, call back on {p}."));
             pii.phones.push(p);
         }
     }

@@ -64,6 +64,19 @@ impl Customer {
     }
 }
 
+/// A foreign number written in groups the way people write their own country's numbers
+/// (`+44 20 7946 0958`, `+33 1 42 68 53 00`): what a traveller leaves as a callback number.
+pub fn abroad_phone<R: Rng>(rng: &mut R) -> String {
+    let d = |rng: &mut R, n: usize| digits(rng, n);
+    match rng.random_range(0..5) {
+        0 => format!("+44 20 7946 0{}", d(rng, 3)),
+        1 => format!("+33 1 42 68 {} {}", d(rng, 2), d(rng, 2)),
+        2 => format!("+49 30 9018 2{}", d(rng, 3)),
+        3 => format!("+55 11 98456 {}", d(rng, 4)),
+        _ => format!("+61 2 9374 {}", d(rng, 4)),
+    }
+}
+
 /// Appends the Luhn check digit to a digit string.
 pub fn with_luhn_digit(body: &str) -> String {
     let sum: u32 = body
@@ -205,6 +218,12 @@ mod tests {
             assert_eq!(c.phone_e164.len(), 12);
         }
         assert_eq!(spaced_card("4111111111111111"), "4111 1111 1111 1111");
+        // Foreign numbers are valid numbers of their country, so masking must find them.
+        for _ in 0..100 {
+            let p = abroad_phone(&mut rng);
+            let n = phonenumber::parse(None, &p).unwrap();
+            assert!(phonenumber::is_valid(&n), "{p}");
+        }
     }
 
     #[test]
