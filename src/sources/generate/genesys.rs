@@ -418,74 +418,49 @@ pub fn render<R: Rng>(
             _ => 1,
         };
         let (talk_ms, hold_ms, acw_ms) = (ms(c.talk_s), ms(c.hold_s), ms(c.acw_s));
+        let wrap_code = c.wrap_code.unwrap_or("General Inquiry");
+        let answering = AgentPart {
+            agent,
+            alerted: left_queue - secs(alert_s),
+            answered: left_queue,
+            answered_metric: Some(ms(c.wait_s)),
+            talk_ms,
+            hold_ms,
+            acw_ms,
+            turns,
+            wrap_code,
+            note: Some(note),
+        };
         if c.transferred {
             // A blind transfer: the first agent talks a while and wraps up quickly; the
             // second takes the rest of the call and its after-call work.
             let first_talk = talk_ms / 3;
             let first_acw = rng.random_range(3_000..15_000);
-            let (first, handed_over) = agent_participant(
-                rng,
-                AgentPart {
-                    agent,
-                    alerted: left_queue - secs(alert_s),
-                    answered: left_queue,
-                    answered_metric: Some(ms(c.wait_s)),
-                    talk_ms: first_talk,
-                    hold_ms: 0,
-                    acw_ms: first_acw,
-                    turns: 1,
-                    wrap_code: c.wrap_code.unwrap_or("General Inquiry"),
-                    note: Some(note),
-                },
-                &q.id,
-                media,
-                clock,
-                "transfer",
-            );
-            participants.push(first);
-            let second = &agents[(ai + 7) % agents.len()];
-            let from = handed_over - chrono::Duration::milliseconds(first_acw);
-            let (second, _) = agent_participant(
-                rng,
-                AgentPart {
-                    agent: second,
-                    alerted: from,
-                    answered: from + secs(alert_s),
-                    answered_metric: None,
-                    talk_ms: talk_ms - first_talk,
-                    hold_ms,
-                    acw_ms,
-                    turns,
-                    wrap_code: c.wrap_code.unwrap_or("General Inquiry"),
-                    note: None,
-                },
-                &q.id,
-                media,
-                clock,
-                "peer",
-            );
-            participants.push(second);
-        } else {
-            let (p, _) = agent_participant(
-                rng,
-                AgentPart {
-                    agent,
-                    alerted: left_queue - secs(alert_s),
-                    answered: left_queue,
-                    answered_metric: Some(ms(c.wait_s)),
-                    talk_ms,
-                    hold_ms,
-                    acw_ms,
-                    turns,
-                    wrap_code: c.wrap_code.unwrap_or("General Inquiry"),
-                    note: Some(note),
-                },
-                &q.id,
-                media,
-                clock,
-                "client",
-            );
+            let first = AgentPart {
+                talk_ms: first_talk,
+                hold_ms: 0,
+                acw_ms: first_acw,
+                turns: 1,
+                ..answering
+            };
+            let (p, handed_over) = agent_participant(rng, first, &q.id, media, clock, "transfer");
             participants.push(p);
+            let from = handed_over - chrono::Duration::milliseconds(first_acw);
+            let second = AgentPart {
+                agent: &agents[(ai + 7) % agents.len()],
+                alerted: from,
+                answered: from + secs(alert_s),
+                answered_metric: None,
+                talk_ms: talk_ms - first_talk,
+                hold_ms,
+                acw_ms,
+                turns,
+                wrap_code,
+                note: None,
+            };
+            participants.push(agent_participant(rng, second, &q.id, media, clock, "peer").0);
+        } else {
+            participants.push(agent_participant(rng, answering, &q.id, media, clock, "client").0);
         }
     }
 
