@@ -82,7 +82,7 @@ impl OverviewPane {
                 ui.heading("This lake is empty");
                 ui.label(lake.location());
                 ui.add_space(10.0);
-                ui.label("Create the demo lake: a month of generated Genesys Cloud, NICE CXone and generic exports\n(with planted PII, late files and a redelivery), ingested and processed to Gold in the background.");
+                ui.label("Create the demo lake: a month of generated Genesys Cloud, NICE CXone, Amazon Connect and generic exports\n(with planted PII, late files and a redelivery), ingested and processed to Gold in the background.");
                 ui.add_space(10.0);
                 let busy = jobs.is_busy();
                 if ui.add_enabled(!busy, egui::Button::new(egui::RichText::new("Create demo lake").heading())).clicked() {
