@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::config::{self, ConfigError};
@@ -37,6 +39,11 @@ pub enum QueryError {
     },
     #[error("{0}")]
     Sql(#[from] datafusion::error::DataFusionError),
+    #[error(
+        "the lake's SQL is read-only ({0}): tables change only through ingest, process and \
+         lifecycle, and query results are saved with --out or the app's Export"
+    )]
+    ReadOnly(String),
     #[error("writing {path}: {message}")]
     Write { path: String, message: String },
 }
@@ -113,9 +120,29 @@ impl QueryResult {
     }
 }
 
-/// Runs one SQL statement.
+/// What SQL a user types may do: query. DDL (`CREATE`, `DROP`), DML (`INSERT INTO` a Gold
+/// table, `COPY … TO` any path) and statements (`SET`, transactions) are refused, so no SQL
+/// box or API can change the lake's numbers or write files behind the pipeline's back.
+pub fn read_only() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+/// Plans SQL a user typed (the CLI, the SQL pane, the grid's filter), refusing anything but a
+/// query before it runs.
+pub async fn user_sql(ctx: &SessionContext, sql: &str) -> Result<DataFrame, QueryError> {
+    let plan = ctx.state().create_logical_plan(sql).await?;
+    read_only()
+        .verify_plan(&plan)
+        .map_err(|e| QueryError::ReadOnly(e.strip_backtrace()))?;
+    Ok(ctx.execute_logical_plan(plan).await?)
+}
+
+/// Runs one SQL statement a user typed (a query; see [`user_sql`]).
 pub async fn run(ctx: &SessionContext, sql: &str) -> Result<QueryResult, QueryError> {
-    let df = ctx.sql(sql).await?;
+    let df = user_sql(ctx, sql).await?;
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
     let batches = df.collect().await?;
     Ok(QueryResult { schema, batches })

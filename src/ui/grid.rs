@@ -121,7 +121,9 @@ fn view_sql(source: &SourceInner, view: &View) -> String {
 
 async fn collect(source: &SourceInner, sql: &str) -> Result<Vec<RecordBatch>, String> {
     let ctx = session(source).await?;
-    let df = ctx.sql(sql).await.map_err(|e| e.to_string())?;
+    let df = crate::query::user_sql(&ctx, sql)
+        .await
+        .map_err(|e| e.to_string())?;
     df.collect().await.map_err(|e| e.to_string())
 }
 
@@ -162,11 +164,8 @@ impl DataGrid {
             let src = self.source.clone();
             self.schema_fetch = Some(Fetch::spawn(&self.rt, ctx, async move {
                 let c = session(&src).await?;
-                let df = c
-                    .sql(&format!(
-                        "SELECT * FROM ({}) AS base LIMIT 0",
-                        base_sql(&src)
-                    ))
+                let sql = format!("SELECT * FROM ({}) AS base LIMIT 0", base_sql(&src));
+                let df = crate::query::user_sql(&c, &sql)
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok(Arc::new(df.schema().as_arrow().clone()))
