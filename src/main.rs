@@ -16,7 +16,7 @@ use cclake::lake::Lake;
 use cclake::lake::inventory::{Inventory, inventory};
 use cclake::pipeline::demo::{create_demo_lake, demo_exports_dir};
 use cclake::pipeline::{self, JobProgress};
-use cclake::silver::masking::HmacKey;
+use cclake::silver::digest::HmacKey;
 use cclake::silver::{self, ProcessMode, ProcessSummary};
 use cclake::sources::generate::{self, GenerateOptions};
 use cclake::{lifecycle, query};
@@ -87,6 +87,18 @@ enum Command {
         /// Last date (UTC) of the range, inclusive.
         #[arg(long, requires = "from")]
         to: Option<NaiveDate>,
+    },
+    /// Rotate the lake's HMAC key on purpose: Silver and Gold are rebuilt under the new key,
+    /// its fingerprint is recorded and the audit log says why. With CCLAKE_HMAC_KEY set (or
+    /// --use-current-key), the new key is the one in force now; otherwise a new key file is
+    /// generated and put in place of the old one, which is kept as `<file>.retired-<time>`.
+    Rekey {
+        /// Why the key changes (kept in the audit log).
+        #[arg(long)]
+        reason: String,
+        /// Adopt the key in force now (a key file replaced by hand) instead of generating one.
+        #[arg(long)]
+        use_current_key: bool,
     },
     /// Ingest then process in one go: exports to Gold.
     Run {
@@ -323,6 +335,21 @@ async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
                 _ => ProcessMode::Incremental,
             };
             process(&lake, mode).await
+        }
+        Some(Command::Rekey {
+            reason,
+            use_current_key,
+        }) => {
+            let lake = open()?;
+            let new = pipeline::NewKey::from_environment(use_current_key)
+                .context("cannot get the new HMAC key")?;
+            let summary =
+                layers_job(move |p| async move { pipeline::rekey(&lake, new, &reason, &p).await })
+                    .await?;
+            print_process(&summary.silver);
+            print_gold(&summary.gold);
+            println!("the lake's key is rotated; the audit log records it (_cclake/audit/)");
+            Ok(())
         }
         Some(Command::Run { inputs, quiet }) => {
             let lake = open()?;
@@ -574,26 +601,37 @@ async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
     }
 }
 
-/// Runs Silver on the shared runtime with a progress bar.
+/// Runs Silver and Gold on the shared runtime with a progress bar.
 async fn process(lake: &Lake, mode: ProcessMode) -> Result<()> {
     let key = HmacKey::from_environment().context("cannot get the HMAC key for masking")?;
+    let l = lake.clone();
+    let summary =
+        layers_job(move |p| async move { pipeline::process(&l, mode, key, &p).await }).await?;
+    print_process(&summary.silver);
+    print_gold(&summary.gold);
+    Ok(())
+}
+
+/// Runs a Silver-and-Gold job on the shared runtime with a progress bar; Ctrl-C cancels it.
+async fn layers_job<F, Fut>(job: F) -> Result<pipeline::LayersSummary>
+where
+    F: FnOnce(Arc<JobProgress>) -> Fut,
+    Fut: std::future::Future<Output = Result<pipeline::LayersSummary, pipeline::ProcessError>>
+        + Send
+        + 'static,
+{
     let progress = Arc::new(JobProgress::new());
     let bar = progress_bar("processing");
-    let p = progress.clone();
-    let l = lake.clone();
-    let mut job = tokio::spawn(async move { pipeline::process(&l, mode, key, &p).await });
+    let mut handle = tokio::spawn(job(progress.clone()));
     let result = loop {
         tokio::select! {
-            r = &mut job => break r,
+            r = &mut handle => break r,
             _ = tokio::signal::ctrl_c() => progress.cancel(),
             _ = tokio::time::sleep(Duration::from_millis(100)) => update_bar(&bar, &progress),
         }
     };
     bar.finish_and_clear();
-    let summary = result.context("the job panicked")??;
-    print_process(&summary.silver);
-    print_gold(&summary.gold);
-    Ok(())
+    Ok(result.context("the job panicked")??)
 }
 
 fn print_gold(g: &GoldSummary) {

@@ -13,7 +13,7 @@ use cclake::api::{self, ApiConfig};
 use cclake::lake::Lake;
 use cclake::pipeline::{self, JobProgress};
 use cclake::silver::ProcessMode;
-use cclake::silver::masking::HmacKey;
+use cclake::silver::digest::HmacKey;
 use serde_json::Value;
 use tower::ServiceExt;
 

@@ -8,7 +8,7 @@ fn cclake(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_cclake"))
         .args(args)
         .env_remove("CCLAKE_LAKE")
-        .env("CCLAKE_HMAC_KEY", "cli-test-key-0123456789")
+        .env("CCLAKE_HMAC_KEY", "cli-test-key-0123456789abcdef0123456789")
         .output()
         .unwrap();
     (

@@ -230,7 +230,7 @@ fn pages_are_fetched_by_cursor_and_ingested_with_429_backoff() {
         .block_on(cclake::pipeline::process(
             &lake,
             cclake::silver::ProcessMode::Incremental,
-            cclake::silver::masking::HmacKey::from_bytes(b"pull-test-key-0123456".to_vec()),
+            cclake::silver::digest::HmacKey::from_bytes(b"pull-test-key-0123456".to_vec()),
             &JobProgress::new(),
         ))
         .unwrap();

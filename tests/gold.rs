@@ -14,7 +14,7 @@ use cclake::lake::Lake;
 use cclake::lake::delta;
 use cclake::pipeline::{self, JobProgress};
 use cclake::silver::ProcessMode;
-use cclake::silver::masking::HmacKey;
+use cclake::silver::digest::HmacKey;
 use chrono::{DateTime, NaiveDate, TimeZone, Timelike, Utc};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};

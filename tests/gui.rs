@@ -20,7 +20,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn harness<'a>(rt: &tokio::runtime::Runtime, lake: &std::path::Path) -> Harness<'a, CclakeApp> {
     // SAFETY of the env var: tests in this binary all set the same value.
-    unsafe { std::env::set_var("CCLAKE_HMAC_KEY", "gui-test-key-0123456789abcdef") };
+    unsafe { std::env::set_var("CCLAKE_HMAC_KEY", "gui-test-key-0123456789abcdef0123456789") };
     let app = CclakeApp::new(
         rt.handle().clone(),
         None,

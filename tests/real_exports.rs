@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use cclake::lake::Lake;
 use cclake::pipeline::{self, JobProgress};
 use cclake::silver::ProcessMode;
-use cclake::silver::masking::HmacKey;
+use cclake::silver::digest::HmacKey;
 use common::Row;
 
 const KEY: &[u8] = b"real-exports-test-key-0123456789";

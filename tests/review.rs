@@ -6,7 +6,7 @@ mod common;
 use cclake::lake::Lake;
 use cclake::pipeline::{self, JobProgress};
 use cclake::silver::ProcessMode;
-use cclake::silver::masking::HmacKey;
+use cclake::silver::digest::HmacKey;
 use cclake::silver::review;
 
 fn rt() -> tokio::runtime::Runtime {

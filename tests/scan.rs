@@ -13,7 +13,7 @@ use cclake::lake::Lake;
 use cclake::lake::delta;
 use cclake::pipeline::{self, JobProgress};
 use cclake::silver::ProcessMode;
-use cclake::silver::masking::HmacKey;
+use cclake::silver::digest::HmacKey;
 use cclake::silver::table::CONTACTS_SCHEMA;
 use sha2::Digest;
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use cclake::lake::Lake;
 use cclake::lake::delta;
 use cclake::pipeline::JobProgress;
-use cclake::silver::masking::HmacKey;
+use cclake::silver::digest::HmacKey;
 use cclake::silver::{self, ProcessMode, ProcessSummary};
 
 const KEY: &[u8] = b"silver-test-key-0123456789";

@@ -9,7 +9,7 @@ use std::process::Command;
 use cclake::lake::Lake;
 use cclake::pipeline::{self, JobProgress};
 use cclake::silver::ProcessMode;
-use cclake::silver::masking::HmacKey;
+use cclake::silver::digest::HmacKey;
 
 const KEY: &str = "trust-test-key-0123456789abcdef0123456789";
 
@@ -58,7 +58,10 @@ fn built_lake(dir: &Path) -> (Lake, PathBuf) {
 }
 
 fn count(root: &Path, table: &str) -> String {
-    let (ok, out, err) = cclake(root, &["query", &format!("SELECT count(*) AS n FROM {table}")]);
+    let (ok, out, err) = cclake(
+        root,
+        &["query", &format!("SELECT count(*) AS n FROM {table}")],
+    );
     assert!(ok, "{err}");
     out
 }
@@ -89,7 +92,203 @@ fn sql_never_writes() {
     // Queries still run.
     let (ok, out, _) = cclake(
         &root,
-        &["query", "SELECT max(total_contacts) FROM gold_daily_queue_metrics"],
+        &[
+            "query",
+            "SELECT max(total_contacts) FROM gold_daily_queue_metrics",
+        ],
     );
     assert!(ok && out.contains("max"), "{out}");
+}
+
+fn cclake_with_key(lake: &Path, key: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cclake"));
+    cmd.arg("--lake").arg(lake).args(args);
+    cmd.env_remove("CCLAKE_HMAC_KEY")
+        .env_remove("CCLAKE_HMAC_KEY_FILE");
+    for (k, v) in key {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn delta_versions(root: &Path) -> usize {
+    std::fs::read_dir(root.join("silver/contacts/_delta_log"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_different_or_short_key_stops_before_writing_and_rekey_rotates_with_an_audit_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_lake, root) = built_lake(dir.path());
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("_cclake/key.json")).unwrap()).unwrap();
+    let recorded = HmacKey::from_bytes(KEY.as_bytes().to_vec()).fingerprint();
+    assert_eq!(record["fingerprint"], recorded.as_str());
+    let lake_text = |root: &Path| {
+        common::walk(root)
+            .iter()
+            .filter(|p| !p.to_string_lossy().contains("bronze/"))
+            .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned())
+            .collect::<String>()
+    };
+    assert!(
+        !lake_text(&root).contains(KEY),
+        "the key itself is never in the lake"
+    );
+
+    // Another key: refused before anything is written, naming where the key came from.
+    let other = "another-key-of-enough-length-0123456789";
+    let versions = delta_versions(&root);
+    let (ok, _, err) =
+        cclake_with_key(&root, &[("CCLAKE_HMAC_KEY", other)], &["process", "--full"]);
+    assert!(!ok);
+    assert!(
+        err.contains("CCLAKE_HMAC_KEY") && err.contains("fingerprint") && err.contains("rekey"),
+        "{err}"
+    );
+    assert_eq!(delta_versions(&root), versions, "nothing written");
+
+    // Short or empty keys are refused wherever they come from.
+    let short_file = dir.path().join("short.key");
+    std::fs::write(&short_file, "too-short-key\n").unwrap();
+    for env in [
+        vec![("CCLAKE_HMAC_KEY", "0123456789abcdef")],
+        vec![("CCLAKE_HMAC_KEY_FILE", short_file.to_str().unwrap())],
+    ] {
+        let (ok, _, err) = cclake_with_key(&root, &env, &["process"]);
+        assert!(!ok);
+        assert!(err.contains("at least 32"), "{err}");
+    }
+
+    // A deliberate rotation to the key now in the environment.
+    let (ok, out, err) = cclake_with_key(
+        &root,
+        &[("CCLAKE_HMAC_KEY", other)],
+        &["rekey", "--reason", "ticket SEC-7: key rotation"],
+    );
+    assert!(ok, "{out}{err}");
+    let rt = common::runtime();
+    let lake = Lake::open(root.to_str().unwrap()).unwrap();
+    let rows = common::silver_rows(&rt, &lake);
+    let new_key = HmacKey::from_bytes(other.as_bytes().to_vec());
+    let old_key = HmacKey::from_bytes(KEY.as_bytes().to_vec());
+    let phone_row = rows
+        .iter()
+        .find(|r| r["customer_key"].is_some())
+        .expect("a row with a customer key");
+    let bronze_phone_keys: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r["customer_key"].clone())
+        .collect();
+    assert!(!bronze_phone_keys.contains(&old_key.hash("+13175550123")));
+    assert!(phone_row["customer_key"].as_deref().unwrap().len() == 64);
+    let audit: Vec<serde_json::Value> = common::walk(&root.join("_cclake/audit"))
+        .iter()
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .collect();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0]["action"], "rekey");
+    assert_eq!(audit[0]["reason"], "ticket SEC-7: key rotation");
+    assert_eq!(audit[0]["details"]["from_fingerprint"], recorded.as_str());
+    assert_eq!(
+        audit[0]["details"]["to_fingerprint"],
+        new_key.fingerprint().as_str()
+    );
+    assert!(!lake_text(&root).contains(other));
+    // The old key may no longer write; the new one may.
+    let (ok, _, err) = cclake_with_key(&root, &[("CCLAKE_HMAC_KEY", KEY)], &["process"]);
+    assert!(!ok && err.contains("fingerprint"), "{err}");
+    let (ok, _, err) = cclake_with_key(&root, &[("CCLAKE_HMAC_KEY", other)], &["process"]);
+    assert!(ok, "{err}");
+    // The customer keys are the new key's: recompute one from Bronze.
+    let one = rt.block_on(async {
+        let ctx = cclake::query::session(&lake).await.unwrap();
+        let r = cclake::query::run(
+            &ctx,
+            "SELECT customer_key FROM silver_contacts WHERE source_system = 'connect' AND customer_key IS NOT NULL LIMIT 1",
+        )
+        .await
+        .unwrap();
+        cclake::lake::delta::utf8_column(r.batches[0].column(0))
+            .unwrap()
+            .value(0)
+            .to_string()
+    });
+    let ctr_phones: Vec<String> = common::bronze_lines(&root)
+        .iter()
+        .filter_map(|(_, l)| {
+            let v: serde_json::Value = serde_json::from_slice(l).ok()?;
+            v["CustomerEndpoint"]["Address"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    assert!(ctr_phones.iter().any(|p| new_key.hash(p) == one));
+    assert!(!ctr_phones.iter().any(|p| old_key.hash(p) == one));
+}
+
+#[test]
+fn rekey_with_a_key_file_generates_the_new_key_and_keeps_the_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_lake, root) = built_lake(dir.path());
+    // Switch the lake to a key file first (deliberately), then rotate that file.
+    let key_file = dir.path().join("keys/hmac.key");
+    std::fs::create_dir_all(key_file.parent().unwrap()).unwrap();
+    std::fs::write(&key_file, KEY).unwrap();
+    let env = [("CCLAKE_HMAC_KEY_FILE", key_file.to_str().unwrap())];
+    let (ok, _, err) = cclake_with_key(&root, &env, &["process"]);
+    assert!(ok, "the same key from a file: {err}");
+    let (ok, out, err) = cclake_with_key(&root, &env, &["rekey", "--reason", "yearly rotation"]);
+    assert!(ok, "{out}{err}");
+    let new_text = std::fs::read_to_string(&key_file).unwrap();
+    assert_ne!(new_text, KEY);
+    assert_eq!(new_text.len(), 64);
+    let retired: Vec<PathBuf> = common::walk(key_file.parent().unwrap())
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".retired-"))
+        .collect();
+    assert_eq!(retired.len(), 1);
+    assert_eq!(std::fs::read_to_string(&retired[0]).unwrap(), KEY);
+    assert!(!key_file.with_file_name("hmac.key.next").exists());
+    let (ok, _, err) = cclake_with_key(&root, &env, &["process"]);
+    assert!(ok, "{err}");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("_cclake/key.json")).unwrap()).unwrap();
+    assert_eq!(
+        record["fingerprint"],
+        HmacKey::from_bytes(new_text.into_bytes())
+            .fingerprint()
+            .as_str()
+    );
+}
+
+#[test]
+fn a_lost_policy_file_on_a_lake_with_silver_is_an_error_not_the_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_lake, root) = built_lake(dir.path());
+    let policy = root.join("_config/masking_policy.toml");
+    std::fs::remove_file(&policy).unwrap();
+    let versions = delta_versions(&root);
+    for args in [vec!["process", "--full"], vec!["scan"]] {
+        let (ok, _, err) = cclake(&root, &args);
+        assert!(!ok, "{args:?}");
+        assert!(
+            err.contains("masking_policy.toml is missing") && err.contains("policy_history"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!policy.exists(), "no preset was written in its place");
+    assert_eq!(delta_versions(&root), versions);
+    // State and config files are replaced whole: no temp files are left beside them.
+    let leftovers: Vec<PathBuf> = common::walk(&root)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -12,9 +12,11 @@ use serde::{Deserialize, Serialize};
 use crate::config::{self, ConfigError};
 use crate::lake::{Lake, LakeError};
 use crate::silver::canonical::map_record;
+use crate::silver::digest::HmacKey;
 use crate::silver::drift::DriftCollector;
 use crate::silver::masking::{
-    ColumnCounts, HmacKey, Masker, PII_COLUMNS, Policy, PolicyError, PolicyFile,
+    ColumnCounts, LoadPolicyError, Masker, PII_COLUMNS, Policy, PolicyError, PolicyFile,
+    load_policy,
 };
 use crate::silver::pii::PhoneCache;
 use crate::silver::record::Record;
@@ -25,6 +27,8 @@ const HISTORY_DIR: &str = "_config/policy_history";
 pub enum PolicyEditError {
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Load(#[from] LoadPolicyError),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -70,22 +74,23 @@ pub async fn save(
     // The version before the edit enters the history first, so the audit trail starts with
     // whatever was in force (the shipped preset on a new lake).
     if history(lake).await?.is_empty() {
-        let current =
-            config::read_or_init(lake, config::POLICY_FILE, config::PRESET_GENERAL).await?;
-        if let Ok(p) = Policy::parse(&current) {
+        // A lost policy file on a lake with Silver is not "the preset": saving over it
+        // deliberately is allowed, but nothing is recorded as having been in force.
+        if let Ok(p) = load_policy(lake).await {
             record(
                 lake,
                 &PolicyVersion {
                     version: p.version,
                     saved_at: Utc::now() - chrono::Duration::milliseconds(1),
                     reason: "policy in force before the first edit from the app".into(),
-                    text: current,
+                    text: policy_text_of(lake).await?,
                 },
             )
             .await?;
         }
     }
-    config::write(lake, config::POLICY_FILE, &text).await?;
+    // The history entry is durable before the policy changes: a crash between the two leaves
+    // a recorded version not yet in force (harmless), never a policy in force with no record.
     let v = PolicyVersion {
         version: policy.version,
         saved_at: Utc::now(),
@@ -93,7 +98,13 @@ pub async fn save(
         text,
     };
     record(lake, &v).await?;
+    config::write(lake, config::POLICY_FILE, &v.text).await?;
     Ok(v)
+}
+
+/// The policy file's text as it is in the lake.
+async fn policy_text_of(lake: &Lake) -> Result<String, PolicyEditError> {
+    Ok(config::read_or_init(lake, config::POLICY_FILE, config::PRESET_GENERAL).await?)
 }
 
 async fn record(lake: &Lake, v: &PolicyVersion) -> Result<(), PolicyEditError> {
@@ -104,7 +115,9 @@ async fn record(lake: &Lake, v: &PolicyVersion) -> Result<(), PolicyEditError> {
     );
     let body =
         serde_json::to_vec_pretty(v).map_err(|e| PolicyEditError::Serialize(e.to_string()))?;
-    lake.put_create(&Path::from(name), body.into()).await?;
+    let path = Path::from(name);
+    lake.put_create(&path, body.into()).await?;
+    lake.sync(&[path])?;
     Ok(())
 }
 

@@ -15,10 +15,10 @@ use futures::StreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::config::{self, ConfigError};
+use crate::config::ConfigError;
 use crate::lake::Lake;
 use crate::pipeline::JobProgress;
-use crate::silver::masking::{Policy, PolicyError};
+use crate::silver::masking::{LoadPolicyError, load_policy};
 use crate::silver::pii::{PhoneCache, phone_text};
 
 /// Columns that hold platform identifiers or lineage, not customer data.
@@ -44,8 +44,8 @@ const TABLES: [&str; 4] = [
 pub enum ScanError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("_config/masking_policy.toml: {0}")]
-    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Policy(#[from] LoadPolicyError),
     #[error("{0}")]
     Query(String),
     #[error("scan cancelled")]
@@ -103,9 +103,7 @@ fn sha256_hex(s: &str) -> String {
 
 /// Scans the lake.
 pub async fn scan(lake: &Lake, progress: &JobProgress) -> Result<ScanReport, ScanError> {
-    let policy_text =
-        config::read_or_init(lake, config::POLICY_FILE, config::PRESET_GENERAL).await?;
-    let policy = Policy::parse(&policy_text)?;
+    let policy = load_policy(lake).await?;
     let detectors = policy.detectors;
     let ctx = crate::query::session(lake)
         .await

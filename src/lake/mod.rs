@@ -5,6 +5,7 @@
 //! disk, [`Lake::sync`] makes written files and their directory entries durable before the
 //! ingest ledger records them: object_store's local backend does not fsync.
 
+pub mod audit;
 pub mod delta;
 pub mod gzip;
 pub mod inventory;
@@ -229,9 +230,22 @@ impl Lake {
         }
     }
 
-    /// Writes an object, replacing what was there. Only for the lake's own settings
-    /// (`_config/`) and bookkeeping; data files always go through [`Lake::put_create`].
+    /// Writes an object, replacing what was there, whole or not at all, and durably. Only for
+    /// the lake's own settings (`_config/`) and state; data files always go through
+    /// [`Lake::put_create`]. Object stores replace an object atomically; on a local lake the
+    /// bytes go to a temp file beside it, which is fsynced and renamed over the old one before
+    /// the folder is fsynced (object_store's local put renames but never syncs, so a power cut
+    /// could leave an empty state or config file).
     pub async fn put_overwrite(&self, path: &Path, bytes: Bytes) -> Result<(), LakeError> {
+        if let Some(root) = &self.local_root {
+            let full = root.join(path.as_ref());
+            return tokio::task::spawn_blocking(move || write_atomic(&full, &bytes))
+                .await
+                .map_err(|e| LakeError::Io {
+                    path: root.join(path.as_ref()),
+                    source: std::io::Error::other(e),
+                })?;
+        }
         self.store
             .put(path, PutPayload::from_bytes(bytes))
             .await
@@ -394,6 +408,35 @@ impl Lake {
             Err(_) => Err(LakeError::Locked { path }),
         }
     }
+}
+
+/// Replaces a local file atomically and durably: temp file in the same folder, fsync, rename,
+/// fsync of the folder.
+pub fn write_atomic(path: &FsPath, bytes: &[u8]) -> Result<(), LakeError> {
+    use std::io::Write;
+    let io = |source| LakeError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(FsPath::new("."));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
+    let tmp = dir.join(format!(".{name}.{:08x}.tmp", rand::random::<u32>()));
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    if let Ok(d) = std::fs::File::open(dir) {
+        // Not every platform can sync a folder; the file itself is synced.
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// Held while an ingest runs; see [`Lake::lock_ingest`].

@@ -9,9 +9,12 @@ pub use progress::{Cancelled, JobProgress, ProgressSnapshot};
 
 use serde::Serialize;
 
+use std::path::PathBuf;
+
 use crate::gold::{self, GoldError, GoldMode, GoldSummary};
 use crate::lake::Lake;
-use crate::silver::masking::HmacKey;
+use crate::silver::digest::{self, HmacKey, KeyError};
+use crate::silver::key_record::{self, KeyCheck, KeyCheckError};
 use crate::silver::{self, ProcessMode, ProcessSummary, SilverError};
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +23,15 @@ pub enum ProcessError {
     Silver(#[from] SilverError),
     #[error("Gold: {0}")]
     Gold(#[from] GoldError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    KeyCheck(#[from] KeyCheckError),
+    #[error("the lake now uses the new key, but it could not be put in place of {path}: {source}")]
+    PromoteKey {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// What `process` did to each layer.
@@ -39,13 +51,103 @@ pub async fn process(
     key: HmacKey,
     progress: &JobProgress,
 ) -> Result<LayersSummary, ProcessError> {
-    let silver = silver::process(lake, mode, key, progress).await?;
+    let silver = silver::process(lake, mode, key.clone(), progress).await?;
     release_freed_memory();
+    let rotating = silver.key_check == Some(KeyCheck::Rotating);
     let gold_mode = match mode {
+        _ if rotating => GoldMode::Full,
         ProcessMode::Full => GoldMode::Full,
         _ => GoldMode::Incremental,
     };
     let gold = gold::build(lake, gold_mode, progress).await?;
+    if rotating {
+        key_record::finish_rotation(
+            lake,
+            &key,
+            serde_json::json!({
+                "silver_dates": silver.dates.len(),
+                "silver_rows": silver.rows_out,
+                "silver_version": silver.silver_version,
+                "gold_dates": gold.dates.len(),
+            }),
+        )
+        .await?;
+    }
+    Ok(LayersSummary { silver, gold })
+}
+
+/// The key a rotation moves a lake to.
+#[derive(Debug, Clone)]
+pub enum NewKey {
+    /// The key in force now: `CCLAKE_HMAC_KEY` was changed, or a key file replaced by hand.
+    Current(HmacKey),
+    /// A fresh key generated beside the key file in force (`<file>.next`), put in its place
+    /// once Silver and Gold are rebuilt under it.
+    Generated { key_file: PathBuf },
+}
+
+impl NewKey {
+    /// What the environment asks for: the variable's key when `CCLAKE_HMAC_KEY` is set
+    /// (the user changed it), else a new key for the key file.
+    pub fn from_environment(use_current: bool) -> Result<NewKey, KeyError> {
+        if use_current || std::env::var_os("CCLAKE_HMAC_KEY").is_some() {
+            return Ok(NewKey::Current(HmacKey::from_environment()?));
+        }
+        Ok(NewKey::Generated {
+            key_file: HmacKey::default_file()?,
+        })
+    }
+}
+
+/// Rotates the lake's key on purpose: records the rotation, rebuilds Silver and Gold under the
+/// new key, puts a generated key file in place, and writes the audit entry. Rerunning after a
+/// crash finishes the same rotation (a generated key waits in `<file>.next`).
+pub async fn rekey(
+    lake: &Lake,
+    new: NewKey,
+    reason: &str,
+    progress: &JobProgress,
+) -> Result<LayersSummary, ProcessError> {
+    // A rotation that died after its key was put in place is finished with that key.
+    if let (Some(record), Ok(current)) = (
+        key_record::read(lake).await.map_err(SilverError::from)?,
+        HmacKey::from_environment(),
+    ) && record
+        .rotation
+        .is_some_and(|r| r.to_fingerprint == current.fingerprint())
+    {
+        return process(lake, ProcessMode::Full, current, progress).await;
+    }
+    let (key, promote) = match &new {
+        NewKey::Current(k) => (k.clone(), None),
+        NewKey::Generated { key_file } => (
+            HmacKey::from_file(&digest::next_key_file(key_file))?,
+            Some(key_file.clone()),
+        ),
+    };
+    progress.set_stage("recording the key rotation");
+    key_record::begin_rotation(lake, &key, reason).await?;
+    let silver = silver::process(lake, ProcessMode::Full, key.clone(), progress).await?;
+    release_freed_memory();
+    let gold = gold::build(lake, GoldMode::Full, progress).await?;
+    // The new key file goes in place before the rotation is recorded as finished: a crash in
+    // between leaves the new key in force and the rotation pending, which the next run with
+    // it finishes.
+    if let Some(path) = promote {
+        digest::promote_next_key_file(&path)
+            .map_err(|source| ProcessError::PromoteKey { path, source })?;
+    }
+    key_record::finish_rotation(
+        lake,
+        &key,
+        serde_json::json!({
+            "silver_dates": silver.dates.len(),
+            "silver_rows": silver.rows_out,
+            "silver_version": silver.silver_version,
+            "gold_dates": gold.dates.len(),
+        }),
+    )
+    .await?;
     Ok(LayersSummary { silver, gold })
 }
 

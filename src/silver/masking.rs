@@ -4,13 +4,12 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::digest::{HexDigest, HmacKey};
 use super::pii::{Detector, DetectorError, Detectors, PhoneCache};
 
 /// Silver columns a policy may have a rule for.
@@ -92,6 +91,51 @@ pub enum PolicyError {
     ScrubNeedsFreeText { column: String },
 }
 
+/// Why the lake's policy could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadPolicyError {
+    #[error("_config/masking_policy.toml: {0}")]
+    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(
+        "_config/masking_policy.toml is missing, but this lake already has Silver data masked \
+         under a policy: restore the file (every saved version is in _config/policy_history/) or \
+         save a policy from the compliance pane; cclake will not fall back to the general \
+         preset and re-mask under a different policy"
+    )]
+    MissingWithSilver,
+}
+
+/// The lake's masking policy. A new lake gets the `general` preset written out; a lake that
+/// already has Silver data and lost its policy file is an error, never a silent fallback.
+pub async fn load_policy(lake: &crate::lake::Lake) -> Result<Policy, LoadPolicyError> {
+    use crate::config;
+    let path = object_store::path::Path::from(config::POLICY_FILE);
+    let missing = match lake.get(&path).await {
+        Ok(_) => false,
+        Err(crate::lake::LakeError::Store {
+            source: object_store::Error::NotFound { .. },
+            ..
+        }) => true,
+        Err(e) => return Err(config::ConfigError::from(e).into()),
+    };
+    if missing
+        && !lake
+            .list(&format!(
+                "{}/_delta_log",
+                crate::lake::delta::SILVER_CONTACTS
+            ))
+            .await
+            .map_err(config::ConfigError::from)?
+            .is_empty()
+    {
+        return Err(LoadPolicyError::MissingWithSilver);
+    }
+    let text = config::read_or_init(lake, config::POLICY_FILE, config::PRESET_GENERAL).await?;
+    Ok(Policy::parse(&text)?)
+}
+
 /// A parsed and validated policy, with its version (SHA-256 of its text).
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -142,223 +186,6 @@ impl Policy {
             "finance" => Some(crate::config::PRESET_FINANCE),
             _ => None,
         }
-    }
-}
-
-/// The secret key of the keyed hash. Never stored in the lake, never logged. Keeps the
-/// keyed HMAC state so each hash only pays for its message.
-#[derive(Clone)]
-pub struct HmacKey {
-    mac: Hmac<Sha256>,
-    /// SHA-256 states after the key's inner and outer pad blocks (RFC 2104). A value that
-    /// fits one block with its padding (what masking hashes: phones, ids) then costs exactly
-    /// two compressions and no buffering; cloning and finalizing the `Hmac` state around them
-    /// cost as much again.
-    inner: [u32; 8],
-    outer: [u32; 8],
-}
-
-impl std::fmt::Debug for HmacKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HmacKey(..)")
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("CCLAKE_HMAC_KEY is set but shorter than 16 characters; use a long random secret")]
-    TooShort,
-    #[error("cannot read the HMAC key file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot create the HMAC key file {path}: {source}")]
-    Create {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(
-        "no config directory to keep the HMAC key in; set CCLAKE_HMAC_KEY or CCLAKE_HMAC_KEY_FILE"
-    )]
-    NoConfigDir,
-}
-
-impl HmacKey {
-    pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> HmacKey {
-        let bytes: Vec<u8> = bytes.into();
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mac = <Hmac<Sha256> as Mac>::new_from_slice(&bytes).expect("HMAC takes any key length");
-        // RFC 2104: a key longer than the block is hashed first, then zero-padded to a block.
-        let mut block = [0u8; 64];
-        if bytes.len() > 64 {
-            block[..32].copy_from_slice(&Sha256::digest(&bytes));
-        } else {
-            block[..bytes.len()].copy_from_slice(&bytes);
-        }
-        let pad_state = |pad: u8| {
-            let mut state = SHA256_IV;
-            let padded = block.map(|b| b ^ pad);
-            sha2::compress256(&mut state, &[padded.into()]);
-            state
-        };
-        HmacKey {
-            mac,
-            inner: pad_state(0x36),
-            outer: pad_state(0x5c),
-        }
-    }
-
-    /// The key from `CCLAKE_HMAC_KEY`, else the file named by `CCLAKE_HMAC_KEY_FILE`, else
-    /// `<config dir>/cclake/hmac.key`, generated on first use with mode 0600.
-    pub fn from_environment() -> Result<HmacKey, KeyError> {
-        if let Ok(k) = std::env::var("CCLAKE_HMAC_KEY") {
-            if k.len() < 16 {
-                return Err(KeyError::TooShort);
-            }
-            return Ok(HmacKey::from_bytes(k.into_bytes()));
-        }
-        let path = match std::env::var_os("CCLAKE_HMAC_KEY_FILE") {
-            Some(p) => PathBuf::from(p),
-            None => dirs::config_dir()
-                .ok_or(KeyError::NoConfigDir)?
-                .join("cclake")
-                .join("hmac.key"),
-        };
-        Self::from_file(&path)
-    }
-
-    /// Reads a key file, creating it with a fresh random key (mode 0600) if it is missing.
-    pub fn from_file(path: &std::path::Path) -> Result<HmacKey, KeyError> {
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes).trim().to_string();
-                Ok(HmacKey::from_bytes(text.into_bytes()))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let create = |source| KeyError::Create {
-                    path: path.to_path_buf(),
-                    source,
-                };
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).map_err(create)?;
-                }
-                let key = hex::encode(rand::random::<[u8; 32]>());
-                let mut opts = std::fs::OpenOptions::new();
-                opts.write(true).create_new(true);
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::OpenOptionsExt;
-                    opts.mode(0o600);
-                }
-                match opts.open(path) {
-                    Ok(mut f) => {
-                        use std::io::Write;
-                        f.write_all(key.as_bytes()).map_err(create)?;
-                        f.sync_all().map_err(create)?;
-                        Ok(HmacKey::from_bytes(key.into_bytes()))
-                    }
-                    // Created by another process meanwhile: use theirs.
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        Self::from_file(path)
-                    }
-                    Err(e) => Err(create(e)),
-                }
-            }
-            Err(source) => Err(KeyError::Read {
-                path: path.to_path_buf(),
-                source,
-            }),
-        }
-    }
-
-    /// HMAC-SHA-256 of a value, hex encoded.
-    pub fn hash(&self, value: &str) -> String {
-        self.hash_hex(value).as_str().to_string()
-    }
-
-    /// [`HmacKey::hash`] on the stack: Silver hashes a value or two per contact and the
-    /// heap allocation showed up beside the hash itself.
-    pub fn hash_hex(&self, value: &str) -> HexDigest {
-        HexDigest::of(&self.digest(value))
-    }
-
-    /// HMAC-SHA-256 of a value, as raw bytes (what the phone memo keeps: half the size of hex).
-    pub fn digest(&self, value: &str) -> [u8; 32] {
-        let v = value.as_bytes();
-        // One block holds the value, the 0x80 end marker and the 8-byte bit length.
-        if v.len() > 55 {
-            let mut mac = self.mac.clone();
-            mac.update(v);
-            return mac.finalize().into_bytes().into();
-        }
-        let mut block = [0u8; 64];
-        block[..v.len()].copy_from_slice(v);
-        block[v.len()] = 0x80;
-        // The inner hash has already taken the 64-byte pad block.
-        block[56..].copy_from_slice(&((64 + v.len() as u64) * 8).to_be_bytes());
-        let mut state = self.inner;
-        sha2::compress256(&mut state, &[block.into()]);
-        let mut block = [0u8; 64];
-        for (out, word) in block.chunks_exact_mut(4).zip(state) {
-            out.copy_from_slice(&word.to_be_bytes());
-        }
-        block[32] = 0x80;
-        block[56..].copy_from_slice(&((64 + 32u64) * 8).to_be_bytes());
-        let mut state = self.outer;
-        sha2::compress256(&mut state, &[block.into()]);
-        let mut out = [0u8; 32];
-        for (o, word) in out.chunks_exact_mut(4).zip(state) {
-            o.copy_from_slice(&word.to_be_bytes());
-        }
-        out
-    }
-}
-
-/// SHA-256's initial state (FIPS 180-4, 5.3.3).
-const SHA256_IV: [u32; 8] = [
-    0x6a09_e667,
-    0xbb67_ae85,
-    0x3c6e_f372,
-    0xa54f_f53a,
-    0x510e_527f,
-    0x9b05_688c,
-    0x1f83_d9ab,
-    0x5be0_cd19,
-];
-
-/// A SHA-256 digest in lowercase hex, as `hex::encode` writes it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct HexDigest([u8; 64]);
-
-impl HexDigest {
-    pub fn of(bytes: &[u8; 32]) -> HexDigest {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut out = [0u8; 64];
-        for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
-            pair[0] = DIGITS[usize::from(b >> 4)];
-            pair[1] = DIGITS[usize::from(b & 0x0f)];
-        }
-        HexDigest(out)
-    }
-
-    pub fn as_str(&self) -> &str {
-        // SAFETY: `of` is the only constructor and writes ASCII hex digits into every byte, so
-        // this is always UTF-8. (Checking it on every call showed in Silver's profile: two
-        // digests per contact, read twice each.)
-        unsafe { std::str::from_utf8_unchecked(&self.0) }
-    }
-}
-
-impl std::fmt::Display for HexDigest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::fmt::Debug for HexDigest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "HexDigest({})", self.as_str())
     }
 }
 
@@ -624,45 +451,6 @@ mod tests {
     }
 
     #[test]
-    fn hmac_is_keyed() {
-        let a = HmacKey::from_bytes(b"key-one-0123456789".to_vec());
-        let b = HmacKey::from_bytes(b"key-two-0123456789".to_vec());
-        let plain = hex::encode(Sha256::digest(b"+13175550123"));
-        assert_ne!(a.hash("+13175550123"), plain);
-        assert_ne!(a.hash("+13175550123"), b.hash("+13175550123"));
-        assert_eq!(a.hash("+13175550123"), a.hash("+13175550123"));
-        // RFC 4231 test case 2.
-        let k = HmacKey::from_bytes(b"Jefe".to_vec());
-        assert_eq!(
-            k.hash("what do ya want for nothing?"),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
-
-    #[test]
-    fn one_block_hmac_agrees_with_the_hmac_crate() {
-        // Keys shorter than, equal to and longer than the block (hashed first); values of
-        // every length around the one-block limit (55) and beyond, so both paths are covered.
-        for key_len in [1usize, 16, 63, 64, 65, 131] {
-            let key: Vec<u8> = (0..key_len).map(|i| (i * 7 + 3) as u8).collect();
-            let ours = HmacKey::from_bytes(key.clone());
-            for len in 0..=130usize {
-                let value: String = (0..len)
-                    .map(|i| char::from(b'0' + (i % 10) as u8))
-                    .collect();
-                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
-                mac.update(value.as_bytes());
-                let want = hex::encode(mac.finalize().into_bytes());
-                assert_eq!(
-                    ours.hash(&value),
-                    want,
-                    "key {key_len} bytes, value {len} bytes"
-                );
-            }
-        }
-    }
-
-    #[test]
     fn the_thread_phone_memo_never_mixes_keys() {
         let p = || Policy::parse(Policy::preset_text("general").unwrap()).unwrap();
         let a = Masker::new(p(), HmacKey::from_bytes(b"key-one-0123456789".to_vec()));
@@ -788,22 +576,5 @@ mod tests {
             Policy::parse(&bad),
             Err(PolicyError::ScrubNeedsFreeText { .. })
         ));
-    }
-
-    #[test]
-    fn key_file_is_created_once_with_owner_only_access() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/hmac.key");
-        let k1 = HmacKey::from_file(&path).unwrap();
-        let k2 = HmacKey::from_file(&path).unwrap();
-        assert_eq!(k1.hash("x"), k2.hash("x"));
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
-        }
     }
 }

@@ -9,8 +9,10 @@
 
 pub mod canonical;
 pub mod crm;
+pub mod digest;
 pub mod drift;
 pub mod id_pattern;
+pub mod key_record;
 pub mod masking;
 pub mod pii;
 pub mod record;
@@ -34,8 +36,9 @@ use crate::lifecycle::{BronzeLocator, Tier};
 use crate::pipeline::JobProgress;
 use crate::sources::Shape;
 use canonical::{CanonicalRow, map_record};
+use digest::{HexDigest, HmacKey};
 use drift::{DriftCollector, DriftKind};
-use masking::{ColumnCounts, HexDigest, HmacKey, Masker, Policy};
+use masking::{ColumnCounts, Masker};
 use pii::PhoneCache;
 use record::Record;
 use status_map::StatusMap;
@@ -65,12 +68,14 @@ pub enum SilverError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("_config/masking_policy.toml: {0}")]
-    Policy(#[from] masking::PolicyError),
+    #[error(transparent)]
+    Policy(#[from] masking::LoadPolicyError),
     #[error("_config/status_map.toml: {0}")]
     StatusMap(#[from] status_map::StatusMapError),
     #[error(transparent)]
-    Key(#[from] masking::KeyError),
+    Key(#[from] digest::KeyError),
+    #[error(transparent)]
+    KeyCheck(#[from] key_record::KeyCheckError),
     #[error(transparent)]
     Crm(#[from] crm::CrmError),
     #[error("Delta table {table}: {source}")]
@@ -109,6 +114,9 @@ pub struct ProcessSummary {
     pub masking_enabled: bool,
     pub silver_version: Option<u64>,
     pub elapsed_secs: f64,
+    /// How the run's key stood against the lake's key record.
+    #[serde(skip)]
+    pub key_check: Option<key_record::KeyCheck>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -157,11 +165,17 @@ pub async fn process(
     progress: &JobProgress,
 ) -> Result<ProcessSummary, SilverError> {
     let started = std::time::Instant::now();
+    progress.set_stage("checking the key");
+    // Before anything is written: a key that is not the lake's would split every customer.
+    let key_check = key_record::check(lake, &key).await?;
+    // The target of a rotation rebuilds everything under the new key.
+    let mode = match key_check {
+        key_record::KeyCheck::Rotating => ProcessMode::Full,
+        _ => mode,
+    };
     progress.set_stage("reading settings");
     let pipeline = config::load_pipeline(lake).await?;
-    let policy_text =
-        config::read_or_init(lake, config::POLICY_FILE, config::PRESET_GENERAL).await?;
-    let policy = Policy::parse(&policy_text)?;
+    let policy = masking::load_policy(lake).await?;
     let status_text =
         config::read_or_init(lake, config::STATUS_MAP_FILE, config::DEFAULT_STATUS_MAP).await?;
     let status = StatusMap::parse(&status_text)?;
@@ -351,6 +365,7 @@ pub async fn process(
     tokio::task::block_in_place(|| rayon::broadcast(|_| pii::clear_thread_phone_cache()));
     summary.silver_version = contacts.version();
     summary.elapsed_secs = started.elapsed().as_secs_f64();
+    summary.key_check = Some(key_check);
     Ok(summary)
 }
 

@@ -8,8 +8,8 @@ use ahash::AHashMap;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
+use super::digest::HexDigest;
 use super::id_pattern::{IdPattern, WordPattern};
-use super::masking::HexDigest;
 
 use regex::Regex;
 

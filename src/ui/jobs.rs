@@ -17,7 +17,7 @@ use crate::lifecycle;
 use crate::pipeline::demo::{create_demo_lake, demo_exports_dir};
 use crate::pipeline::{self, JobProgress, ProgressSnapshot};
 use crate::silver::ProcessMode;
-use crate::silver::masking::HmacKey;
+use crate::silver::digest::HmacKey;
 
 /// Work a user can ask for.
 #[derive(Debug, Clone, PartialEq)]

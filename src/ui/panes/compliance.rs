@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use crate::compliance::policy::{self, PolicyVersion, PreviewRow};
 use crate::lake::Lake;
+use crate::silver::digest::HmacKey;
 use crate::silver::masking::{
-    Action, ColumnCounts, ColumnRule, HmacKey, PII_COLUMNS, Policy, PolicyFile, Unvalidated,
+    Action, ColumnCounts, ColumnRule, PII_COLUMNS, Policy, PolicyFile, Unvalidated,
 };
 use crate::silver::pii::Detector;
 use crate::ui::fetch::Fetch;
@@ -63,14 +64,9 @@ pub struct CompliancePane {
 }
 
 async fn load(lake: Lake) -> Result<Loaded, String> {
-    let text = crate::config::read_or_init(
-        &lake,
-        crate::config::POLICY_FILE,
-        crate::config::PRESET_GENERAL,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let parsed = Policy::parse(&text).map_err(|e| e.to_string())?;
+    let parsed = crate::silver::masking::load_policy(&lake)
+        .await
+        .map_err(|e| e.to_string())?;
     let (file, current_version) = (parsed.file, parsed.version);
     let samples = policy::samples(&lake, 4).await.map_err(|e| e.to_string())?;
     let (counts, counts_version) = crate::silver::last_masking_counts(&lake)
