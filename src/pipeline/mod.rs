@@ -80,7 +80,7 @@ pub async fn process(
 #[derive(Debug, Clone)]
 pub enum NewKey {
     /// The key in force now: `CCLAKE_HMAC_KEY` was changed, or a key file replaced by hand.
-    Current(HmacKey),
+    Current(Box<HmacKey>),
     /// A fresh key generated beside the key file in force (`<file>.next`), put in its place
     /// once Silver and Gold are rebuilt under it.
     Generated { key_file: PathBuf },
@@ -91,7 +91,7 @@ impl NewKey {
     /// (the user changed it), else a new key for the key file.
     pub fn from_environment(use_current: bool) -> Result<NewKey, KeyError> {
         if use_current || std::env::var_os("CCLAKE_HMAC_KEY").is_some() {
-            return Ok(NewKey::Current(HmacKey::from_environment()?));
+            return Ok(NewKey::Current(Box::new(HmacKey::from_environment()?)));
         }
         Ok(NewKey::Generated {
             key_file: HmacKey::default_file()?,
@@ -119,7 +119,7 @@ pub async fn rekey(
         return process(lake, ProcessMode::Full, current, progress).await;
     }
     let (key, promote) = match &new {
-        NewKey::Current(k) => (k.clone(), None),
+        NewKey::Current(k) => (k.as_ref().clone(), None),
         NewKey::Generated { key_file } => (
             HmacKey::from_file(&digest::next_key_file(key_file))?,
             Some(key_file.clone()),
