@@ -1,14 +1,20 @@
-//! Lifecycle (SPEC §5): old Bronze hour partitions move to a cold store, very old ones are
-//! deleted, and Silver and Gold Delta tables are vacuumed.
+//! Lifecycle (SPEC §5): old Bronze files move to a cold store, very old ones (and quarantined
+//! raw records of the same age) are deleted, and Silver and Gold Delta tables are vacuumed.
 //!
-//! The plan is computed first and shown; `apply` carries it out. A move copies every file of
-//! the partition to the cold lake (create-only, same relative path), makes the copies durable,
-//! records the partition as cold in `_lifecycle/state.json`, and only then deletes the hot
+//! The plan is computed first and shown; `apply` carries it out, file by file: a move copies
+//! each file to the cold store (create-only, same relative path), makes the copies durable,
+//! records the files as cold in `_lifecycle/state.json`, and only then deletes the hot
 //! copies, so a move that dies half way is finished by the next apply and never loses a file.
-//! Readers of Bronze ([`BronzeLocator`]) look in the cold store for moved partitions, so cold
-//! data stays queryable and Silver can still be rebuilt from it.
+//! A file that arrives late in an hour that already moved or expired is hot and is moved or
+//! expired on its own (the plan reports it as late). Readers of Bronze
+//! ([`crate::lake::tiers::BronzeLocator`]) find moved files in the cold store, so cold data
+//! stays queryable and Silver can still be rebuilt from it.
+//!
+//! The cold store is the lake's own: by default a sibling named after the lake, never the
+//! lake itself or a folder inside it, and the first lake to use a cold store claims it, so an
+//! expiry in one lake can never delete another's files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use object_store::path::Path;
@@ -18,11 +24,13 @@ use crate::config::{self, ConfigError, LifecycleConfig};
 use crate::lake::delta::{self, GOLD_DAILY, GOLD_HOURLY, SILVER_CONTACTS, SILVER_DRIFT};
 use crate::lake::ledger::{self, LedgerError};
 use crate::lake::paths::{BRONZE, BronzePartition};
+use crate::lake::tiers::{self, Tier, TierState};
 use crate::lake::{Lake, LakeError};
 use crate::pipeline::JobProgress;
 
-const STATE_FILE: &str = "_lifecycle/state.json";
 const LOG_DIR: &str = "_lifecycle/log";
+/// The marker a cold store keeps of the lake it belongs to.
+const COLD_OWNER: &str = "_cclake_cold_store.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LifecycleError {
@@ -34,149 +42,143 @@ pub enum LifecycleError {
     Config(#[from] ConfigError),
     #[error("cold store: {0}")]
     ColdStore(String),
+    #[error(
+        "Bronze file {path} is in the ledger but missing from the lake and the cold store; \
+         lifecycle stops rather than record a move that did not happen"
+    )]
+    Missing { path: String },
     #[error("vacuum of {table}: {source}")]
     Vacuum {
         table: &'static str,
         source: deltalake::DeltaTableError,
     },
     #[error(
-        "lifecycle cancelled; partitions already moved stay moved, the rest wait for the next apply"
+        "lifecycle cancelled; files already moved stay moved, the rest wait for the next apply"
     )]
     Cancelled,
 }
 
-/// Where each Bronze partition that left the hot lake went.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct TierState {
-    /// The cold lake's location when partitions were moved there.
-    pub cold_store: String,
-    /// Partition folder (`bronze/event_type=…/…/hour=HH`) → when it moved to cold.
-    pub cold: BTreeMap<String, DateTime<Utc>>,
-    /// Partition folder → when it was deleted for good.
-    pub expired: BTreeMap<String, DateTime<Utc>>,
+/// Who claimed a cold store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ColdOwner {
+    lake_id: String,
+    lake_location: String,
+    claimed_at: DateTime<Utc>,
 }
 
-/// Where a Bronze file can be read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Tier {
-    Hot,
-    Cold,
-    Expired,
+/// The cold store of a lake when none is configured: a sibling named after the lake
+/// (`/data/lake` → `/data/lake-cold`, `s3://bucket/lake` → `s3://bucket/lake-cold`), so two
+/// lakes side by side never share one.
+pub fn default_cold_store(lake: &Lake) -> Result<String, LifecycleError> {
+    if let Some(root) = lake.local_root() {
+        let name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "lake".into());
+        return Ok(root
+            .with_file_name(format!("{name}-cold"))
+            .display()
+            .to_string());
+    }
+    let location = lake.location().trim_end_matches('/');
+    let after_scheme = location.split_once("://").map_or(location, |(_, r)| r);
+    if !after_scheme.contains('/') {
+        return Err(LifecycleError::ColdStore(format!(
+            "the lake is a whole bucket ({location}): set [lifecycle] cold_store in \
+             _config/pipeline.toml to a location outside it"
+        )));
+    }
+    Ok(format!("{location}-cold"))
 }
 
-impl Tier {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Tier::Hot => "hot",
-            Tier::Cold => "cold",
-            Tier::Expired => "expired",
-        }
-    }
-}
-
-/// Reads Bronze files wherever lifecycle put them.
-#[derive(Clone)]
-pub struct BronzeLocator {
-    hot: Lake,
-    cold: Option<Lake>,
-    state: TierState,
-}
-
-impl BronzeLocator {
-    pub async fn load(lake: &Lake) -> Result<Self, LifecycleError> {
-        let state = read_state(lake).await?;
-        let cold = if state.cold.is_empty() {
-            None
-        } else {
-            Some(Lake::open(&state.cold_store)?)
-        };
-        Ok(BronzeLocator {
-            hot: lake.clone(),
-            cold,
-            state,
-        })
-    }
-
-    /// The tier of a Bronze file (by its partition folder).
-    pub fn tier(&self, path: &str) -> Tier {
-        let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or(path);
-        if self.state.expired.contains_key(dir) {
-            Tier::Expired
-        } else if self.state.cold.contains_key(dir) {
-            Tier::Cold
-        } else {
-            Tier::Hot
-        }
-    }
-
-    /// The file on disk when it is hot in a local lake: readers on worker threads read it
-    /// directly instead of going through the async store.
-    pub fn local_hot_file(&self, path: &str) -> Option<std::path::PathBuf> {
-        if self.tier(path) != Tier::Hot {
-            return None;
-        }
-        Some(self.hot.local_root()?.join(path))
-    }
-
-    pub fn cold_lake(&self) -> Option<&Lake> {
-        self.cold.as_ref()
-    }
-
-    pub fn state(&self) -> &TierState {
-        &self.state
-    }
-
-    /// The file's bytes; `Ok(None)` when lifecycle deleted it.
-    pub async fn get(&self, path: &str) -> Result<Option<bytes::Bytes>, LakeError> {
-        let p = Path::from(path);
-        match (self.tier(path), &self.cold) {
-            (Tier::Expired, _) => Ok(None),
-            (Tier::Cold, Some(cold)) => match cold.get(&p).await {
-                // A move that has not finished deleting may still have it hot.
-                Err(LakeError::Store {
-                    source: object_store::Error::NotFound { .. },
-                    ..
-                }) => self.hot.get(&p).await.map(Some),
-                r => r.map(Some),
-            },
-            _ => self.hot.get(&p).await.map(Some),
-        }
-    }
-}
-
-/// The cold lake of a lake: the configured URL, else `<lake>/../cold` for a local lake.
+/// The cold lake of a lake: the configured URL, else [`default_cold_store`].
 pub fn cold_store_location(lake: &Lake, cfg: &LifecycleConfig) -> Result<String, LifecycleError> {
     if !cfg.cold_store.trim().is_empty() {
         return Ok(cfg.cold_store.trim().to_string());
     }
-    match lake.local_root().and_then(|r| r.parent()) {
-        Some(parent) => Ok(parent.join("cold").display().to_string()),
-        None => Err(LifecycleError::ColdStore(
-            "this lake is not a local folder: set [lifecycle] cold_store in _config/pipeline.toml"
-                .into(),
-        )),
+    default_cold_store(lake)
+}
+
+/// Opens the cold store, refusing one that is the lake, lies inside it or contains it, or
+/// was claimed by another lake (an expiry in one would delete the other's files). The first
+/// lake to use a cold store claims it.
+pub async fn open_cold_store(lake: &Lake, location: &str) -> Result<Lake, LifecycleError> {
+    let cold = Lake::open(location)?;
+    let (l, c) = (
+        lake.location().trim_end_matches('/'),
+        cold.location().trim_end_matches('/'),
+    );
+    let bad = |why: &str| {
+        Err(LifecycleError::ColdStore(format!(
+            "{c} {why} the lake {l}; set [lifecycle] cold_store in _config/pipeline.toml to a \
+             location of its own"
+        )))
+    };
+    if c == l {
+        return bad("is");
+    }
+    if c.starts_with(&format!("{l}/")) {
+        return bad("is inside");
+    }
+    if l.starts_with(&format!("{c}/")) {
+        return bad("contains");
+    }
+    let lake_id = lake.id().await?;
+    match cold.get_json::<ColdOwner>(COLD_OWNER).await? {
+        Some(owner) if owner.lake_id != lake_id => Err(LifecycleError::ColdStore(format!(
+            "{c} is the cold store of another lake ({}, claimed {}); two lakes must not share \
+             one, as an expiry in one would delete the other's files",
+            owner.lake_location, owner.claimed_at
+        ))),
+        Some(_) => Ok(cold),
+        None => {
+            let owner = ColdOwner {
+                lake_id,
+                lake_location: lake.location().to_string(),
+                claimed_at: Utc::now(),
+            };
+            let body = serde_json::to_vec_pretty(&owner).unwrap_or_default();
+            match cold.put_create(&Path::from(COLD_OWNER), body.into()).await {
+                Ok(()) => Ok(cold),
+                // Claimed at the same moment by another process: check whose it is.
+                Err(LakeError::AlreadyExists { .. }) => {
+                    Box::pin(open_cold_store(lake, location)).await
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
     }
 }
 
 /// One step of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
-    /// Move a hot partition to the cold store.
+    /// Move hot files of a partition to the cold store.
     MoveToCold,
-    /// Delete a partition (hot or cold) for good.
+    /// Delete files of a partition (hot or cold) for good.
     Delete,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlannedPartition {
+    /// The partition folder (`bronze/event_type=…/hour=HH`, or a quarantine day).
     pub partition: String,
+    /// The event type, or `quarantine` for quarantined raw records.
     pub event_type: String,
     pub date: NaiveDate,
     pub age_days: i64,
+    /// Where the files acted on are now: hot, cold, or hot+cold.
     pub tier: String,
     pub action: Action,
     pub files: usize,
     pub bytes: u64,
+    /// Files that arrived after others of the same hour had moved or expired (late data):
+    /// acted on like any other file of their age, and reported.
+    #[serde(default)]
+    pub late_files: usize,
+    /// The files this step acts on.
+    #[serde(default)]
+    pub paths: Vec<String>,
 }
 
 /// What lifecycle would do (or did).
@@ -206,53 +208,116 @@ impl Plan {
             .filter(|p| p.action == Action::Delete)
             .count()
     }
+    pub fn late_files(&self) -> usize {
+        self.partitions.iter().map(|p| p.late_files).sum()
+    }
 }
 
-/// Plans lifecycle as of `now` (a date: partitions are aged by their day).
-pub async fn plan(lake: &Lake, now: NaiveDate) -> Result<Plan, LifecycleError> {
-    let cfg = config::load_pipeline(lake).await?.lifecycle;
-    let state = read_state(lake).await?;
-    let cold_store = if state.cold_store.is_empty() {
-        cold_store_location(lake, &cfg).unwrap_or_default()
-    } else {
-        state.cold_store.clone()
-    };
-    let mut parts: BTreeMap<String, (BronzePartition, usize, u64)> = BTreeMap::new();
+/// The files of one folder the ledger knows, with their sizes.
+struct Folder {
+    event_type: String,
+    date: NaiveDate,
+    files: Vec<(String, u64)>,
+}
+
+/// Every Bronze and quarantine file the ledger committed, by folder.
+async fn ledger_folders(lake: &Lake) -> Result<BTreeMap<String, Folder>, LifecycleError> {
+    let mut folders: BTreeMap<String, Folder> = BTreeMap::new();
     for row in ledger::read_all(lake).await? {
         for f in &row.bronze_files {
             let Some(p) = BronzePartition::parse_file_path(&f.path) else {
                 continue;
             };
-            let dir = format!("{BRONZE}/{}", p.relative_dir());
-            let e = parts.entry(dir).or_insert((p, 0, 0));
-            e.1 += 1;
-            e.2 += f.bytes;
+            folders
+                .entry(format!("{BRONZE}/{}", p.relative_dir()))
+                .or_insert_with(|| Folder {
+                    event_type: p.event_type.clone(),
+                    date: p.date(),
+                    files: Vec::new(),
+                })
+                .files
+                .push((f.path.clone(), f.bytes));
+        }
+        // Quarantined raw records age from the day they were ingested.
+        if let Some(q) = &row.quarantine_file {
+            let dir = tiers::folder_of(q);
+            let date = dir
+                .rsplit_once("ingest_date=")
+                .and_then(|(_, d)| d.parse::<NaiveDate>().ok())
+                .unwrap_or_else(|| row.ingested_at.date_naive());
+            folders
+                .entry(dir.to_string())
+                .or_insert_with(|| Folder {
+                    event_type: "quarantine".into(),
+                    date,
+                    files: Vec::new(),
+                })
+                .files
+                .push((q.clone(), 0));
         }
     }
+    Ok(folders)
+}
+
+/// Plans lifecycle as of `now` (a date: files are aged by their partition's day, quarantined
+/// records by the day they were ingested).
+pub async fn plan(lake: &Lake, now: NaiveDate) -> Result<Plan, LifecycleError> {
+    let cfg = config::load_pipeline(lake).await?.lifecycle;
+    let state = TierState::load(lake).await?;
+    let cold_store = if state.cold_store.is_empty() {
+        cold_store_location(lake, &cfg).unwrap_or_default()
+    } else {
+        state.cold_store.clone()
+    };
     let mut partitions = Vec::new();
-    for (dir, (p, files, bytes)) in parts {
-        if state.expired.contains_key(&dir) {
+    for (dir, folder) in ledger_folders(lake).await? {
+        let age = (now - folder.date).num_days();
+        let quarantine = folder.event_type == "quarantine";
+        let left: Vec<&(String, u64)> = folder
+            .files
+            .iter()
+            .filter(|(p, _)| state.tier(p) != Tier::Expired)
+            .collect();
+        let had_expired = left.len() < folder.files.len();
+        let (action, targets): (Action, Vec<&(String, u64)>) =
+            if age > cfg.bronze_delete_after_days as i64 {
+                (Action::Delete, left)
+            } else if age > cfg.bronze_cold_after_days as i64 && !quarantine {
+                let hot = left
+                    .into_iter()
+                    .filter(|(p, _)| state.tier(p) == Tier::Hot)
+                    .collect();
+                (Action::MoveToCold, hot)
+            } else {
+                continue;
+            };
+        if targets.is_empty() {
             continue;
         }
-        let date = p.date();
-        let age = (now - date).num_days();
-        let cold = state.cold.contains_key(&dir);
-        let action = if age > cfg.bronze_delete_after_days as i64 {
-            Action::Delete
-        } else if age > cfg.bronze_cold_after_days as i64 && !cold {
-            Action::MoveToCold
-        } else {
-            continue;
+        let cold_here = folder
+            .files
+            .iter()
+            .any(|(p, _)| state.tier(p) == Tier::Cold);
+        let late_files = match action {
+            Action::Delete if had_expired => targets.len(),
+            Action::MoveToCold if cold_here => targets.len(),
+            _ => 0,
         };
+        let tiers: BTreeSet<&str> = targets
+            .iter()
+            .map(|(p, _)| state.tier(p).as_str())
+            .collect();
         partitions.push(PlannedPartition {
             partition: dir,
-            event_type: p.event_type.clone(),
-            date,
+            event_type: folder.event_type.clone(),
+            date: folder.date,
             age_days: age,
-            tier: if cold { "cold" } else { "hot" }.into(),
+            tier: tiers.into_iter().collect::<Vec<_>>().join("+"),
             action,
-            files,
-            bytes,
+            files: targets.len(),
+            bytes: targets.iter().map(|(_, b)| b).sum(),
+            late_files,
+            paths: targets.into_iter().map(|(p, _)| p.clone()).collect(),
         });
     }
     let vacuum = vacuum_all(lake, cfg.delta_retention_days, true).await?;
@@ -312,26 +377,34 @@ async fn vacuum_table(
 }
 
 /// Carries out a plan: moves, deletes, vacuum; logs what it did under `_lifecycle/log/`.
+///
+/// A move copies each file to the cold store create-only (a copy already there must be the
+/// same bytes), makes the copies durable, records the files as cold, and only then deletes
+/// the hot copies; a delete records the files as expired first, then deletes every copy. An
+/// apply that dies anywhere is finished by the next one, and no file is ever deleted that was
+/// not first copied and recorded, or recorded as expired.
 pub async fn apply(
     lake: &Lake,
     mut plan: Plan,
     progress: &JobProgress,
 ) -> Result<Plan, LifecycleError> {
-    let mut state = read_state(lake).await?;
+    let _lease = lake.writer_lease("lifecycle apply").await?;
+    let mut state = TierState::load(lake).await?;
     if state.cold_store.is_empty() {
         state.cold_store = plan.cold_store.clone();
     }
-    let needs_cold = plan
-        .partitions
-        .iter()
-        .any(|p| p.action == Action::MoveToCold || p.tier == "cold");
+    let needs_cold = !state.cold.is_empty()
+        || plan
+            .partitions
+            .iter()
+            .any(|p| p.action == Action::MoveToCold);
     let cold = if needs_cold {
         if state.cold_store.is_empty() {
             return Err(LifecycleError::ColdStore(
                 "no cold store: set [lifecycle] cold_store in _config/pipeline.toml".into(),
             ));
         }
-        Some(Lake::open(&state.cold_store)?)
+        Some(open_cold_store(lake, &state.cold_store).await?)
     } else {
         None
     };
@@ -341,48 +414,17 @@ pub async fn apply(
     );
     for p in &plan.partitions {
         progress.check().map_err(|_| LifecycleError::Cancelled)?;
-        let hot_files = lake.list(&p.partition).await?;
-        match p.action {
-            Action::MoveToCold => {
-                let Some(cold) = &cold else { continue };
-                let mut written = Vec::new();
-                for meta in &hot_files {
-                    let body = lake.get(&meta.location).await?;
-                    match cold.put_create(&meta.location, body).await {
-                        Ok(()) | Err(LakeError::AlreadyExists { .. }) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                    written.push(meta.location.clone());
-                }
-                cold.sync(&written)?;
-                state.cold.insert(p.partition.clone(), Utc::now());
-                write_state(lake, &state).await?;
-                for meta in &hot_files {
-                    lake.delete(&meta.location).await?;
-                }
+        match (&p.action, &cold) {
+            (Action::MoveToCold, Some(cold)) => {
+                move_to_cold(lake, cold, &p.paths, &mut state).await?
             }
-            Action::Delete => {
-                // Recorded first: readers then stop looking for it, even if a delete fails.
-                state.expired.insert(p.partition.clone(), Utc::now());
-                state.cold.remove(&p.partition);
-                write_state(lake, &state).await?;
-                for meta in &hot_files {
-                    lake.delete(&meta.location).await?;
-                }
-                if let Some(cold) = &cold {
-                    for meta in cold.list(&p.partition).await? {
-                        cold.delete(&meta.location).await?;
-                    }
-                }
-            }
+            (Action::MoveToCold, None) => {}
+            (Action::Delete, cold) => expire(lake, cold.as_ref(), &p.paths, &mut state).await?,
         }
         progress.add_done(1);
     }
-    // Finish moves a previous apply recorded but did not get to delete.
-    for dir in state.cold.keys() {
-        for meta in lake.list(dir).await? {
-            lake.delete(&meta.location).await?;
-        }
+    if let Some(cold) = &cold {
+        finish_moves(lake, cold, &mut state).await?;
     }
     progress.set_stage("lifecycle: vacuuming Delta tables");
     let vacuum = vacuum_all(lake, plan.retention_days, false).await?;
@@ -392,6 +434,133 @@ pub async fn apply(
     let name = format!("{LOG_DIR}/{}.json", Utc::now().format("%Y%m%dT%H%M%S%.6fZ"));
     lake.put_create(&Path::from(name), log.into()).await?;
     Ok(plan)
+}
+
+/// Copies hot files to the cold store, records them, then deletes the hot copies.
+async fn move_to_cold(
+    lake: &Lake,
+    cold: &Lake,
+    paths: &[String],
+    state: &mut TierState,
+) -> Result<(), LifecycleError> {
+    let mut moved = Vec::new();
+    for path in paths.iter().filter(|p| state.tier(p) == Tier::Hot) {
+        let p = Path::from(path.as_str());
+        let body = match lake.get(&p).await {
+            Ok(b) => b,
+            Err(e) if is_not_found(&e) => {
+                // Copied by an apply that died before recording it: the cold copy stands.
+                if cold.get(&p).await.is_ok() {
+                    moved.push(p);
+                    continue;
+                }
+                return Err(LifecycleError::Missing { path: path.clone() });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        copy_once(cold, &p, body).await?;
+        moved.push(p);
+    }
+    cold.sync(&moved)?;
+    let now = Utc::now();
+    for p in &moved {
+        state.cold.insert(p.to_string(), now);
+    }
+    state.save(lake).await?;
+    for p in &moved {
+        lake.delete(p).await?;
+    }
+    Ok(())
+}
+
+/// Writes a file to the cold store unless the same bytes are there already.
+async fn copy_once(cold: &Lake, p: &Path, body: bytes::Bytes) -> Result<(), LifecycleError> {
+    match cold.put_create(p, body.clone()).await {
+        Ok(()) => Ok(()),
+        Err(LakeError::AlreadyExists { .. }) => {
+            if cold.get(p).await? == body {
+                Ok(())
+            } else {
+                Err(LifecycleError::ColdStore(format!(
+                    "it already holds a different {p}; the hot copy is kept"
+                )))
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records files as expired, then deletes every copy.
+async fn expire(
+    lake: &Lake,
+    cold: Option<&Lake>,
+    paths: &[String],
+    state: &mut TierState,
+) -> Result<(), LifecycleError> {
+    let now = Utc::now();
+    for path in paths {
+        state.cold.remove(path);
+        state.expired.insert(path.clone(), now);
+    }
+    state.save(lake).await?;
+    for path in paths {
+        let p = Path::from(path.as_str());
+        lake.delete(&p).await?;
+        if let Some(cold) = cold {
+            cold.delete(&p).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the hot copies of files recorded as cold (a move that died after recording), each
+/// only once its cold copy is checked to be the same bytes; a file whose cold copy is gone is
+/// hot again.
+async fn finish_moves(
+    lake: &Lake,
+    cold: &Lake,
+    state: &mut TierState,
+) -> Result<(), LifecycleError> {
+    let folders: BTreeSet<&str> = state.cold.keys().map(|p| tiers::folder_of(p)).collect();
+    let mut pending = Vec::new();
+    for dir in folders {
+        for meta in lake.list(dir).await? {
+            if state.cold.contains_key(meta.location.as_ref()) {
+                pending.push(meta.location);
+            }
+        }
+    }
+    let mut unrecord = Vec::new();
+    for p in pending {
+        let hot = lake.get(&p).await?;
+        match cold.get(&p).await {
+            Ok(c) if c == hot => lake.delete(&p).await?,
+            Ok(_) => {
+                return Err(LifecycleError::ColdStore(format!(
+                    "its copy of {p} differs from the lake's; the hot copy is kept"
+                )));
+            }
+            Err(e) if is_not_found(&e) => unrecord.push(p.to_string()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !unrecord.is_empty() {
+        for p in unrecord {
+            state.cold.remove(&p);
+        }
+        state.save(lake).await?;
+    }
+    Ok(())
+}
+
+fn is_not_found(e: &LakeError) -> bool {
+    matches!(
+        e,
+        LakeError::Store {
+            source: object_store::Error::NotFound { .. },
+            ..
+        }
+    )
 }
 
 /// Earlier applies, oldest first.
@@ -427,12 +596,4 @@ pub fn s3_rule(lake: &Lake, cfg: &LifecycleConfig) -> serde_json::Value {
             "Expiration": { "Days": cfg.bronze_delete_after_days }
         }]
     })
-}
-
-pub async fn read_state(lake: &Lake) -> Result<TierState, LifecycleError> {
-    Ok(lake.get_json(STATE_FILE).await?.unwrap_or_default())
-}
-
-async fn write_state(lake: &Lake, state: &TierState) -> Result<(), LifecycleError> {
-    Ok(lake.put_json(STATE_FILE, state).await?)
 }

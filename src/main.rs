@@ -653,6 +653,16 @@ fn print_gold(g: &GoldSummary) {
 }
 
 fn print_process(s: &ProcessSummary) {
+    if !s.frozen_dates.is_empty() {
+        let list: Vec<String> = s.frozen_dates.iter().map(|d| d.to_string()).collect();
+        println!(
+            "Silver: {} dates frozen, not rebuilt: lifecycle expired part of their Bronze, so \
+             their rows stay as built from all of it; records that arrived late in their expired \
+             hours stay in Bronze until lifecycle expires them ({})",
+            list.len(),
+            list.join(", ")
+        );
+    }
     if s.dates.is_empty() {
         println!("Silver is up to date: no new Bronze data since the last run");
         return;
@@ -756,8 +766,16 @@ fn print_lifecycle(plan: &lifecycle::Plan) {
         (lifecycle::Action::Delete, true) => "deleted",
     };
     for p in &plan.partitions {
+        let late = if p.late_files > 0 {
+            format!(
+                ", {} arrived late, after the hour had moved or expired",
+                p.late_files
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "  {:<20} {} ({} days old, {}, {} files, {})",
+            "  {:<20} {} ({} days old, {}, {} files, {}{late})",
             verb(&p.action),
             p.partition,
             p.age_days,
@@ -767,9 +785,13 @@ fn print_lifecycle(plan: &lifecycle::Plan) {
         );
     }
     println!(
-        "  {} partitions to cold, {} to delete",
+        "  {} partitions to cold, {} to delete{}",
         plan.moves(),
-        plan.deletes()
+        plan.deletes(),
+        match plan.late_files() {
+            0 => String::new(),
+            n => format!("; {n} files among them arrived late"),
+        }
     );
     for (table, n) in &plan.vacuum {
         println!(

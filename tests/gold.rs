@@ -887,19 +887,20 @@ fn lifecycle_plans_then_moves_and_expires_old_partitions_and_cold_data_stays_que
             .iter()
             .any(|p| p.partition.contains("year=2026/month=06"))
     );
+    // The default cold store is the lake's own sibling, never shared with other lakes.
     assert_eq!(
         plan.cold_store,
-        dir.path().join("cold").display().to_string()
+        dir.path().join("lake-cold").display().to_string()
     );
     // A dry run changes nothing.
     assert_eq!(common::walk(&dir.path().join("lake/bronze")), files_before);
-    assert!(!dir.path().join("cold").exists());
+    assert!(!dir.path().join("lake-cold").exists());
 
     let done = rt
         .block_on(cclake::lifecycle::apply(&lake, plan, &JobProgress::new()))
         .unwrap();
     assert!(done.applied);
-    let cold_files = common::walk(&dir.path().join("cold/bronze"));
+    let cold_files = common::walk(&dir.path().join("lake-cold/bronze"));
     assert_eq!(cold_files.len(), 1);
     assert!(cold_files[0].to_string_lossy().contains("month=06"));
     let hot = common::walk(&dir.path().join("lake/bronze"));

@@ -185,7 +185,9 @@ pub fn ingest(
     let rt = tokio::runtime::Handle::try_current().map_err(|_| IngestError::NoRuntime)?;
     let started = std::time::Instant::now();
     let started_at = Utc::now();
-    let _lock = lake.lock_ingest()?;
+    // One writer at a time: also what makes the recovery below safe (no live attempt's
+    // files can be taken for a crashed one's).
+    let _lease = rt.block_on(lake.writer_lease("ingest"))?;
 
     progress.set_stage("checking for interrupted ingests");
     let recovered_files = rt.block_on(recover_interrupted(lake))?;

@@ -186,6 +186,7 @@ pub async fn build(
     progress: &JobProgress,
 ) -> Result<GoldSummary, GoldError> {
     let started = std::time::Instant::now();
+    let _lease = lake.writer_lease("process").await?;
     progress.set_stage("Gold: reading settings");
     let settings = KpiSettings::from_pipeline(&config::load_pipeline(lake).await?)?;
     let silver = delta::open(lake, SILVER_CONTACTS)

@@ -92,7 +92,7 @@ pub async fn inventory(lake: &Lake) -> Result<Inventory, LedgerError> {
     let (mut quarantine_files, mut quarantine_bytes) = (0, 0);
     let mut uncommitted_files = 0;
     let mut seen = 0;
-    let locator = crate::lifecycle::BronzeLocator::load(lake)
+    let locator = crate::lake::tiers::BronzeLocator::load(lake)
         .await
         .map_err(|e| {
             LedgerError::Lake(super::LakeError::BadLocation {

@@ -9,8 +9,10 @@ pub mod audit;
 pub mod delta;
 pub mod gzip;
 pub mod inventory;
+pub mod lease;
 pub mod ledger;
 pub mod paths;
+pub mod tiers;
 
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
@@ -45,8 +47,10 @@ pub enum LakeError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("another cclake process is ingesting into this lake (lock {path} is held)")]
+    #[error("another cclake process holds the lock {path} of this lake")]
     Locked { path: PathBuf },
+    #[error("{0}")]
+    Leased(String),
     #[error("lake I/O error at {path}: {source}")]
     Io {
         path: PathBuf,
@@ -386,14 +390,14 @@ impl Lake {
         }
     }
 
-    /// Takes the lake's ingest lock for a local lake, released when the guard drops (or the
-    /// process dies: it is an advisory `flock`, so a killed ingest never leaves it stuck).
-    /// Object-store lakes have no such lock; run one ingest at a time against them.
-    pub fn lock_ingest(&self) -> Result<Option<IngestLock>, LakeError> {
+    /// Takes an advisory `flock` on a file in a local lake's folder, released when the guard
+    /// drops or the process dies. `wait` blocks until it is free; otherwise a held lock is
+    /// [`LakeError::Locked`]. Object-store lakes have no such lock (`None`).
+    pub fn lock_file(&self, name: &str, wait: bool) -> Result<Option<FileLock>, LakeError> {
         let Some(root) = &self.local_root else {
             return Ok(None);
         };
-        let path = root.join(".cclake-ingest.lock");
+        let path = root.join(name);
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -403,9 +407,46 @@ impl Lake {
                 path: path.clone(),
                 source,
             })?;
-        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => Ok(Some(IngestLock { _file: file })),
+        let op = if wait {
+            rustix::fs::FlockOperation::LockExclusive
+        } else {
+            rustix::fs::FlockOperation::NonBlockingLockExclusive
+        };
+        match rustix::fs::flock(&file, op) {
+            Ok(()) => Ok(Some(FileLock { _file: file })),
             Err(_) => Err(LakeError::Locked { path }),
+        }
+    }
+
+    /// The lake's own id (`_cclake/lake.json`), made on first use: what a cold store records
+    /// of the lake that claimed it.
+    pub async fn id(&self) -> Result<String, LakeError> {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct LakeIdentity {
+            id: String,
+            created_at: chrono::DateTime<chrono::Utc>,
+        }
+        const FILE: &str = "_cclake/lake.json";
+        if let Some(l) = self.get_json::<LakeIdentity>(FILE).await? {
+            return Ok(l.id);
+        }
+        let mine = LakeIdentity {
+            id: format!("{:032x}", rand::random::<u128>()),
+            created_at: chrono::Utc::now(),
+        };
+        let body = serde_json::to_vec_pretty(&mine).unwrap_or_default();
+        match self.put_create(&Path::from(FILE), body.into()).await {
+            Ok(()) => Ok(mine.id),
+            // Made at the same moment by another process: theirs is the lake's.
+            Err(LakeError::AlreadyExists { .. }) => self
+                .get_json::<LakeIdentity>(FILE)
+                .await?
+                .map(|l| l.id)
+                .ok_or_else(|| LakeError::BadLocation {
+                    location: FILE.into(),
+                    reason: "the lake's id file vanished while it was read".into(),
+                }),
+            Err(e) => Err(e),
         }
     }
 }
@@ -439,7 +480,7 @@ pub fn write_atomic(path: &FsPath, bytes: &[u8]) -> Result<(), LakeError> {
     Ok(())
 }
 
-/// Held while an ingest runs; see [`Lake::lock_ingest`].
-pub struct IngestLock {
+/// Held while a lock file is locked; see [`Lake::lock_file`].
+pub struct FileLock {
     _file: std::fs::File,
 }

@@ -51,6 +51,10 @@ pub async fn process(
     key: HmacKey,
     progress: &JobProgress,
 ) -> Result<LayersSummary, ProcessError> {
+    let _lease = lake
+        .writer_lease("process")
+        .await
+        .map_err(SilverError::from)?;
     let silver = silver::process(lake, mode, key.clone(), progress).await?;
     release_freed_memory();
     let rotating = silver.key_check == Some(KeyCheck::Rotating);
@@ -108,6 +112,10 @@ pub async fn rekey(
     reason: &str,
     progress: &JobProgress,
 ) -> Result<LayersSummary, ProcessError> {
+    let _lease = lake
+        .writer_lease("rekey")
+        .await
+        .map_err(SilverError::from)?;
     // A rotation that died after its key was put in place is finished with that key.
     if let (Some(record), Ok(current)) = (
         key_record::read(lake).await.map_err(SilverError::from)?,

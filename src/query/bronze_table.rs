@@ -26,7 +26,7 @@ use futures::StreamExt;
 
 use crate::gold::zone::days_since_epoch;
 use crate::lake::ledger::BronzeFileEntry;
-use crate::lifecycle::{BronzeLocator, Tier};
+use crate::lake::tiers::{BronzeLocator, Tier};
 
 /// Columns known from the file list alone.
 const PARTITION_COLUMNS: [&str; 8] = [

@@ -21,7 +21,7 @@ use crate::gold::ReportingZone;
 use crate::lake::Lake;
 use crate::lake::delta::{self, GOLD_DAILY, GOLD_HOURLY, SILVER_CONTACTS, SILVER_DRIFT};
 use crate::lake::ledger::{self, LedgerError};
-use crate::lifecycle::{BronzeLocator, LifecycleError};
+use crate::lake::tiers::BronzeLocator;
 use bronze_table::BronzeTable;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +31,7 @@ pub enum QueryError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
-    Lifecycle(#[from] LifecycleError),
+    Lake(#[from] crate::lake::LakeError),
     #[error("Delta table {table}: {source}")]
     Delta {
         table: &'static str,

@@ -31,8 +31,8 @@ use serde_json::{Map, Value};
 use crate::config::{self, ConfigError, PipelineConfig};
 use crate::lake::delta::{self, SILVER_CONTACTS, SILVER_DRIFT};
 use crate::lake::ledger::{self, LedgerEntry, LedgerError};
+use crate::lake::tiers::{BronzeLocator, Tier};
 use crate::lake::{Lake, LakeError};
-use crate::lifecycle::{BronzeLocator, Tier};
 use crate::pipeline::JobProgress;
 use crate::sources::Shape;
 use canonical::{CanonicalRow, map_record};
@@ -90,10 +90,13 @@ pub enum SilverError {
     },
     #[error("Bronze file {path} cannot be read: {message}")]
     Bronze { path: String, message: String },
-    #[error(transparent)]
-    Lifecycle(#[from] crate::lifecycle::LifecycleError),
     #[error("processing cancelled; dates already committed stay, the rest are rebuilt next run")]
     Cancelled,
+    #[error(
+        "another writer took over this lake's lease while this run stalled; dates already \
+         committed stay, the rest are rebuilt next run"
+    )]
+    LeaseLost,
 }
 
 /// What a run did.
@@ -114,6 +117,9 @@ pub struct ProcessSummary {
     pub masking_enabled: bool,
     pub silver_version: Option<u64>,
     pub elapsed_secs: f64,
+    /// Dates that would have been rebuilt but hold Bronze that lifecycle expired: their Silver
+    /// rows stay as they were built from the whole of their Bronze.
+    pub frozen_dates: Vec<NaiveDate>,
     /// How the run's key stood against the lake's key record.
     #[serde(skip)]
     pub key_check: Option<key_record::KeyCheck>,
@@ -165,6 +171,7 @@ pub async fn process(
     progress: &JobProgress,
 ) -> Result<ProcessSummary, SilverError> {
     let started = std::time::Instant::now();
+    let lease = lake.writer_lease("process").await?;
     progress.set_stage("checking the key");
     // Before anything is written: a key that is not the lake's would split every customer.
     let key_check = key_record::check(lake, &key).await?;
@@ -184,43 +191,9 @@ pub async fn process(
 
     let rows = ledger::read_all(lake).await?;
     let mut state = read_state(lake).await?;
-    // Files lifecycle moved to the cold store are read from there; expired ones are gone, and
-    // the Silver rows built from them stay as they are (their dates are not rebuilt).
     let locator = BronzeLocator::load(lake).await?;
-    let mut by_date: BTreeMap<NaiveDate, Vec<BronzeRef>> = BTreeMap::new();
-    for (i, row) in rows.iter().enumerate() {
-        for f in row
-            .bronze_files
-            .iter()
-            .filter(|f| f.event_type == "contact" && locator.tier(&f.path) != Tier::Expired)
-        {
-            by_date
-                .entry(f.hour.date_naive())
-                .or_default()
-                .push(BronzeRef {
-                    path: f.path.clone(),
-                    ledger: i,
-                    records: f.records,
-                });
-        }
-    }
-    let dates: Vec<NaiveDate> = match mode {
-        ProcessMode::Full => by_date.keys().copied().collect(),
-        ProcessMode::Range { from, to } => by_date.range(from..=to).map(|(d, _)| *d).collect(),
-        ProcessMode::Incremental => {
-            let mut set = BTreeSet::new();
-            for row in rows.iter().filter(|r| !state.processed.contains(&r.sha256)) {
-                for f in row
-                    .bronze_files
-                    .iter()
-                    .filter(|f| f.event_type == "contact")
-                {
-                    set.insert(f.hour.date_naive());
-                }
-            }
-            set.into_iter().collect()
-        }
-    };
+    let plan = plan_dates(&rows, &locator, &state, mode);
+    let (by_date, dates) = (plan.by_date, plan.dates);
 
     let ctx = Context {
         masker,
@@ -232,13 +205,11 @@ pub async fn process(
         policy_version: ctx.masker.policy.version.clone(),
         masking_enabled: ctx.masker.enabled(),
         crm_rows: ctx.crm.rows,
+        frozen_dates: plan.frozen,
         ..Default::default()
     };
-    let total: u64 = dates
-        .iter()
-        .flat_map(|d| &by_date[d])
-        .map(|r| r.records)
-        .sum();
+    let files_of = |d: &NaiveDate| by_date.get(d).map_or(&[][..], Vec::as_slice);
+    let total: u64 = dates.iter().flat_map(files_of).map(|r| r.records).sum();
     progress.begin_stage(format!("building Silver for {} dates", dates.len()), total);
 
     let contacts =
@@ -260,7 +231,7 @@ pub async fn process(
     let mut groups: Vec<Vec<NaiveDate>> = Vec::new();
     let mut acc = 0;
     for d in &dates {
-        let n: u64 = by_date[d].iter().map(|r| r.records).sum();
+        let n: u64 = files_of(d).iter().map(|r| r.records).sum();
         if groups.is_empty() || acc + n > ROWS_PER_COMMIT {
             groups.push(Vec::new());
             acc = 0;
@@ -277,7 +248,7 @@ pub async fn process(
         let t = std::time::Instant::now();
         let built = group
             .par_iter()
-            .map(|d| build_date(&locator, &rt, &ctx, &rows, *d, &by_date[d], progress))
+            .map(|d| build_date(&locator, &rt, &ctx, &rows, *d, files_of(d), progress))
             .collect();
         tracing::info!(
             dates = group.len(),
@@ -307,6 +278,9 @@ pub async fn process(
         let mut in_flight: Option<tokio::task::JoinHandle<Result<Tables, SilverError>>> = None;
         for group in groups {
             progress.check().map_err(|_| SilverError::Cancelled)?;
+            if !lease.held() {
+                return Err(SilverError::LeaseLost);
+            }
             let built = build(&group);
             if let Some(h) = in_flight.take() {
                 tables = Some(rt.block_on(h).map_err(join_err)??);
@@ -367,6 +341,66 @@ pub async fn process(
     summary.elapsed_secs = started.elapsed().as_secs_f64();
     summary.key_check = Some(key_check);
     Ok(summary)
+}
+
+/// Which dates a run rebuilds, and from which Bronze files.
+struct DatePlan {
+    by_date: BTreeMap<NaiveDate, Vec<BronzeRef>>,
+    dates: Vec<NaiveDate>,
+    frozen: Vec<NaiveDate>,
+}
+
+/// Plans a run. Files lifecycle moved to the cold store are read from there. A date with any
+/// expired Bronze is frozen: rebuilding it from what is left would drop the Silver rows of the
+/// expired hours, so its rows stay as they were built from its whole Bronze, and a record that
+/// arrives late in an expired hour stays in Bronze (reported by `status` and lifecycle's plan)
+/// until lifecycle expires it too.
+fn plan_dates(
+    rows: &[LedgerEntry],
+    locator: &BronzeLocator,
+    state: &SilverState,
+    mode: ProcessMode,
+) -> DatePlan {
+    let mut by_date: BTreeMap<NaiveDate, Vec<BronzeRef>> = BTreeMap::new();
+    let mut frozen_set = BTreeSet::new();
+    for (i, row) in rows.iter().enumerate() {
+        for f in row
+            .bronze_files
+            .iter()
+            .filter(|f| f.event_type == "contact")
+        {
+            let date = f.hour.date_naive();
+            if locator.tier(&f.path) == Tier::Expired {
+                frozen_set.insert(date);
+                continue;
+            }
+            by_date.entry(date).or_default().push(BronzeRef {
+                path: f.path.clone(),
+                ledger: i,
+                records: f.records,
+            });
+        }
+    }
+    let wanted: Vec<NaiveDate> = match mode {
+        ProcessMode::Full => by_date.keys().copied().collect(),
+        ProcessMode::Range { from, to } => by_date.range(from..=to).map(|(d, _)| *d).collect(),
+        ProcessMode::Incremental => rows
+            .iter()
+            .filter(|r| !state.processed.contains(&r.sha256))
+            .flat_map(|r| &r.bronze_files)
+            .filter(|f| f.event_type == "contact")
+            .map(|f| f.hour.date_naive())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    };
+    let (frozen, dates): (Vec<NaiveDate>, Vec<NaiveDate>) =
+        wanted.into_iter().partition(|d| frozen_set.contains(d));
+    DatePlan {
+        by_date,
+        dates,
+        frozen,
+    }
 }
 
 /// Commits one group of built dates: the contacts and their drift, each one atomic replace.
