@@ -393,11 +393,14 @@ pub async fn apply(
     if state.cold_store.is_empty() {
         state.cold_store = plan.cold_store.clone();
     }
-    let needs_cold = !state.cold.is_empty()
-        || plan
-            .partitions
-            .iter()
-            .any(|p| p.action == Action::MoveToCold);
+    // The cold store is needed to move files, and to delete or finish files that are (or
+    // may still be) there.
+    let has_cold_files = !state.cold.is_empty() || !state.pending.is_empty();
+    let needs_cold = plan
+        .partitions
+        .iter()
+        .any(|p| p.action == Action::MoveToCold || p.tier.contains("cold"))
+        || (has_cold_files && !state.cold_store.is_empty());
     let cold = if needs_cold {
         if state.cold_store.is_empty() {
             return Err(LifecycleError::ColdStore(
@@ -423,9 +426,7 @@ pub async fn apply(
         }
         progress.add_done(1);
     }
-    if let Some(cold) = &cold {
-        finish_moves(lake, cold, &mut state).await?;
-    }
+    finish_pending(lake, cold.as_ref(), &mut state).await?;
     progress.set_stage("lifecycle: vacuuming Delta tables");
     let vacuum = vacuum_all(lake, plan.retention_days, false).await?;
     plan.vacuum = vacuum;
@@ -465,11 +466,16 @@ async fn move_to_cold(
     let now = Utc::now();
     for p in &moved {
         state.cold.insert(p.to_string(), now);
+        state.pending.insert(p.to_string());
     }
     state.save(lake).await?;
     for p in &moved {
         lake.delete(p).await?;
     }
+    for p in &moved {
+        state.pending.remove(p.as_ref());
+    }
+    state.save(lake).await?;
     Ok(())
 }
 
@@ -501,55 +507,72 @@ async fn expire(
     for path in paths {
         state.cold.remove(path);
         state.expired.insert(path.clone(), now);
+        state.pending.insert(path.clone());
     }
     state.save(lake).await?;
     for path in paths {
-        let p = Path::from(path.as_str());
-        lake.delete(&p).await?;
-        if let Some(cold) = cold {
-            cold.delete(&p).await?;
-        }
+        delete_everywhere(lake, cold, path).await?;
+    }
+    for path in paths {
+        state.pending.remove(path);
+    }
+    state.save(lake).await?;
+    Ok(())
+}
+
+async fn delete_everywhere(
+    lake: &Lake,
+    cold: Option<&Lake>,
+    path: &str,
+) -> Result<(), LifecycleError> {
+    let p = Path::from(path);
+    lake.delete(&p).await?;
+    if let Some(cold) = cold {
+        cold.delete(&p).await?;
     }
     Ok(())
 }
 
-/// Deletes the hot copies of files recorded as cold (a move that died after recording), each
-/// only once its cold copy is checked to be the same bytes; a file whose cold copy is gone is
-/// hot again.
-async fn finish_moves(
+/// Finishes what an apply that died left pending: the hot copy of a file recorded as cold is
+/// deleted once its cold copy is checked to be the same bytes (a file whose cold copy is gone
+/// is hot again), and every copy of a file recorded as expired is deleted.
+async fn finish_pending(
     lake: &Lake,
-    cold: &Lake,
+    cold: Option<&Lake>,
     state: &mut TierState,
 ) -> Result<(), LifecycleError> {
-    let folders: BTreeSet<&str> = state.cold.keys().map(|p| tiers::folder_of(p)).collect();
-    let mut pending = Vec::new();
-    for dir in folders {
-        for meta in lake.list(dir).await? {
-            if state.cold.contains_key(meta.location.as_ref()) {
-                pending.push(meta.location);
+    if state.pending.is_empty() {
+        return Ok(());
+    }
+    for path in std::mem::take(&mut state.pending) {
+        let p = Path::from(path.as_str());
+        match (state.tier(&path), cold) {
+            (Tier::Expired, cold) => delete_everywhere(lake, cold, &path).await?,
+            (Tier::Cold, Some(cold)) => {
+                let hot = match lake.get(&p).await {
+                    Ok(b) => b,
+                    Err(e) if is_not_found(&e) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                match cold.get(&p).await {
+                    Ok(c) if c == hot => lake.delete(&p).await?,
+                    Ok(_) => {
+                        state.pending.insert(path.clone());
+                        state.save(lake).await?;
+                        return Err(LifecycleError::ColdStore(format!(
+                            "its copy of {p} differs from the lake's; the hot copy is kept"
+                        )));
+                    }
+                    Err(e) if is_not_found(&e) => {
+                        state.cold.remove(&path);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
+            _ => {}
         }
     }
-    let mut unrecord = Vec::new();
-    for p in pending {
-        let hot = lake.get(&p).await?;
-        match cold.get(&p).await {
-            Ok(c) if c == hot => lake.delete(&p).await?,
-            Ok(_) => {
-                return Err(LifecycleError::ColdStore(format!(
-                    "its copy of {p} differs from the lake's; the hot copy is kept"
-                )));
-            }
-            Err(e) if is_not_found(&e) => unrecord.push(p.to_string()),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if !unrecord.is_empty() {
-        for p in unrecord {
-            state.cold.remove(&p);
-        }
-        state.save(lake).await?;
-    }
+    state.save(lake).await?;
     Ok(())
 }
 

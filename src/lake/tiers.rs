@@ -26,6 +26,10 @@ pub struct TierState {
     pub cold: BTreeMap<String, DateTime<Utc>>,
     /// Lake-relative file path → when it was deleted for good.
     pub expired: BTreeMap<String, DateTime<Utc>>,
+    /// Files recorded as cold or expired whose old copies may not all be deleted yet (an
+    /// apply that died after recording them): the next apply finishes these.
+    #[serde(default)]
+    pub pending: BTreeSet<String>,
 }
 
 /// Where a Bronze file can be read from.
