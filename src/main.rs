@@ -510,7 +510,7 @@ async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
                 credentials: cclake::pipeline::genesys::Credentials::load(secrets_file.as_deref())?,
                 api_base: None,
                 login_base: None,
-                staging: std::env::temp_dir().join("cclake-pull"),
+                staging: cclake::pipeline::genesys::private_staging()?,
                 poll_every: Duration::from_secs(2),
                 max_tries: 8,
             };

@@ -578,3 +578,59 @@ fn quarantined_raw_records_expire_with_bronze() {
     assert!(ok, "{err}");
     assert!(!out.contains("not json"), "{out}");
 }
+
+#[test]
+fn masking_gaps_are_closed_and_identifiers_holding_pii_are_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("lake");
+    let lake = Lake::open(root.to_str().unwrap()).unwrap();
+    let rt = common::runtime();
+    // A card number that straddles the 160-character cut of a drift example, a phone-number
+    // key in rescued data, an account number next to its label, and a feed that uses the
+    // caller's e-mail as its contact id.
+    let long = format!("{} card 4111 1111 1111 1111 on file", "x".repeat(150));
+    let lines = vec![
+        format!(
+            r#"{{"event_id":"e1","contact_id":"jane.doe@example.com","timestamp":"2026-10-01T10:00:00Z","queue_name":"Billing","outcome_status":"Completed","duration_seconds":60,"x_note":"{long}","x_callbacks":{{"+13175550123":"after 5pm"}},"notes":"refund to acct 12345678 approved"}}"#
+        ),
+        format!(
+            r#"{{"event_id":"e2","contact_id":"C-2","timestamp":"2026-10-01T11:00:00Z","queue_name":"Billing","outcome_status":"Completed","duration_seconds":60,"x_note":"{long}"}}"#
+        ),
+    ];
+    ingest_lines(&lake, dir.path(), "in.ndjson", &lines);
+    process_full(&rt, &lake);
+    let drift = common::table_rows(&rt, &lake, cclake::lake::delta::SILVER_DRIFT);
+    let example = drift
+        .iter()
+        .find(|r| r["field"].as_deref() == Some("x_note"))
+        .and_then(|r| r["example"].clone())
+        .unwrap();
+    assert!(!example.contains("4111"), "{example}");
+    assert!(example.chars().count() <= 161, "{example}");
+    let rows = common::silver_rows(&rt, &lake);
+    let e1 = rows
+        .iter()
+        .find(|r| r["event_id"].as_deref() == Some("e1"))
+        .unwrap();
+    let rescued = e1["_rescued_data"].as_deref().unwrap();
+    assert!(!rescued.contains("3175550123"), "{rescued}");
+    assert!(rescued.contains(r#""[PHONE]":"after 5pm""#), "{rescued}");
+    assert_eq!(
+        e1["notes"].as_deref(),
+        Some("refund to acct [ACCOUNT] approved")
+    );
+    // The leak scan flags the e-mail used as a contact id.
+    let report = rt
+        .block_on(cclake::compliance::scan::scan(&lake, &JobProgress::new()))
+        .unwrap();
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.column == "contact_id" && f.kind == "email"),
+        "{:#?}",
+        report.findings
+    );
+    // Platform ids that look like digits are not flagged; only that e-mail is.
+    assert_eq!(report.findings.len(), 1, "{:#?}", report.findings);
+}

@@ -4,9 +4,10 @@
 //! plain, unkeyed SHA-256 of every phone number found in Bronze: a hash anyone can recompute
 //! from a phone book is not masking.
 //!
-//! Identifier columns (`event_id`, `contact_id`, `queue_id`, `agent_id`, lineage paths) are
-//! not scanned: platform ids are digit runs that often look like phone numbers, and they are
-//! not customer data. The report lists them.
+//! Identifier columns (`event_id`, `contact_id`, `queue_id`, `agent_id`) are scanned only for
+//! e-mails and phones written as phones: platform ids are digit runs that often look like
+//! phone numbers. Lineage columns (paths, the policy version) are not scanned; the report
+//! lists them.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -21,16 +22,13 @@ use crate::pipeline::JobProgress;
 use crate::silver::masking::{LoadPolicyError, load_policy};
 use crate::silver::pii::{PhoneCache, phone_text};
 
-/// Columns that hold platform identifiers or lineage, not customer data.
-pub const NOT_SCANNED: &[&str] = &[
-    "event_id",
-    "contact_id",
-    "queue_id",
-    "agent_id",
-    "_source_file",
-    "_bronze_file",
-    "_policy_version",
-];
+/// Columns of lineage, not customer data.
+pub const NOT_SCANNED: &[&str] = &["_source_file", "_bronze_file", "_policy_version"];
+
+/// Columns of platform identifiers: digit runs there are ids that often look like phone
+/// numbers, so these are scanned only for e-mails and phones written as phones (a feed that
+/// uses the caller's e-mail or number as its contact id).
+pub const IDENTIFIER_COLUMNS: &[&str] = &["event_id", "contact_id", "queue_id", "agent_id"];
 
 /// The tables scanned, by SQL name.
 const TABLES: [&str; 4] = [
@@ -188,18 +186,21 @@ pub async fn scan(lake: &Lake, progress: &JobProgress) -> Result<ScanReport, Sca
                             kinds.push("unkeyed_sha256_phone");
                         }
                     } else {
-                        let (_, counts) = detectors.scrub(v, &mut phones);
-                        if counts.pans > 0 {
-                            kinds.push("pan");
-                        }
-                        if counts.phones > 0 {
-                            kinds.push("phone");
-                        }
-                        if counts.emails > 0 {
-                            kinds.push("email");
-                        }
-                        if counts.member_ids > 0 {
-                            kinds.push("member_id");
+                        let counts = if IDENTIFIER_COLUMNS.contains(&f.name().as_str()) {
+                            detectors.identifier_pii(v, &mut phones)
+                        } else {
+                            detectors.scrub(v, &mut phones).1
+                        };
+                        for (n, kind) in [
+                            (counts.pans, "pan"),
+                            (counts.phones, "phone"),
+                            (counts.emails, "email"),
+                            (counts.member_ids, "member_id"),
+                            (counts.accounts, "account_number"),
+                        ] {
+                            if n > 0 {
+                                kinds.push(kind);
+                            }
                         }
                     }
                     for kind in kinds {

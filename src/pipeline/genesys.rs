@@ -127,6 +127,57 @@ impl Credentials {
     }
 }
 
+/// A name made only of the characters that are safe in a file name (others become `_`).
+fn path_safe(id: &str) -> String {
+    let safe: String = id
+        .chars()
+        .take(80)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.is_empty() { "job".into() } else { safe }
+}
+
+/// Creates a folder only its owner may enter (0700), refusing one another user made.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = std::fs::symlink_metadata(dir)?;
+        if meta.file_type().is_symlink() || meta.uid() != rustix::process::geteuid().as_raw() {
+            return Err(std::io::Error::other(format!(
+                "{} is not a folder of this user's own",
+                dir.display()
+            )));
+        }
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Where pulled pages wait to be ingested: a private folder in the user's cache
+/// (`~/.cache/cclake/pull`), never a shared temp folder another user could read or plant in.
+pub fn private_staging() -> Result<PathBuf, PullError> {
+    let dir = dirs::cache_dir()
+        .ok_or_else(|| PullError::Staging {
+            path: PathBuf::from("~/.cache"),
+            source: std::io::Error::other("this user has no cache folder"),
+        })?
+        .join("cclake")
+        .join("pull");
+    create_private_dir(&dir).map_err(|source| PullError::Staging {
+        path: dir.clone(),
+        source,
+    })?;
+    Ok(dir)
+}
+
 /// What to pull and from where.
 #[derive(Debug, Clone)]
 pub struct PullOptions {
@@ -406,10 +457,11 @@ pub async fn pull(
         }
     }
 
-    // Pages, by cursor.
+    // Pages, by cursor. The job id comes from the server: only its safe characters name a
+    // folder, so an id like `../x` cannot write outside the staging area.
     progress.set_stage("Genesys: fetching result pages");
-    let dir = opts.staging.join(&job);
-    std::fs::create_dir_all(&dir).map_err(|source| PullError::Staging {
+    let dir = opts.staging.join(path_safe(&job));
+    create_private_dir(&dir).map_err(|source| PullError::Staging {
         path: dir.clone(),
         source,
     })?;
@@ -436,7 +488,10 @@ pub async fn pull(
         })?;
         let conversations = v["conversations"].as_array().map_or(0, |a| a.len()) as u64;
         // The page as Genesys sent it, byte for byte, is what Bronze keeps.
-        let file = dir.join(format!("conversations-{job}-page{page_no:05}.json"));
+        let file = dir.join(format!(
+            "conversations-{}-page{page_no:05}.json",
+            path_safe(&job)
+        ));
         std::fs::write(&file, &body).map_err(|source| PullError::Staging {
             path: file.clone(),
             source,
@@ -532,4 +587,31 @@ async fn job_state(
     })?;
     let state = v["state"].as_str().unwrap_or("").to_ascii_uppercase();
     Ok(Some((state, v["errorMessage"].as_str().map(String::from))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_ids_name_folders_safely_and_staging_is_private() {
+        assert_eq!(path_safe("../../etc/passwd"), "______etc_passwd");
+        assert_eq!(path_safe("5e0a1c2b-9f3d"), "5e0a1c2b-9f3d");
+        assert_eq!(path_safe(""), "job");
+        let dir = tempfile::tempdir().unwrap();
+        let staging = dir.path().join("pull");
+        create_private_dir(&staging).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&staging).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
+            // A symlink planted where the folder should be is refused.
+            let elsewhere = dir.path().join("elsewhere");
+            std::fs::create_dir(&elsewhere).unwrap();
+            let planted = dir.path().join("planted");
+            std::os::unix::fs::symlink(&elsewhere, &planted).unwrap();
+            assert!(create_private_dir(&planted).is_err());
+        }
+    }
 }

@@ -45,7 +45,11 @@ pub struct DriftCollector {
 }
 
 /// Examples are for people: a short excerpt is enough.
-const EXAMPLE_CHARS: usize = 160;
+pub const EXAMPLE_CHARS: usize = 160;
+/// How much of a raw example is kept until it is scrubbed. Scrubbing comes first and cutting
+/// to [`EXAMPLE_CHARS`] after, so a card number or phone that straddles the cut is still
+/// found whole (cut first, `4111 1111 11…` was no longer a card number).
+const RAW_EXAMPLE_CHARS: usize = 4096;
 
 impl DriftCollector {
     pub fn observe(
@@ -101,12 +105,22 @@ fn example_text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    if s.chars().count() <= EXAMPLE_CHARS {
-        s
-    } else {
-        let mut t: String = s.chars().take(EXAMPLE_CHARS).collect();
-        t.push('…');
-        t
+    cut(s, RAW_EXAMPLE_CHARS)
+}
+
+/// An example as written to the drift table: already scrubbed, then cut to its excerpt.
+pub fn excerpt(scrubbed: String) -> String {
+    cut(scrubbed, EXAMPLE_CHARS)
+}
+
+fn cut(s: String, chars: usize) -> String {
+    match s.char_indices().nth(chars) {
+        None => s,
+        Some((end, _)) => {
+            let mut t = s[..end].to_string();
+            t.push('…');
+            t
+        }
     }
 }
 

@@ -439,7 +439,11 @@ async fn commit_group(
     let mut phones = PhoneCache::default();
     let scrubbed: Vec<Option<String>> = drift_rows_owned
         .iter()
-        .map(|(_, _, _, _, o)| o.example.as_ref().map(|e| masker.scrub(e, &mut phones).0))
+        .map(|(_, _, _, _, o)| {
+            o.example
+                .as_ref()
+                .map(|e| drift::excerpt(masker.scrub(e, &mut phones).0))
+        })
         .collect();
     let drift_rows: Vec<DriftRow<'_>> = drift_rows_owned
         .iter()

@@ -197,12 +197,39 @@ pub struct ScrubCounts {
     pub phones: u32,
     pub emails: u32,
     pub member_ids: u32,
+    pub accounts: u32,
 }
 
 impl ScrubCounts {
     pub fn total(&self) -> u32 {
-        self.pans + self.phones + self.emails + self.member_ids
+        self.pans + self.phones + self.emails + self.member_ids + self.accounts
     }
+}
+
+/// Replaces spans of a text with a token; `None` when there are none.
+fn replace_spans(text: &str, spans: &[(usize, usize)], token: &str) -> Option<String> {
+    if spans.is_empty() {
+        return None;
+    }
+    let mut o = String::with_capacity(text.len());
+    let mut last = 0;
+    for &(start, end) in spans {
+        o.push_str(&text[last..start]);
+        o.push_str(token);
+        last = end;
+    }
+    o.push_str(&text[last..]);
+    Some(o)
+}
+
+/// Labels agents write before an account number, longest first (`a/c` is the banker's
+/// abbreviation).
+const ACCOUNT_LABELS: [&[u8]; 3] = [b"account", b"acct", b"a/c"];
+/// Words that may sit between the label and the number (`Account no. 1234…`).
+const ACCOUNT_FILLERS: [&[u8]; 4] = [b"number", b"num", b"nr", b"no"];
+
+fn starts_with_ignore_case(b: &[u8], word: &[u8]) -> bool {
+    b.len() >= word.len() && b[..word.len()].eq_ignore_ascii_case(word)
 }
 
 /// Error in a detector setting, naming the setting.
@@ -414,19 +441,17 @@ impl Detectors {
         };
         let mut ids = self.member_id_in_text.find_spans(&step1);
         ids.retain(|&(start, end)| !cuts_identifier(&step1, start, end));
-        let step2 = if ids.is_empty() {
-            step1
-        } else {
-            let mut o = String::with_capacity(step1.len());
-            let mut last = 0;
-            for (start, end) in ids {
-                o.push_str(&step1[last..start]);
-                o.push_str("[MEMBER_ID]");
-                counts.member_ids += 1;
-                last = end;
-            }
-            o.push_str(&step1[last..]);
-            Cow::Owned(o)
+        counts.member_ids += ids.len() as u32;
+        let step2 = match replace_spans(&step1, &ids, "[MEMBER_ID]") {
+            Some(o) => Cow::Owned(o),
+            None => step1,
+        };
+        // Account numbers are found by their label: bare, they look like any other number.
+        let accounts = self.labelled_accounts(&step2);
+        counts.accounts += accounts.len() as u32;
+        let step2 = match replace_spans(&step2, &accounts, "[ACCOUNT]") {
+            Some(o) => Cow::Owned(o),
+            None => step2,
         };
         // The output is only built once a digit run actually changes.
         let mut out: Option<String> = None;
@@ -450,6 +475,84 @@ impl Detectors {
             }
         };
         (scrubbed, counts)
+    }
+
+    /// Personal data showing through an identifier (a feed that uses the caller's e-mail or
+    /// phone as its contact id): an e-mail, or a phone written as one (`+…`, a `tel:` or
+    /// `sip:` URI, or digits with separators). Bare digit strings are platform ids, not
+    /// phones, and UUIDs are not looked into.
+    pub fn identifier_pii(&self, value: &str, phones: &mut PhoneCache) -> ScrubCounts {
+        let mut counts = ScrubCounts::default();
+        let v = value.trim();
+        if v.contains('@') && EMAIL.is_match(v) {
+            counts.emails = 1;
+        }
+        let number = phone_text(v);
+        let written_as_phone = number.len() < v.len()
+            || number.starts_with('+')
+            || number
+                .bytes()
+                .any(|b| matches!(b, b' ' | b'-' | b'.' | b'(' | b')'));
+        if written_as_phone && phones.e164(self, number).is_some() {
+            counts.phones = 1;
+        }
+        counts
+    }
+
+    /// Account numbers written after their label (`acct 12345678`, `Account no. 1234-5678-90`,
+    /// `a/c: 12345678`): the digits that follow, when they match the policy's account pattern
+    /// once their separators are removed. Text without a digit is passed over at once.
+    fn labelled_accounts(&self, text: &str) -> Vec<(usize, usize)> {
+        let b = text.as_bytes();
+        let mut spans = Vec::new();
+        if !b.iter().any(u8::is_ascii_digit) {
+            return spans;
+        }
+        let word_edge = |i: usize| i >= b.len() || !b[i].is_ascii_alphanumeric();
+        for i in memchr::memchr2_iter(b'a', b'A', b) {
+            if i > 0 && b[i - 1].is_ascii_alphanumeric() {
+                continue;
+            }
+            let Some(label) = ACCOUNT_LABELS
+                .iter()
+                .find(|l| starts_with_ignore_case(&b[i..], l) && word_edge(i + l.len()))
+            else {
+                continue;
+            };
+            let mut j = i + label.len();
+            let skip = |j: &mut usize| {
+                while *j < b.len() && matches!(b[*j], b' ' | b'.' | b':' | b'#' | b'-') {
+                    *j += 1;
+                }
+            };
+            skip(&mut j);
+            if let Some(f) = ACCOUNT_FILLERS
+                .iter()
+                .find(|f| starts_with_ignore_case(&b[j..], f) && word_edge(j + f.len()))
+            {
+                j += f.len();
+                skip(&mut j);
+            }
+            let mut k = j;
+            let mut last_digit = None;
+            while k < b.len() && (b[k].is_ascii_digit() || matches!(b[k], b' ' | b'-')) {
+                if b[k].is_ascii_digit() {
+                    last_digit = Some(k);
+                }
+                k += 1;
+            }
+            let Some(end) = last_digit.map(|d| d + 1) else {
+                continue;
+            };
+            if !word_edge(end) || spans.last().is_some_and(|(_, e)| *e > j) {
+                continue;
+            }
+            let digits: String = text[j..end].chars().filter(char::is_ascii_digit).collect();
+            if self.is_account_number(&digits) {
+                spans.push((j, end));
+            }
+        }
+        spans
     }
 
     /// A digit run may hold a card number, a phone, both, or neither: look at its groups
@@ -1209,6 +1312,35 @@ mod tests {
             "2f6a1c1e-2b8e-4b1e-9d3a-0c6e1f2a3b4c",
         ] {
             assert_eq!(d.phone_e164(raw), None, "{raw}");
+        }
+    }
+
+    #[test]
+    fn account_numbers_are_found_by_their_label() {
+        let d = d();
+        let mut c = PhoneCache::default();
+        for (text, want) in [
+            ("acct 12345678 closed", "acct [ACCOUNT] closed"),
+            (
+                "Account no. 1234-5678-90, verified",
+                "Account no. [ACCOUNT], verified",
+            ),
+            (
+                "moved funds to a/c: 987654321012",
+                "moved funds to a/c: [ACCOUNT]",
+            ),
+            (
+                "ACCOUNT NUMBER 00012345678 frozen",
+                "ACCOUNT NUMBER [ACCOUNT] frozen",
+            ),
+            // Not accounts: too short for the pattern, no label, a word that starts alike.
+            ("acct 1234 only", "acct 1234 only"),
+            ("order 12345678 shipped", "order 12345678 shipped"),
+            ("accounting 12345678", "accounting 12345678"),
+        ] {
+            let (s, n) = d.scrub(text, &mut c);
+            assert_eq!(s, want, "{text}");
+            assert_eq!(n.accounts as usize, want.matches("[ACCOUNT]").count());
         }
     }
 }
