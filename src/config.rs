@@ -38,6 +38,7 @@ pub struct PipelineConfig {
     pub fcr_window_days: u32,
     pub crm: CrmConfig,
     pub lifecycle: LifecycleConfig,
+    pub ingest: IngestConfig,
     pub schema: SchemaConfig,
 }
 
@@ -50,7 +51,25 @@ impl Default for PipelineConfig {
             fcr_window_days: 7,
             crm: CrmConfig::default(),
             lifecycle: LifecycleConfig::default(),
+            ingest: IngestConfig::default(),
             schema: SchemaConfig::default(),
+        }
+    }
+}
+
+/// Limits that keep one bad input from exhausting memory or flooding Bronze.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct IngestConfig {
+    pub max_record_bytes: usize,
+    pub max_partitions_per_input: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            max_record_bytes: 256 << 20,
+            max_partitions_per_input: 10_000,
         }
     }
 }

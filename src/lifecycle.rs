@@ -238,8 +238,9 @@ async fn ledger_folders(lake: &Lake) -> Result<BTreeMap<String, Folder>, Lifecyc
                 .files
                 .push((f.path.clone(), f.bytes));
         }
-        // Quarantined raw records age from the day they were ingested.
-        if let Some(q) = &row.quarantine_file {
+        // Quarantined raw records (and copies of unreadable inputs) age from the day they
+        // were ingested.
+        for q in row.quarantine_file.iter().chain(&row.quarantine_original) {
             let dir = tiers::folder_of(q);
             let date = dir
                 .rsplit_once("ingest_date=")

@@ -58,6 +58,23 @@ pub enum IngestError {
     Discover(#[from] DiscoverError),
     #[error("ingest cancelled; the lake is unchanged for the files not yet committed")]
     Cancelled,
+    #[error(
+        "{input} would create more than {max} Bronze hour partitions (one per event type and \
+         hour its records happened in); nothing of it was written. If that is right (years of \
+         history in one file), raise [ingest] max_partitions_per_input in _config/pipeline.toml"
+    )]
+    TooManyPartitions { input: String, max: usize },
+    #[error(
+        "{input} {relation} the lake {lake}; ingest a folder of exports that neither holds nor \
+         lies inside the lake"
+    )]
+    InputAndLake {
+        input: String,
+        relation: &'static str,
+        lake: String,
+    },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     #[error("ingest must run inside the tokio runtime (call it from spawn_blocking)")]
     NoRuntime,
 }
@@ -197,7 +214,9 @@ pub fn ingest(
     let by_sha: HashMap<&str, &LedgerEntry> =
         ledger_rows.iter().map(|e| (e.sha256.as_str(), e)).collect();
 
+    let limits = rt.block_on(crate::config::load_pipeline(lake))?.ingest;
     progress.set_stage("finding input files");
+    refuse_the_lake_itself(lake, inputs)?;
     let found = discover(inputs)?;
     let sizes: Vec<u64> = found
         .files
@@ -260,7 +279,7 @@ pub fn ingest(
                 size: sizes[*i],
                 seq: *i as u64,
             };
-            let r = ingest_file(lake, &rt, &batch, &input, opts, progress);
+            let r = ingest_file(lake, &rt, &batch, &input, opts, &limits, progress);
             (*i, r)
         })
         .collect();
@@ -378,12 +397,44 @@ struct Input<'a> {
     seq: u64,
 }
 
+/// Refuses inputs that hold the lake or lie inside it: ingesting a lake's own files into it
+/// would feed Bronze back into Bronze without end.
+fn refuse_the_lake_itself(lake: &Lake, inputs: &[PathBuf]) -> Result<(), IngestError> {
+    let Some(root) = lake.local_root() else {
+        return Ok(());
+    };
+    for input in inputs {
+        let Ok(canon) = input.canonicalize() else {
+            continue; // a missing input is named by discovery
+        };
+        let relation = if root.starts_with(&canon) {
+            "holds"
+        } else if canon.starts_with(root) {
+            "is inside"
+        } else {
+            continue;
+        };
+        return Err(IngestError::InputAndLake {
+            input: input.display().to_string(),
+            relation,
+            lake: root.display().to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Inputs up to this size that cannot be read to their end are kept whole inside their
+/// quarantine row; larger ones are copied into the lake beside it, streamed.
+const INLINE_ORIGINAL_BYTES: u64 = 8 << 20;
+
+#[allow(clippy::too_many_arguments)]
 fn ingest_file(
     lake: &Lake,
     rt: &tokio::runtime::Handle,
     batch: &Batch,
     input: &Input<'_>,
     opts: &IngestOptions,
+    limits: &crate::config::IngestConfig,
     progress: &JobProgress,
 ) -> Result<FileOutcome, IngestError> {
     progress.check()?;
@@ -409,6 +460,7 @@ fn ingest_file(
         &source_path,
         &attempt_tag,
         opts,
+        limits,
         progress,
     );
     match result {
@@ -435,6 +487,7 @@ fn write_attempt(
     source_path: &str,
     attempt_tag: &str,
     opts: &IngestOptions,
+    limits: &crate::config::IngestConfig,
     progress: &JobProgress,
 ) -> Result<LedgerEntry, IngestError> {
     let path = input.path;
@@ -452,8 +505,10 @@ fn write_attempt(
     let mut bronze_records = 0u64;
     let mut shapes: HashMap<String, u64> = HashMap::new();
     let mut since_report = 0u64;
+    let mut quarantine_original = None;
 
-    let read = read_file(path, Some(progress.done_counter()), |item| {
+    let limit = limits.max_record_bytes.max(1024);
+    let read = read_file(path, Some(progress.done_counter()), limit, |item| {
         records += 1;
         since_report += 1;
         if since_report == 4096 {
@@ -464,6 +519,12 @@ fn write_attempt(
         match item {
             Item::Record { raw, facts, loc } => match facts.occurred_at {
                 Ok(at) => {
+                    if !writer.admits(&facts.event_type, at, limits.max_partitions_per_input) {
+                        return Err(IngestError::TooManyPartitions {
+                            input: source_path.to_string(),
+                            max: limits.max_partitions_per_input,
+                        });
+                    }
                     writer.push(&facts.event_type, at, raw)?;
                     bronze_records += 1;
                     *shapes.entry(facts.shape.as_str().to_string()).or_default() += 1;
@@ -471,6 +532,24 @@ fn write_attempt(
                 Err(e) => quarantine.push(raw, loc, &e.to_string()),
             },
             Item::Malformed { raw, error, loc } => quarantine.push(raw, loc, &error),
+            Item::Oversized {
+                head,
+                length,
+                limit,
+                loc,
+            } => quarantine.push_reference(
+                head,
+                loc,
+                &format!(
+                    "a single value of {length} bytes is larger than the {limit}-byte limit \
+                     ([ingest] max_record_bytes); it was not copied: it stays in the source file, \
+                     {length} bytes from byte {} of its decompressed content (line {}); the \
+                     first bytes are shown here",
+                    loc.offset, loc.line
+                ),
+                Some(length),
+                None,
+            ),
         }
         Ok::<(), IngestError>(())
     });
@@ -481,24 +560,45 @@ fn write_attempt(
         Err(ReadError::Io { what, source }) => {
             // Undecodable or unreadable part way (a truncated .gz): the records read so far
             // stay in Bronze and the whole original file goes to quarantine, so nothing of it
-            // is lost even if the damage hid records.
-            let original = std::fs::read(path).map_err(|e| LakeError::Io {
-                path: path.to_path_buf(),
-                source: e,
-            })?;
+            // is lost even if the damage hid records. A small file is kept inside its row; a
+            // large one is streamed into the lake beside the quarantine file, never held.
+            let read_so_far = records;
             records += 1;
-            quarantine.push(
-                &original,
-                Location::default(),
-                &format!(
-                    "cannot read {what} past record {}: {source}; the whole original file is kept here",
-                    records - 1
-                ),
-            );
-            (
-                "undecodable".to_string(),
-                crate::sources::reader::is_gzip(&original),
-            )
+            let gzip = sniff_gzip(path)?;
+            if input.size <= INLINE_ORIGINAL_BYTES {
+                let original = std::fs::read(path).map_err(|e| LakeError::Io {
+                    path: path.to_path_buf(),
+                    source: e,
+                })?;
+                quarantine.push(
+                    &original,
+                    Location::default(),
+                    &format!(
+                        "cannot read {what} past record {read_so_far}: {source}; the whole original file is kept here"
+                    ),
+                );
+            } else {
+                let copy = object_store::path::Path::from(format!(
+                    "{}/originals/{}_{}.original",
+                    crate::lake::paths::quarantine_dir(now.date_naive()),
+                    batch.id,
+                    attempt_stem(attempt_tag)
+                ));
+                rt.block_on(lake.put_file(&copy, path))?;
+                quarantine_original = Some(copy.to_string());
+                quarantine.push_reference(
+                    b"",
+                    Location::default(),
+                    &format!(
+                        "cannot read {what} past record {read_so_far}: {source}; the whole original \
+                         file ({} bytes) is kept at {copy}",
+                        input.size
+                    ),
+                    Some(input.size),
+                    Some(copy.to_string()),
+                );
+            }
+            ("undecodable".to_string(), gzip)
         }
     };
     if records == 0 && !matches!(layout.as_str(), "empty" | "undecodable") {
@@ -531,6 +631,11 @@ fn write_attempt(
         .map(|f| object_store::path::Path::from(f.path.as_str()))
         .collect();
     written.extend(quarantine_file.clone());
+    written.extend(
+        quarantine_original
+            .iter()
+            .map(|p| object_store::path::Path::from(p.as_str())),
+    );
     lake.sync(&written)?;
 
     let entry = LedgerEntry {
@@ -542,6 +647,7 @@ fn write_attempt(
         quarantined,
         bronze_files,
         quarantine_file: quarantine_file.map(|p| p.to_string()),
+        quarantine_original,
         format: layout,
         gzip,
         shapes,
@@ -554,6 +660,18 @@ fn write_attempt(
     progress.check()?;
     rt.block_on(ledger::commit(lake, &entry))?;
     Ok(entry)
+}
+
+/// Whether a file starts with gzip's magic bytes.
+fn sniff_gzip(path: &FsPath) -> Result<bool, IngestError> {
+    let mut head = [0u8; 2];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|source| LakeError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(crate::sources::reader::is_gzip(&head[..n]))
 }
 
 /// A file's content, decompressed when it is gzip (for a file small enough to have held no

@@ -14,6 +14,10 @@ use crate::lake::paths::quarantine_dir;
 use crate::lake::{Lake, LakeError};
 use crate::sources::Location;
 
+/// The folder (inside a quarantine day) holding copies of whole inputs that could not be
+/// read to their end.
+pub const ORIGINALS: &str = "/originals/";
+
 /// One quarantined item, as a line of the quarantine file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct QuarantineRow {
@@ -28,6 +32,13 @@ pub struct QuarantineRow {
     pub raw_base64: Option<String>,
     pub batch_id: String,
     pub quarantined_at: DateTime<Utc>,
+    /// Set when the item's bytes are not in `raw` but elsewhere: `length` bytes at
+    /// `byte_offset` of the source file (too large to copy), or a copy of the whole input
+    /// in the lake (`original_copy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_copy: Option<String>,
 }
 
 /// Collects one input file's quarantined items, gzip-compressed as they come.
@@ -55,6 +66,31 @@ impl QuarantineWriter {
     }
 
     pub fn push(&mut self, raw: &[u8], loc: Location, error: &str) {
+        self.push_row(raw, loc, error, None, None);
+    }
+
+    /// Quarantines an item by reference: `head` is its start, for people; the item itself
+    /// (`length` bytes at `loc` of the source, or the whole input's copy in the lake) is not
+    /// held in the row.
+    pub fn push_reference(
+        &mut self,
+        head: &[u8],
+        loc: Location,
+        error: &str,
+        length: Option<u64>,
+        original_copy: Option<String>,
+    ) {
+        self.push_row(head, loc, error, length, original_copy);
+    }
+
+    fn push_row(
+        &mut self,
+        raw: &[u8],
+        loc: Location,
+        error: &str,
+        length: Option<u64>,
+        original_copy: Option<String>,
+    ) {
         let (text, b64) = match std::str::from_utf8(raw) {
             Ok(s) => (s.to_string(), None),
             Err(_) => (
@@ -71,6 +107,8 @@ impl QuarantineWriter {
             raw_base64: b64,
             batch_id: self.batch_id.clone(),
             quarantined_at: self.at,
+            length,
+            original_copy,
         };
         let enc = self
             .enc
@@ -114,6 +152,8 @@ pub fn read_rows(gz: &[u8]) -> Result<Vec<QuarantineRow>, std::io::Error> {
 /// Every quarantined row of the lake, oldest ingest first.
 pub async fn list_all(lake: &Lake) -> Result<Vec<QuarantineRow>, LakeError> {
     let mut metas = lake.list(crate::lake::paths::QUARANTINE).await?;
+    // Copies of whole inputs sit beside the quarantine files; they are not rows.
+    metas.retain(|m| !m.location.as_ref().contains(ORIGINALS));
     metas.sort_by(|a, b| a.location.cmp(&b.location));
     let mut rows = Vec::new();
     for m in metas {

@@ -35,6 +35,8 @@ pub struct PartitionWriter<'a> {
     level: Compression,
     chunk_bytes: usize,
     buffers: HashMap<BronzePartition, PartitionBuffer>,
+    /// Every partition this input has written to, across chunks.
+    partitions: std::collections::HashSet<BronzePartition>,
     buffered: usize,
     chunk: u32,
     written: Vec<BronzeFileEntry>,
@@ -55,10 +57,25 @@ impl<'a> PartitionWriter<'a> {
             level: Compression::new(level),
             chunk_bytes,
             buffers: HashMap::new(),
+            partitions: std::collections::HashSet::new(),
             buffered: 0,
             chunk: 0,
             written: Vec::new(),
         }
+    }
+
+    /// Whether a record can go in: its partition is one this input already has, or there
+    /// are fewer than `max` of them so far.
+    pub fn admits(&mut self, event_type: &str, at: DateTime<Utc>, max: usize) -> bool {
+        let key = BronzePartition::for_record(event_type, at);
+        if self.partitions.contains(&key) {
+            return true;
+        }
+        if self.partitions.len() >= max {
+            return false;
+        }
+        self.partitions.insert(key);
+        true
     }
 
     /// Adds one record's original bytes to its partition.

@@ -37,7 +37,11 @@ pub struct LedgerEntry {
     pub quarantined: u64,
     pub bronze_files: Vec<BronzeFileEntry>,
     pub quarantine_file: Option<String>,
-    /// How the file was laid out: ndjson, json-array, json-stream or empty.
+    /// A copy of the whole input, kept in quarantine when it could not be read to its end
+    /// (a damaged gzip too large to keep inside a quarantine row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine_original: Option<String>,
+    /// How the file was laid out: ndjson, json-array, json-stream, concatenated or empty.
     pub format: String,
     pub gzip: bool,
     /// Records per shape (genesys, cxone, generic).

@@ -260,6 +260,72 @@ impl Lake {
             })
     }
 
+    /// Copies a local file into the lake without holding it in memory (a multipart upload to
+    /// an object store; on a local lake a copy beside the target, synced, then linked in
+    /// create-only). Returns the bytes copied.
+    pub async fn put_file(&self, path: &Path, file: &FsPath) -> Result<u64, LakeError> {
+        let io = |source| LakeError::Io {
+            path: file.to_path_buf(),
+            source,
+        };
+        if let Some(root) = &self.local_root {
+            let target = root.join(path.as_ref());
+            let file = file.to_path_buf();
+            return tokio::task::spawn_blocking(move || -> Result<u64, LakeError> {
+                let io = |source| LakeError::Io {
+                    path: target.clone(),
+                    source,
+                };
+                let dir = target.parent().unwrap_or(FsPath::new("."));
+                std::fs::create_dir_all(dir).map_err(io)?;
+                let tmp = dir.join(format!(".copy.{:08x}.tmp", rand::random::<u32>()));
+                let copied = (|| {
+                    let n = std::fs::copy(&file, &tmp)?;
+                    std::fs::File::open(&tmp)?.sync_all()?;
+                    std::fs::hard_link(&tmp, &target)?;
+                    Ok(n)
+                })();
+                let _ = std::fs::remove_file(&tmp);
+                copied.map_err(io)
+            })
+            .await
+            .map_err(|e| io(std::io::Error::other(e)))?;
+        }
+        use tokio::io::AsyncReadExt;
+        let mut src = tokio::fs::File::open(file).await.map_err(io)?;
+        let upload = self
+            .store
+            .put_multipart(path)
+            .await
+            .map_err(|source| LakeError::Store {
+                path: path.to_string(),
+                source,
+            })?;
+        let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, 8 << 20);
+        let mut buf = vec![0u8; 1 << 20];
+        let mut total = 0u64;
+        loop {
+            let n = src.read(&mut buf).await.map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            writer
+                .wait_for_capacity(4)
+                .await
+                .map_err(|source| LakeError::Store {
+                    path: path.to_string(),
+                    source,
+                })?;
+            writer.write(&buf[..n]);
+            total += n as u64;
+        }
+        writer.finish().await.map_err(|source| LakeError::Store {
+            path: path.to_string(),
+            source,
+        })?;
+        Ok(total)
+    }
+
     /// Reads a whole object.
     pub async fn get(&self, path: &Path) -> Result<Bytes, LakeError> {
         let store_err = |source| LakeError::Store {

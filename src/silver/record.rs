@@ -187,13 +187,18 @@ impl<'a> Record<'a> {
                     Val::Number(n) => n.as_f64().and_then(from_epoch),
                     _ => None,
                 };
-                t.ok_or_else(|| {
+                let text = || {
                     let mut value = v.to_value().to_string();
                     if value.chars().count() > 80 {
                         value = value.chars().take(80).collect::<String>() + "…";
                     }
-                    TimeError::Unparseable { field, value }
+                    value
+                };
+                t.ok_or_else(|| TimeError::Unparseable {
+                    field,
+                    value: text(),
                 })
+                .and_then(|t| crate::sources::time::in_range(t, field, text))
             }
         };
         (shape, at)

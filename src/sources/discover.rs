@@ -50,10 +50,23 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Discovered, DiscoverError> {
             .into_iter()
             .filter_entry(|e| e.depth() == 0 || !is_hidden(e.path()));
         for entry in walker {
-            let entry = entry.map_err(|source| DiscoverError::Walk {
-                path: input.clone(),
-                source,
-            })?;
+            let entry = match entry {
+                Ok(e) => e,
+                // A folder inside the input that cannot be read is passed over and named;
+                // the rest of the batch goes on. The input itself must be readable.
+                Err(e) if e.depth() > 0 => {
+                    let path = e.path().map_or_else(|| input.clone(), |p| p.to_path_buf());
+                    out.skipped
+                        .push((path, "cannot be read (permission denied or gone)"));
+                    continue;
+                }
+                Err(source) => {
+                    return Err(DiscoverError::Walk {
+                        path: input.clone(),
+                        source,
+                    });
+                }
+            };
             if !entry.file_type().is_file() {
                 continue;
             }

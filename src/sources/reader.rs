@@ -14,9 +14,12 @@ use serde_json::value::RawValue;
 
 use super::shape::{Classified, RecordFacts, classify};
 
-/// Largest single value (line, record or envelope page) the reader holds in memory. Anything
-/// bigger is quarantined in pieces rather than loaded whole.
-const MAX_VALUE_BYTES: usize = 512 << 20;
+/// Largest single value (line, record or envelope page) read into memory, unless the caller
+/// sets another. A bigger one is passed over without being held: it is reported as
+/// [`Item::Oversized`] with its start and length, for quarantine by reference.
+pub const DEFAULT_MAX_VALUE_BYTES: usize = 256 << 20;
+/// How much of an oversized value is kept, for people to recognise it.
+const OVERSIZED_HEAD_BYTES: usize = 4096;
 /// Size of the pieces the unreadable rest of a stream is quarantined in.
 const QUARANTINE_PIECE_BYTES: usize = 16 << 20;
 /// Envelopes may sit inside an array or hold further pages, but not deeper than this.
@@ -42,6 +45,13 @@ pub enum Item<'a> {
     Malformed {
         raw: &'a [u8],
         error: String,
+        loc: Location,
+    },
+    /// A value larger than the size limit, never held whole: its first bytes and its length.
+    Oversized {
+        head: &'a [u8],
+        length: u64,
+        limit: usize,
         loc: Location,
     },
 }
@@ -138,6 +148,7 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 pub fn read_file<E>(
     path: &Path,
     counter: Option<&AtomicU64>,
+    limit: usize,
     on_item: impl FnMut(Item<'_>) -> Result<(), E>,
 ) -> Result<(Layout, bool), ReadError<E>> {
     let what = path.display().to_string();
@@ -145,21 +156,23 @@ pub fn read_file<E>(
         what: what.clone(),
         source,
     })?;
-    let layout = read_stream(reader, &what, on_item)?;
+    let layout = read_stream(reader, &what, limit, on_item)?;
     Ok((layout, gzip))
 }
 
-/// Reads every record of an already-decompressed stream. `what` names it in errors.
+/// Reads every record of an already-decompressed stream. `what` names it in errors; no
+/// single line or value larger than `limit` bytes is held in memory.
 pub fn read_stream<R: BufRead, E>(
     reader: R,
     what: &str,
+    limit: usize,
     mut on_item: impl FnMut(Item<'_>) -> Result<(), E>,
 ) -> Result<Layout, ReadError<E>> {
     let io_err = |source| ReadError::Io {
         what: what.to_string(),
         source,
     };
-    let mut sc = Scanner::new(reader, 1, 0);
+    let mut sc = Scanner::new(reader, 1, 0, limit);
     sc.skip_bom().map_err(io_err)?;
     match sc.peek_non_ws().map_err(io_err)? {
         None => Ok(Layout::Empty),
@@ -170,15 +183,20 @@ pub fn read_stream<R: BufRead, E>(
         Some(_) => {
             let (line, offset) = (sc.line, sc.offset);
             let mut first = Vec::new();
-            sc.read_line(&mut first).map_err(io_err)?;
+            let first_len = sc.read_line(&mut first).map_err(io_err)?;
+            if first_len.over {
+                // Too long to hold: NDJSON with an oversized first line is all it can be read as.
+                ndjson(sc, first, first_len, line, offset, &mut on_item, what)?;
+                return Ok(Layout::Ndjson);
+            }
             match first_line(&first) {
                 FirstLine::One => {
-                    ndjson(sc, first, line, offset, &mut on_item, what)?;
+                    ndjson(sc, first, first_len, line, offset, &mut on_item, what)?;
                     return Ok(Layout::Ndjson);
                 }
                 FirstLine::BackToBack => {
                     let rest = io::Cursor::new(first).chain(sc.into_inner());
-                    stream_values(Scanner::new(rest, line, offset), &mut on_item, what)?;
+                    stream_values(Scanner::new(rest, line, offset, limit), &mut on_item, what)?;
                     return Ok(Layout::Concatenated);
                 }
                 FirstLine::Unfinished => {}
@@ -187,14 +205,18 @@ pub fn read_stream<R: BufRead, E>(
             // line is a complete object of its own (then it is NDJSON with a broken line).
             let mut second = Vec::new();
             let second_start = (sc.line, sc.offset);
-            sc.read_line(&mut second).map_err(io_err)?;
+            let second_len = sc.read_line(&mut second).map_err(io_err)?;
             let second_trim = trim(&second);
-            if second_trim.first() == Some(&b'{') && !looks_truncated(second_trim) {
+            if !second_len.over
+                && second_trim.first() == Some(&b'{')
+                && !looks_truncated(second_trim)
+            {
                 emit_value(&first, Location { line, offset }, 0, &mut on_item)
                     .map_err(ReadError::Consumer)?;
                 ndjson(
                     sc,
                     second,
+                    second_len,
                     second_start.0,
                     second_start.1,
                     &mut on_item,
@@ -204,7 +226,7 @@ pub fn read_stream<R: BufRead, E>(
             }
             first.extend_from_slice(&second);
             let rest = io::Cursor::new(first).chain(sc.into_inner());
-            stream_values(Scanner::new(rest, line, offset), &mut on_item, what)?;
+            stream_values(Scanner::new(rest, line, offset, limit), &mut on_item, what)?;
             Ok(Layout::JsonStream)
         }
     }
@@ -311,37 +333,50 @@ fn is_ws(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-/// NDJSON: each non-blank line is one value (a record, an envelope, or an array of records).
+/// NDJSON: each non-blank line is one value (a record, an envelope, or an array of records);
+/// a line over the limit is reported as oversized, never held whole.
 fn ndjson<R: BufRead, E>(
     mut sc: Scanner<R>,
     first: Vec<u8>,
+    first_len: LineRead,
     line: u64,
     offset: u64,
     on_item: &mut impl FnMut(Item<'_>) -> Result<(), E>,
     what: &str,
 ) -> Result<(), ReadError<E>> {
     let mut buf = first;
+    let mut len = first_len;
     let mut loc = Location { line, offset };
     loop {
-        let value = trim(&buf);
-        if !value.is_empty() {
-            let lead = buf.iter().position(|c| !is_ws(*c)).unwrap_or(0) as u64;
-            let at = Location {
-                line: loc.line,
-                offset: loc.offset + lead,
-            };
-            emit_value(value, at, 0, on_item).map_err(ReadError::Consumer)?;
+        let lead = buf.iter().position(|c| !is_ws(*c)).unwrap_or(0) as u64;
+        let at = Location {
+            line: loc.line,
+            offset: loc.offset + lead,
+        };
+        if len.over {
+            on_item(Item::Oversized {
+                head: &buf[lead as usize..buf.len().min(lead as usize + OVERSIZED_HEAD_BYTES)],
+                length: len.bytes - lead,
+                limit: sc.limit,
+                loc: at,
+            })
+            .map_err(ReadError::Consumer)?;
+        } else {
+            let value = trim(&buf);
+            if !value.is_empty() {
+                emit_value(value, at, 0, on_item).map_err(ReadError::Consumer)?;
+            }
         }
         loc = Location {
             line: sc.line,
             offset: sc.offset,
         };
         buf.clear();
-        let n = sc.read_line(&mut buf).map_err(|source| ReadError::Io {
+        len = sc.read_line(&mut buf).map_err(|source| ReadError::Io {
             what: what.to_string(),
             source,
         })?;
-        if n == 0 {
+        if len.bytes == 0 {
             return Ok(());
         }
     }
@@ -383,10 +418,26 @@ fn stream_values<R: BufRead, E>(
                 }
                 let at = sc.location();
                 match sc.read_value(&mut buf) {
-                    Ok(()) => emit_value(&buf, at, 1, on_item).map_err(ReadError::Consumer)?,
+                    Ok(None) => emit_value(&buf, at, 1, on_item).map_err(ReadError::Consumer)?,
+                    Ok(Some(length)) => on_item(Item::Oversized {
+                        head: &buf,
+                        length,
+                        limit: sc.limit,
+                        loc: at,
+                    })
+                    .map_err(ReadError::Consumer)?,
                     Err(ScanError::Io(e)) => return Err(io_err(e)),
                     Err(ScanError::Structure(msg)) => {
                         return drain(sc, std::mem::take(&mut buf), msg, on_item, what);
+                    }
+                    Err(ScanError::OversizedCutOff(length)) => {
+                        return on_item(Item::Oversized {
+                            head: &buf,
+                            length,
+                            limit: sc.limit,
+                            loc: at,
+                        })
+                        .map_err(ReadError::Consumer);
                     }
                 }
                 match sc.peek_non_ws().map_err(io_err)? {
@@ -410,10 +461,26 @@ fn stream_values<R: BufRead, E>(
         } else {
             let at = sc.location();
             match sc.read_value(&mut buf) {
-                Ok(()) => emit_value(&buf, at, 0, on_item).map_err(ReadError::Consumer)?,
+                Ok(None) => emit_value(&buf, at, 0, on_item).map_err(ReadError::Consumer)?,
+                Ok(Some(length)) => on_item(Item::Oversized {
+                    head: &buf,
+                    length,
+                    limit: sc.limit,
+                    loc: at,
+                })
+                .map_err(ReadError::Consumer)?,
                 Err(ScanError::Io(e)) => return Err(io_err(e)),
                 Err(ScanError::Structure(msg)) => {
                     return drain(sc, std::mem::take(&mut buf), msg, on_item, what);
+                }
+                Err(ScanError::OversizedCutOff(length)) => {
+                    return on_item(Item::Oversized {
+                        head: &buf,
+                        length,
+                        limit: sc.limit,
+                        loc: at,
+                    })
+                    .map_err(ReadError::Consumer);
                 }
             }
         }
@@ -566,6 +633,8 @@ fn emit_elements<E>(
 enum ScanError {
     Io(io::Error),
     Structure(String),
+    /// A value over the limit that the input ends inside (unbalanced brackets): its length.
+    OversizedCutOff(u64),
 }
 
 /// A byte scanner that finds where one JSON value ends without parsing it, tracking lines.
@@ -573,11 +642,26 @@ struct Scanner<R> {
     r: R,
     line: u64,
     offset: u64,
+    /// The most bytes one line or value may hold in memory.
+    limit: usize,
+}
+
+/// What reading a line took: its length, and whether it was longer than the limit (then
+/// only the limit's worth was kept).
+#[derive(Debug, Clone, Copy)]
+struct LineRead {
+    bytes: u64,
+    over: bool,
 }
 
 impl<R: BufRead> Scanner<R> {
-    fn new(r: R, line: u64, offset: u64) -> Self {
-        Scanner { r, line, offset }
+    fn new(r: R, line: u64, offset: u64, limit: usize) -> Self {
+        Scanner {
+            r,
+            line,
+            offset,
+            limit,
+        }
     }
 
     fn into_inner(self) -> R {
@@ -628,29 +712,61 @@ impl<R: BufRead> Scanner<R> {
         }
     }
 
-    /// Reads up to and including the next newline.
-    fn read_line(&mut self, out: &mut Vec<u8>) -> io::Result<usize> {
-        let n = self.r.read_until(b'\n', out)?;
-        self.offset += n as u64;
-        if out.last() == Some(&b'\n') {
-            self.line += 1;
+    /// Reads up to and including the next newline, keeping at most the limit's worth: the
+    /// rest of a longer line is read past, not kept.
+    fn read_line(&mut self, out: &mut Vec<u8>) -> io::Result<LineRead> {
+        let mut read = LineRead {
+            bytes: 0,
+            over: false,
+        };
+        loop {
+            let buf = self.r.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(read);
+            }
+            let (take, done) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            if !read.over {
+                let room = self.limit.saturating_sub(out.len());
+                if take <= room {
+                    out.extend_from_slice(&buf[..take]);
+                } else {
+                    out.extend_from_slice(&buf[..room]);
+                    read.over = true;
+                }
+            }
+            self.r.consume(take);
+            self.offset += take as u64;
+            read.bytes += take as u64;
+            if done {
+                self.line += 1;
+                return Ok(read);
+            }
         }
-        Ok(n)
     }
 
-    /// Reads one JSON value (object, array, string or scalar) into `out`.
-    fn read_value(&mut self, out: &mut Vec<u8>) -> Result<(), ScanError> {
+    /// Reads one JSON value (object, array, string or scalar) into `out`. A value longer than
+    /// the limit is read past to its end, keeping only its first bytes: `Ok(Some(length))`.
+    fn read_value(&mut self, out: &mut Vec<u8>) -> Result<Option<u64>, ScanError> {
         out.clear();
         let mut depth: u32 = 0;
         let mut in_str = false;
         let mut esc = false;
         let mut first = true;
         let mut scalar = false;
+        // Bytes of the value so far; past the limit only its head stays in `out`.
+        let mut total: u64 = 0;
+        let mut over = false;
         loop {
             let buf = self.r.fill_buf().map_err(ScanError::Io)?;
             if buf.is_empty() {
                 if scalar && !out.is_empty() {
-                    return Ok(());
+                    return Ok(over.then_some(total));
+                }
+                if over {
+                    return Err(ScanError::OversizedCutOff(total));
                 }
                 return Err(ScanError::Structure(format!(
                     "value starting at line {} is cut off by the end of the input",
@@ -709,19 +825,20 @@ impl<R: BufRead> Scanner<R> {
                 }
             }
             let take = end.unwrap_or(buf.len());
-            out.extend_from_slice(&buf[..take]);
+            if !over {
+                out.extend_from_slice(&buf[..take]);
+                if out.len() > self.limit {
+                    out.truncate(OVERSIZED_HEAD_BYTES);
+                    over = true;
+                }
+            }
+            total += take as u64;
             let lines = buf[..take].iter().filter(|c| **c == b'\n').count() as u64;
             self.r.consume(take);
             self.offset += take as u64;
             self.line += lines;
             if end.is_some() {
-                return Ok(());
-            }
-            if out.len() > MAX_VALUE_BYTES {
-                return Err(ScanError::Structure(format!(
-                    "a single value is larger than {} MiB (unbalanced brackets?)",
-                    MAX_VALUE_BYTES >> 20
-                )));
+                return Ok(over.then_some(total));
             }
         }
     }
@@ -734,20 +851,56 @@ mod tests {
 
     /// (raw, ok?, line) for each item of an input.
     fn items(input: &str) -> (Layout, Vec<(String, bool, u64)>) {
+        let (layout, got) = items_limited(input, DEFAULT_MAX_VALUE_BYTES);
+        let out = got
+            .into_iter()
+            .map(|(t, ok, line, _)| (t, ok, line))
+            .collect();
+        (layout, out)
+    }
+
+    /// (raw, ok?, line, oversized length) for each item, with a size limit.
+    #[allow(clippy::type_complexity)]
+    fn items_limited(input: &str, limit: usize) -> (Layout, Vec<(String, bool, u64, u64)>) {
         let mut out = Vec::new();
-        let layout = read_stream(input.as_bytes(), "test", |item| {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let layout = read_stream(input.as_bytes(), "test", limit, |item| {
             match item {
-                Item::Record { raw, loc, .. } => {
-                    out.push((String::from_utf8(raw.to_vec()).unwrap(), true, loc.line))
-                }
-                Item::Malformed { raw, loc, .. } => {
-                    out.push((String::from_utf8(raw.to_vec()).unwrap(), false, loc.line))
-                }
+                Item::Record { raw, loc, .. } => out.push((text(raw), true, loc.line, 0)),
+                Item::Malformed { raw, loc, .. } => out.push((text(raw), false, loc.line, 0)),
+                Item::Oversized {
+                    head, length, loc, ..
+                } => out.push((text(head), false, loc.line, length)),
             }
             Ok::<(), ()>(())
         })
         .unwrap();
         (layout, out)
+    }
+
+    #[test]
+    fn values_over_the_limit_are_passed_over_with_their_length() {
+        let big = format!(r#"{{"event_id":"big","blob":"{}"}}"#, "x".repeat(10_000));
+        // NDJSON: the long line is reported, the lines around it are read.
+        let (layout, got) = items_limited(&format!("{A}\n{big}\n{B}\n"), 2048);
+        assert_eq!(layout, Layout::Ndjson);
+        assert_eq!(got.len(), 3);
+        assert!(got[0].1 && got[2].1);
+        assert_eq!((got[1].2, got[1].3), (2, big.len() as u64 + 1));
+        assert!(got[1].0.len() <= OVERSIZED_HEAD_BYTES);
+        // A first line over the limit, and an array element over it.
+        let (_, got) = items_limited(&format!("{big}\n{A}\n"), 2048);
+        assert_eq!((got.len(), got[0].3 > 0, got[1].1), (2, true, true));
+        let (layout, got) = items_limited(&format!("[{A}, {big}, {B}]"), 2048);
+        assert_eq!(layout, Layout::JsonArray);
+        assert_eq!(
+            got.iter().map(|g| (g.1, g.3)).collect::<Vec<_>>(),
+            vec![(true, 0), (false, big.len() as u64), (true, 0)]
+        );
+        // Cut off inside the value: reported by its length so far, nothing else lost.
+        let (_, got) = items_limited(&format!("[{A}, {}", &big[..9000]), 2048);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].3, 9000);
     }
 
     const A: &str = r#"{"event_id":"a","timestamp":"2026-09-01T10:00:00Z"}"#;
@@ -849,7 +1002,7 @@ mod tests {
         enc.write_all(format!("{A}\n{B}\n").as_bytes()).unwrap();
         std::fs::write(&path, enc.finish().unwrap()).unwrap();
         let mut n = 0;
-        let (layout, gzip) = read_file(&path, None, |item| {
+        let (layout, gzip) = read_file(&path, None, DEFAULT_MAX_VALUE_BYTES, |item| {
             if let Item::Record { facts, .. } = item {
                 assert_eq!(facts.shape, Shape::Generic);
                 n += 1;

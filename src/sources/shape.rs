@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::time::{TimeError, parse_timestamp_json};
+use super::time::{TimeError, in_range, parse_timestamp_json};
 
 /// Which export a record came from (SPEC §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -303,10 +303,12 @@ pub fn classify(bytes: &[u8]) -> Result<Classified<'_>, String> {
         None => Err(TimeError::Missing {
             fields: shape.time_fields_text(),
         }),
-        Some((field, raw)) => parse_timestamp_json(raw).ok_or_else(|| TimeError::Unparseable {
-            field,
-            value: truncate(raw.get(), 80),
-        }),
+        Some((field, raw)) => parse_timestamp_json(raw)
+            .ok_or_else(|| TimeError::Unparseable {
+                field,
+                value: truncate(raw.get(), 80),
+            })
+            .and_then(|t| in_range(t, field, || truncate(raw.get(), 80))),
     };
     let event_type = match shape {
         Shape::Generic => event_type_of(probe.event_type),
@@ -379,10 +381,12 @@ fn eventbridge_facts(probe: &Probe<'_>) -> Option<RecordFacts> {
     };
     let occurred_at = match probe.time.filter(|t| t.get() != "null") {
         None => Err(TimeError::Missing { fields: "time" }),
-        Some(raw) => parse_timestamp_json(raw).ok_or_else(|| TimeError::Unparseable {
-            field: "time",
-            value: truncate(raw.get(), 80),
-        }),
+        Some(raw) => parse_timestamp_json(raw)
+            .ok_or_else(|| TimeError::Unparseable {
+                field: "time",
+                value: truncate(raw.get(), 80),
+            })
+            .and_then(|t| in_range(t, "time", || truncate(raw.get(), 80))),
     };
     Some(RecordFacts {
         shape: Shape::Generic,

@@ -13,6 +13,37 @@ pub enum TimeError {
     Missing { fields: &'static str },
     #[error("occurrence time `{field}` = {value} is not a recognised timestamp")]
     Unparseable { field: &'static str, value: String },
+    #[error(
+        "occurrence time `{field}` = {value} is in the year {year}, outside 1970–9999: no \
+         hour partition is made for it"
+    )]
+    OutOfRange {
+        field: &'static str,
+        value: String,
+        year: i32,
+    },
+}
+
+/// The years an occurrence time may fall in: Bronze partitions have four-digit years, and
+/// no contact center exported a record before 1970.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
+
+/// An occurrence time that parsed, checked against [`YEARS`].
+pub fn in_range(
+    t: DateTime<Utc>,
+    field: &'static str,
+    value: impl FnOnce() -> String,
+) -> Result<DateTime<Utc>, TimeError> {
+    use chrono::Datelike;
+    if YEARS.contains(&t.year()) {
+        Ok(t)
+    } else {
+        Err(TimeError::OutOfRange {
+            field,
+            value: value(),
+            year: t.year(),
+        })
+    }
 }
 
 /// Parses a timestamp string: RFC 3339 with `Z` or an offset, ISO 8601 without a zone (UTC),
@@ -65,8 +96,9 @@ pub fn from_epoch(n: f64) -> Option<DateTime<Utc>> {
     } else {
         n * 1_000_000.0
     };
-    // Keep years within four digits so partition paths stay well-formed.
-    if micros >= 253_402_300_800_000_000.0 {
+    // Beyond what an i64 of microseconds holds is no time at all; years past 9999 are times
+    // that `in_range` refuses for a partition, with the year in its message.
+    if micros >= i64::MAX as f64 {
         return None;
     }
     DateTime::from_timestamp_micros(micros.round() as i64)
