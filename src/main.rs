@@ -161,6 +161,12 @@ enum Command {
         /// Gold queries running at once (more wait), so a dashboard cannot starve ingestion.
         #[arg(long, default_value_t = 2)]
         max_queries: usize,
+        /// Connections open at once; more are closed as they arrive.
+        #[arg(long, default_value_t = 64)]
+        max_connections: usize,
+        /// Most rows in one answer.
+        #[arg(long, default_value_t = cclake::api::DEFAULT_MAX_ROWS)]
+        max_rows: usize,
     },
     /// Pull from a CCaaS platform's API into Bronze (then process, like `run`).
     Pull {
@@ -462,6 +468,8 @@ async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
         Some(Command::Serve {
             addr,
             token_file,
+            max_connections,
+            max_rows,
             rate,
             burst,
             max_queries,
@@ -482,6 +490,9 @@ async fn run(command: Option<Command>, lake_location: String) -> Result<()> {
                 requests_per_second: rate,
                 burst,
                 max_concurrent_queries: max_queries,
+                max_connections,
+                max_rows,
+                ..Default::default()
             };
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -19,13 +19,7 @@ use tower::ServiceExt;
 
 const TOKEN: &str = "api-test-token-0123456789";
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::runtime as rt;
 
 /// A lake with Gold for two days and two queues.
 fn lake_with_gold(dir: &Path, rt: &tokio::runtime::Runtime) -> Lake {
@@ -69,7 +63,8 @@ async fn get(
     uri: &str,
     token: Option<&str>,
 ) -> (StatusCode, axum::http::HeaderMap, Value) {
-    let mut req = Request::builder().uri(uri);
+    // What a BI tool on this machine sends; other hosts are refused (DNS rebinding).
+    let mut req = Request::builder().uri(uri).header("host", "127.0.0.1:8787");
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
     }
@@ -276,7 +271,7 @@ fn the_server_runs_on_a_socket_and_refuses_a_public_address_without_a_token() {
         };
         write!(
             s,
-            "GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n"
         )
         .unwrap();
         let mut out = String::new();
@@ -291,4 +286,170 @@ fn the_server_runs_on_a_socket_and_refuses_a_public_address_without_a_token() {
     assert!(no.starts_with("HTTP/1.1 401"), "{no}");
     let _ = stop_tx.send(());
     rt.block_on(server).unwrap().unwrap();
+}
+
+/// Starts a real server on loopback; returns its address and a stop handle.
+fn start(
+    rt: &tokio::runtime::Runtime,
+    lake: Lake,
+    cfg: ApiConfig,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), api::ApiError>>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = rt.spawn(api::serve(
+        lake,
+        ApiConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            ..cfg
+        },
+        async {
+            let _ = stop_rx.await;
+        },
+        move |a| {
+            let _ = tx.send(a);
+        },
+    ));
+    let addr = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+    (addr, stop_tx, server)
+}
+
+fn raw_request(addr: SocketAddr, text: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(text.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn slow_headers_are_cut_off_and_the_connection_limit_holds() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let rt = rt();
+    let lake = lake_with_gold(dir.path(), &rt);
+    let cfg = ApiConfig {
+        header_timeout: Duration::from_secs(1),
+        max_connections: 2,
+        ..cfg(100, 100)
+    };
+    let (addr, stop, server) = start(&rt, lake, cfg);
+    // A client that starts a request and never finishes its headers is disconnected.
+    let mut slow = std::net::TcpStream::connect(addr).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let t = Instant::now();
+    let mut buf = Vec::new();
+    let _ = slow.read_to_end(&mut buf);
+    let waited = t.elapsed();
+    assert!(
+        waited < Duration::from_secs(4),
+        "disconnected after {waited:?}"
+    );
+    // Two connections held open fill the limit; a third is closed without an answer, and
+    // once one of the two goes, a new one is served.
+    let hold = |_: usize| {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .unwrap();
+        s
+    };
+    let (a, _b) = (hold(0), hold(1));
+    std::thread::sleep(Duration::from_millis(200));
+    let refused = raw_request(
+        addr,
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
+    assert!(refused.is_empty(), "{refused}");
+    drop(a);
+    std::thread::sleep(Duration::from_millis(1500));
+    let ok = raw_request(
+        addr,
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    let _ = stop.send(());
+    rt.block_on(server).unwrap().unwrap();
+}
+
+#[test]
+fn token_guessing_gets_429_other_hosts_are_refused_and_500s_say_nothing_inside() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = rt();
+    let lake = lake_with_gold(dir.path(), &rt);
+    let router = api::router(
+        lake.clone(),
+        &ApiConfig {
+            max_rows: 3,
+            ..cfg(5, 20)
+        },
+    );
+    rt.block_on(async {
+        // 200 guesses of the token from one client: 401 while the bucket lasts, then 429.
+        let mut codes = std::collections::BTreeMap::new();
+        for i in 0..200 {
+            let (s, _, _) = get(
+                &router,
+                [10, 0, 0, 9],
+                "/api/v2/analytics/gold/summary?date=2026-09-01",
+                Some(&format!("guess-{i:04}-0123456789ab")),
+            )
+            .await;
+            *codes.entry(s.as_u16()).or_insert(0) += 1;
+        }
+        assert!(codes[&429] >= 170, "{codes:?}");
+        assert!(codes[&401] <= 30, "{codes:?}");
+        // A name that rebinds to 127.0.0.1 is not served.
+        let req = Request::builder()
+            .uri("/healthz")
+            .header("host", "attacker.example:8787")
+            .body(Body::empty())
+            .unwrap();
+        let resp = router
+            .clone()
+            .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 5000))))
+            .oneshot(req)
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        // An answer over the row cap is refused in words.
+        let (s, _, body) = get(
+            &router,
+            [10, 0, 0, 10],
+            "/api/v2/analytics/gold/summary?from=2026-09-01&to=2026-09-02",
+            Some(TOKEN),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(
+            body["error"].as_str().unwrap().contains("shorter range"),
+            "{body}"
+        );
+    });
+    // A Gold file gone from under the server: a 500 with an incident id, no paths.
+    let gone = common::walk(&dir.path().join("lake/gold/daily_queue_metrics"))
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    std::fs::remove_file(&gone).unwrap();
+    rt.block_on(async {
+        let (s, _, body) = get(
+            &router,
+            [10, 0, 0, 11],
+            "/api/v2/analytics/gold/summary?date=2026-09-01",
+            Some(TOKEN),
+        )
+        .await;
+        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+        let msg = body["error"].as_str().unwrap();
+        assert!(msg.contains("incident"), "{msg}");
+        assert!(!msg.contains("parquet") && !msg.contains('/'), "{msg}");
+    });
 }

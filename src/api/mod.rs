@@ -1,6 +1,13 @@
 //! The Gold HTTP API (SPEC §6) for BI tools: Gold rows as JSON behind a bearer token, rate
 //! limited per client, with bounded query concurrency so a dashboard cannot starve ingestion.
 //! Reads Gold only.
+//!
+//! Hardened for a network it does not control: the rate limit applies before authentication
+//! (token guessing and floods get 429 like anyone else), headers must arrive within a timeout
+//! and every request finish within another, connections are capped, an answer is capped in
+//! rows, a 500 says nothing of the server's insides (the log does), and on a loopback address
+//! only a loopback `Host` is served, so a web page cannot reach the API through DNS
+//! rebinding.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -46,6 +53,9 @@ pub enum ApiError {
     Serve(std::io::Error),
 }
 
+/// Default most rows in one answer: a year of daily rows for 25 queues.
+pub const DEFAULT_MAX_ROWS: usize = 10_000;
+
 /// How the server behaves.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -56,6 +66,14 @@ pub struct ApiConfig {
     pub burst: u32,
     /// Gold queries running at once; more wait their turn.
     pub max_concurrent_queries: usize,
+    /// Open connections at once; more are closed as they arrive.
+    pub max_connections: usize,
+    /// A client must send a request's headers within this; a slow one is disconnected.
+    pub header_timeout: std::time::Duration,
+    /// A request must be answered within this (a 503 says it was not).
+    pub request_timeout: std::time::Duration,
+    /// Most rows in one answer; a request for more is refused with a 400 in words.
+    pub max_rows: usize,
 }
 
 impl Default for ApiConfig {
@@ -66,6 +84,10 @@ impl Default for ApiConfig {
             requests_per_second: 10,
             burst: 20,
             max_concurrent_queries: 2,
+            max_connections: 64,
+            header_timeout: std::time::Duration::from_secs(10),
+            request_timeout: std::time::Duration::from_secs(30),
+            max_rows: DEFAULT_MAX_ROWS,
         }
     }
 }
@@ -105,6 +127,9 @@ struct AppState {
     token: Option<String>,
     limiter: Limiter,
     queries: Semaphore,
+    max_rows: usize,
+    /// Bound to a loopback address: only loopback `Host` headers are served.
+    loopback_only: bool,
 }
 
 /// The router, for serving and for tests.
@@ -116,12 +141,49 @@ pub fn router(lake: Lake, cfg: &ApiConfig) -> Router {
         token: cfg.token.clone(),
         limiter: RateLimiter::keyed(Quota::per_second(rps).allow_burst(burst)),
         queries: Semaphore::new(cfg.max_concurrent_queries.max(1)),
+        max_rows: cfg.max_rows.max(1),
+        loopback_only: cfg.addr.ip().is_loopback(),
     });
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v2/analytics/gold/summary", get(summary))
         .route("/api/v2/analytics/gold/queues", get(queues))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .with_state(state)
+}
+
+/// What every request passes before its handler: the rate limit (before any token is looked
+/// at, so guessing tokens is throttled like anything else), then the `Host` check.
+async fn gate(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Err(r) = rate_limit(&state, client.ip()) {
+        return r.into_response();
+    }
+    if state.loopback_only && !loopback_host(request.headers()) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "this server only answers requests addressed to localhost, 127.0.0.1 or [::1]",
+        );
+    }
+    next.run(request).await
+}
+
+/// True when the `Host` header names this machine's loopback (any port): a page of another
+/// site that rebinds its name to 127.0.0.1 still sends its own name.
+fn loopback_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Serves until the future `shutdown` completes.
@@ -131,6 +193,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_listening: impl FnOnce(SocketAddr),
 ) -> Result<(), ApiError> {
+    use tower::ServiceExt;
     if cfg.token.is_none() && !cfg.addr.ip().is_loopback() {
         return Err(ApiError::NoToken(cfg.addr));
     }
@@ -142,13 +205,64 @@ pub async fn serve(
         })?;
     let addr = listener.local_addr().map_err(ApiError::Serve)?;
     on_listening(addr);
-    axum::serve(
-        listener,
-        router(lake, &cfg).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .map_err(ApiError::Serve)
+    let app = router(lake, &cfg);
+    let connections = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
+    let (request_timeout, header_timeout) = (cfg.request_timeout, cfg.header_timeout);
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        // Finished connections are reaped as new ones come.
+        while tasks.try_join_next().is_some() {}
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // A client that went away between SYN and accept, or a full fd table.
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        // Over the connection limit: closed at once rather than queued.
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(remote));
+                let app = app.clone();
+                async move {
+                    let req = req.map(axum::body::Body::new);
+                    match tokio::time::timeout(request_timeout, app.oneshot(req)).await {
+                        Ok(r) => r,
+                        Err(_) => Ok(error(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "the request took too long and was stopped; try a shorter range",
+                        )),
+                    }
+                }
+            });
+        tasks.spawn(async move {
+            let _permit = permit;
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            if let Err(e) = conn.await {
+                tracing::debug!(%remote, "connection ended: {e}");
+            }
+        });
+    }
+    // Requests under way get their time to finish; then the rest are dropped.
+    let _ = tokio::time::timeout(request_timeout, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    Ok(())
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -192,8 +306,8 @@ impl IntoResponse for Reject {
     }
 }
 
-/// Token and rate limit, shared by the data endpoints.
-fn admit(state: &AppState, headers: &HeaderMap, client: IpAddr) -> Result<(), Reject> {
+/// The token, checked by the data endpoints (the rate limit has already run, in [`gate`]).
+fn admit(state: &AppState, headers: &HeaderMap) -> Result<(), Reject> {
     if let Some(expected) = &state.token {
         let given = headers
             .get(header::AUTHORIZATION)
@@ -215,6 +329,11 @@ fn admit(state: &AppState, headers: &HeaderMap, client: IpAddr) -> Result<(), Re
             ));
         }
     }
+    Ok(())
+}
+
+/// The per-client token bucket.
+fn rate_limit(state: &AppState, client: IpAddr) -> Result<(), Reject> {
     if let Err(not_until) = state.limiter.check_key(&client) {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
@@ -247,13 +366,23 @@ fn parse_date(name: &str, v: &str) -> Result<NaiveDate, Reject> {
     })
 }
 
+/// A 500 says only that something failed and when; the details go to the server's log, not
+/// to a client that may be probing.
+fn internal(what: &str, detail: impl std::fmt::Display) -> Response {
+    let id = format!("{:08x}", rand::random::<u32>());
+    tracing::error!(incident = %id, "{what}: {detail}");
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("the server could not answer (incident {id}; the details are in its log)"),
+    )
+}
+
 async fn summary(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     params: Result<Query<SummaryParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if let Err(r) = admit(&state, &headers, client.ip()) {
+    if let Err(r) = admit(&state, &headers) {
         return r.into_response();
     }
     let Ok(Query(p)) = params else {
@@ -301,6 +430,15 @@ async fn summary(
         return error(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
     };
     match read_gold(&state.lake, table, from, to, p.queue_id.as_deref()).await {
+        Ok(rows) if rows.len() > state.max_rows => error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "the answer has {} rows, more than the {} one answer may hold; ask for a \
+                 shorter range or one queue_id",
+                rows.len(),
+                state.max_rows
+            ),
+        ),
         Ok(rows) => Json(json!({
             "granularity": p.granularity.as_deref().unwrap_or("daily"),
             "from": from.to_string(),
@@ -310,16 +448,12 @@ async fn summary(
             "rows": rows,
         }))
         .into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Err(e) => internal("reading Gold", e),
     }
 }
 
-async fn queues(
-    State(state): State<Arc<AppState>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(r) = admit(&state, &headers, client.ip()) {
+async fn queues(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(r) = admit(&state, &headers) {
         return r.into_response();
     }
     let Ok(_permit) = state.queries.acquire().await else {
@@ -344,7 +478,7 @@ async fn queues(
         Err(e) if e.contains("not found") => {
             Json(json!({ "count": 0, "queues": [] })).into_response()
         }
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Err(e) => internal("listing queues", e),
     }
 }
 
