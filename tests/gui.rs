@@ -270,7 +270,7 @@ fn the_api_server_starts_and_stops_from_the_window() {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     write!(
         s,
-        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut out = String::new();
