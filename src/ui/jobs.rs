@@ -40,6 +40,10 @@ pub enum JobKind {
     },
     /// Look for raw PII in Silver and Gold.
     LeakScan,
+    /// Rotate the lake's HMAC key: rebuild Silver and Gold under the new key.
+    Rekey {
+        reason: String,
+    },
     /// A job that fails on purpose in tests (and nowhere else).
     #[doc(hidden)]
     FailForTest(String),
@@ -56,6 +60,7 @@ impl JobKind {
             JobKind::Lifecycle { apply: false } => "lifecycle plan".into(),
             JobKind::Lifecycle { apply: true } => "lifecycle apply".into(),
             JobKind::LeakScan => "leak scan".into(),
+            JobKind::Rekey { .. } => "rotate key".into(),
             JobKind::FailForTest(_) => "test failure".into(),
         }
     }
@@ -332,6 +337,14 @@ async fn run(kind: JobKind, lake: &Lake, progress: &Arc<JobProgress>) -> Result<
                     lines.join("; ")
                 ))
             }
+        }
+        JobKind::Rekey { reason } => {
+            let new =
+                pipeline::NewKey::from_environment(false).map_err(|e| format!("HMAC key: {e}"))?;
+            let layers = pipeline::rekey(lake, new, &reason, progress)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!("key rotated; {}", process_line(&layers)))
         }
         JobKind::FailForTest(message) => {
             progress.set_stage("failing on purpose");

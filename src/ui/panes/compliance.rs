@@ -44,6 +44,9 @@ struct Loaded {
     partitions: Vec<(String, String, i64)>,
     /// Silver date → when its files were last written (the Silver process that rebuilt it).
     written: BTreeMap<String, String>,
+    /// The lake's key record (fingerprint, never the key) and its audit log.
+    key: Option<crate::silver::key_record::KeyRecord>,
+    audit: Vec<crate::lake::audit::AuditEntry>,
 }
 
 #[derive(Default)]
@@ -56,6 +59,8 @@ pub struct CompliancePane {
     preview_of: Option<PolicyFile>,
     preview: Option<Fetch<Vec<PreviewRow>>>,
     reason: String,
+    /// Why the key is being rotated (required before the button is enabled).
+    rekey_reason: String,
     saving: Option<Fetch<PolicyVersion>>,
     note: Option<Result<String, String>>,
     diff_pick: (usize, usize),
@@ -73,6 +78,12 @@ async fn load(lake: Lake) -> Result<Loaded, String> {
         .await
         .map_err(|e| e.to_string())?;
     let history = policy::history(&lake).await.map_err(|e| e.to_string())?;
+    let key = crate::silver::key_record::read(&lake)
+        .await
+        .map_err(|e| e.to_string())?;
+    let audit = crate::lake::audit::read_all(&lake)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut partitions = Vec::new();
     let ctx = crate::query::session(&lake)
         .await
@@ -126,6 +137,8 @@ async fn load(lake: Lake) -> Result<Loaded, String> {
         counts_version,
         history,
         partitions,
+        key,
+        audit,
     })
 }
 
@@ -435,6 +448,8 @@ impl CompliancePane {
                 });
             }
             ui.add_space(6.0);
+            key_section(ui, data, &mut self.rekey_reason, jobs, lake);
+            ui.add_space(6.0);
             ui.label("Policy history:");
             for (i, h) in data.history.iter().enumerate() {
                 ui.horizontal(|ui| {
@@ -456,6 +471,94 @@ impl CompliancePane {
                 }
             } else {
                 ui.weak("Save the policy to start its history (the policy in force before is recorded too).");
+            }
+        });
+    }
+}
+
+/// The key the lake's Silver is masked with (by fingerprint), a deliberate rotation, and the
+/// audit log of rotations and erasures.
+fn key_section(
+    ui: &mut egui::Ui,
+    data: &Loaded,
+    reason: &mut String,
+    jobs: &mut Jobs,
+    lake: &Lake,
+) {
+    ui.label("HMAC key:");
+    match &data.key {
+        Some(k) => {
+            ui.horizontal(|ui| {
+                ui.label("fingerprint");
+                ui.label(egui::RichText::new(short(&k.fingerprint)).monospace());
+                ui.weak(format!(
+                    "recorded {} from {}",
+                    k.recorded_at.format("%Y-%m-%d %H:%M UTC"),
+                    k.source
+                ));
+            });
+            if let Some(r) = &k.rotation {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!(
+                        "rotation to {} under way since {} ({}); the next process with the new key finishes it",
+                        short(&r.to_fingerprint),
+                        r.started_at.format("%Y-%m-%d %H:%M UTC"),
+                        r.reason
+                    ),
+                );
+            }
+        }
+        None => {
+            ui.weak("no key recorded yet: the first Silver run records it");
+        }
+    }
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::TextEdit::singleline(reason)
+                .desired_width(320.0)
+                .hint_text("reason for rotating the key (kept in the audit log)"),
+        );
+        let can = !reason.trim().is_empty() && !jobs.is_busy();
+        if ui
+            .add_enabled(can, egui::Button::new("Rotate key…"))
+            .on_hover_text(
+                "Rebuilds Silver and Gold under a new key: a new key file is generated beside \
+                 the current one (kept as .retired-…), or, with CCLAKE_HMAC_KEY set, that \
+                 variable's key is adopted.",
+            )
+            .clicked()
+        {
+            jobs.submit(
+                JobKind::Rekey {
+                    reason: reason.trim().to_string(),
+                },
+                lake,
+            );
+            reason.clear();
+        }
+    });
+    if !data.audit.is_empty() {
+        ui.label("Audit log:");
+        egui::Grid::new("audit_log").striped(true).show(ui, |ui| {
+            for h in ["when", "action", "reason", "details"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for e in &data.audit {
+                ui.label(e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+                ui.label(&e.action);
+                ui.label(&e.reason);
+                let details = e.details.to_string();
+                ui.label(
+                    egui::RichText::new(if details.len() > 120 {
+                        format!("{}…", &details[..details.floor_char_boundary(120)])
+                    } else {
+                        details
+                    })
+                    .monospace(),
+                );
+                ui.end_row();
             }
         });
     }
