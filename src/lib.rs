@@ -6,13 +6,16 @@
 
 pub mod api;
 pub mod bronze;
+pub mod cli;
 pub mod compliance;
 pub mod config;
+pub mod demo;
 pub mod format;
 pub mod gold;
 pub mod lake;
 pub mod lifecycle;
 pub mod pipeline;
+pub mod progress;
 pub mod query;
 pub mod silver;
 pub mod sources;

@@ -26,7 +26,7 @@ use crate::lake::ledger::{self, LedgerError};
 use crate::lake::paths::{BRONZE, BronzePartition};
 use crate::lake::tiers::{self, Tier, TierState};
 use crate::lake::{Lake, LakeError};
-use crate::pipeline::JobProgress;
+use crate::progress::JobProgress;
 
 const LOG_DIR: &str = "_lifecycle/log";
 /// The marker a cold store keeps of the lake it belongs to.

@@ -274,15 +274,14 @@ fn a_late_record_lands_in_its_old_hour_beside_the_existing_file() {
 fn generated_exports_reconcile_with_the_generator_counts() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("exports");
-    let opts = cclake::sources::generate::GenerateOptions {
+    let opts = cclake::demo::GenerateOptions {
         out: out.clone(),
         days: 6,
         contacts_per_day: 400,
         seed: 11,
-        start: cclake::sources::generate::GenerateOptions::default_start(),
+        start: cclake::demo::GenerateOptions::default_start(),
     };
-    let g =
-        cclake::sources::generate::generate(&opts, &cclake::pipeline::JobProgress::new()).unwrap();
+    let g = cclake::demo::generate(&opts, &cclake::pipeline::JobProgress::new()).unwrap();
     let lake = lake_in(dir.path());
     let s = ingest(&lake, std::slice::from_ref(&out));
     let c = &g.counts;

@@ -122,8 +122,8 @@ fn bronze_copies(lake: &Path) -> BTreeMap<String, (usize, String)> {
 /// The exports every trial uses, generated once.
 fn exports(dir: &Path, start: &str) -> PathBuf {
     let out = dir.join("exports");
-    cclake::sources::generate::generate(
-        &cclake::sources::generate::GenerateOptions {
+    cclake::demo::generate(
+        &cclake::demo::GenerateOptions {
             out: out.clone(),
             days: 4,
             contacts_per_day: 60,

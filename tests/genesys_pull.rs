@@ -17,7 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use cclake::lake::Lake;
 use cclake::pipeline::JobProgress;
-use cclake::pipeline::genesys::{self, Credentials, PullError, PullOptions};
+use cclake::pipeline::pull::pull_genesys;
+use cclake::sources::genesys::{Credentials, PullError, PullOptions};
 use serde_json::json;
 
 const PAGES: usize = 3;
@@ -208,7 +209,7 @@ fn pages_are_fetched_by_cursor_and_ingested_with_429_backoff() {
     let opts = options(addr, dir.path(), "secret");
     let started = std::time::Instant::now();
     let s = rt
-        .block_on(genesys::pull(&lake, &opts, &JobProgress::new()))
+        .block_on(pull_genesys(&lake, &opts, &JobProgress::new()))
         .unwrap();
     assert_eq!(s.pages, PAGES as u32);
     assert_eq!(s.conversations, (PAGES * PER_PAGE) as u64);
@@ -247,7 +248,7 @@ fn an_interrupted_pull_resumes_after_the_last_ingested_page() {
     let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
     let opts = options(addr, dir.path(), "secret");
     let err = rt
-        .block_on(genesys::pull(&lake, &opts, &JobProgress::new()))
+        .block_on(pull_genesys(&lake, &opts, &JobProgress::new()))
         .unwrap_err();
     assert!(matches!(err, PullError::Http { status: 500, .. }), "{err}");
     assert!(err.to_string().contains("result page 3"), "{err}");
@@ -256,7 +257,7 @@ fn an_interrupted_pull_resumes_after_the_last_ingested_page() {
     // Genesys is back: the same pull continues with the same job from page 3.
     server.lock().unwrap().fail_cursor = None;
     let s = rt
-        .block_on(genesys::pull(&lake, &opts, &JobProgress::new()))
+        .block_on(pull_genesys(&lake, &opts, &JobProgress::new()))
         .unwrap();
     assert!(s.resumed);
     assert_eq!(s.pages, 1);
@@ -280,7 +281,7 @@ fn an_interrupted_pull_resumes_after_the_last_ingested_page() {
     state["pages_done"] = json!(2);
     std::fs::write(&state_file, serde_json::to_vec(&state).unwrap()).unwrap();
     let s = rt
-        .block_on(genesys::pull(&lake, &opts, &JobProgress::new()))
+        .block_on(pull_genesys(&lake, &opts, &JobProgress::new()))
         .unwrap();
     assert_eq!(
         (s.pages, s.pages_already_ingested, s.bronze_records),
@@ -297,7 +298,7 @@ fn bad_credentials_are_refused_in_words_and_nothing_is_written() {
     let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
     let opts = options(addr, dir.path(), "wrong");
     let err = rt
-        .block_on(genesys::pull(&lake, &opts, &JobProgress::new()))
+        .block_on(pull_genesys(&lake, &opts, &JobProgress::new()))
         .unwrap_err();
     let msg = err.to_string();
     assert!(
@@ -314,7 +315,7 @@ fn bad_credentials_are_refused_in_words_and_nothing_is_written() {
     let mut backwards = options(addr, dir.path(), "secret");
     backwards.to = backwards.from;
     let err = rt
-        .block_on(genesys::pull(&lake, &backwards, &JobProgress::new()))
+        .block_on(pull_genesys(&lake, &backwards, &JobProgress::new()))
         .unwrap_err();
     assert!(err.to_string().contains("is not before"), "{err}");
 }

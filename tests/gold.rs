@@ -412,8 +412,8 @@ fn utc_settings() -> Settings {
 fn generated_lake_matches_the_independent_computation_across_a_dst_change() {
     let dir = tempfile::tempdir().unwrap();
     let exports = dir.path().join("exports");
-    cclake::sources::generate::generate(
-        &cclake::sources::generate::GenerateOptions {
+    cclake::demo::generate(
+        &cclake::demo::GenerateOptions {
             out: exports.clone(),
             days: 10,
             contacts_per_day: 300,

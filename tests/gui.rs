@@ -5,7 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use cclake::ui::jobs::{JobKind, JobState};
+use cclake::pipeline::Job;
+use cclake::silver::digest::HmacKey;
+use cclake::ui::jobs::JobState;
 use cclake::ui::{CclakeApp, Pane};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -19,17 +21,21 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn harness<'a>(rt: &tokio::runtime::Runtime, lake: &std::path::Path) -> Harness<'a, CclakeApp> {
-    // SAFETY of the env var: tests in this binary all set the same value.
-    unsafe { std::env::set_var("CCLAKE_HMAC_KEY", "gui-test-key-0123456789abcdef0123456789") };
     let app = CclakeApp::new(
         rt.handle().clone(),
         None,
         Some(lake.display().to_string()),
         String::new(),
+        Ok(test_key()),
     );
     Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(|ui, app: &mut CclakeApp| app.show(ui), app)
+}
+
+/// The key the app is handed (resolved once, as `cclake` does at start).
+fn test_key() -> HmacKey {
+    HmacKey::from_bytes("gui-test-key-0123456789abcdef0123456789")
 }
 
 /// Steps frames (real time passes between them) until `done` holds, or panics after `secs`.
@@ -188,18 +194,17 @@ fn a_failing_job_shows_its_error_in_words() {
     let rt = runtime();
     let mut h = harness(&rt, &dir.path().join("lake"));
     wait_until(&mut h, 20, "the lake", |h| h.state().lake().is_some());
-    h.state_mut().submit(JobKind::FailForTest(
-        "cannot read export.json: disk on fire".into(),
-    ));
+    // A real failure: an export that is not there.
+    let missing = dir.path().join("export.json");
+    h.state_mut()
+        .submit(Job::ingest_and_process(vec![missing.clone()]));
+    let words = format!("{} does not exist", missing.display());
     wait_until(&mut h, 20, "the failure", |h| {
-        has_label(
-            h,
-            "test failure failed: cannot read export.json: disk on fire",
-        )
+        has_label(h, "ingest 1 item(s) failed: ") && has_label(h, &words)
     });
     h.get_by_label("Jobs").click();
     wait_until(&mut h, 20, "the history entry", |h| {
-        has_label(h, "failed: cannot read export.json: disk on fire")
+        h.query_all_by_label_contains(&words).count() >= 2
     });
 }
 
@@ -239,13 +244,13 @@ fn frames_keep_coming_while_a_long_job_runs() {
     assert!(worst < Duration::from_millis(500), "worst frame {worst:?}");
     // Cancelling leaves the lake consistent and the job ends as cancelled.
     h.get_by_label("Cancel").click();
-    wait_until(&mut h, 120, "the cancel", |h| {
-        h.state()
-            .jobs
-            .history
-            .iter()
-            .any(|r| matches!(r.state, JobState::Cancelled(_) | JobState::Done(_)))
-    });
+    wait_until(&mut h, 120, "the cancel", |h| !h.state().jobs.is_busy());
+    let rec = h.state().jobs.history.last().unwrap();
+    assert!(
+        matches!(rec.state, JobState::Cancelled(_)),
+        "the job ended {:?}",
+        rec.state
+    );
 }
 
 #[test]
@@ -291,6 +296,7 @@ fn the_first_start_on_an_empty_default_lake_creates_the_demo_by_itself() {
         None,
         None,
         dir.path().join("default-lake").display().to_string(),
+        Ok(test_key()),
     );
     let mut h = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
@@ -300,7 +306,7 @@ fn the_first_start_on_an_empty_default_lake_creates_the_demo_by_itself() {
             .jobs
             .history
             .iter()
-            .any(|r| matches!(r.kind, JobKind::CreateDemo { .. }))
+            .any(|r| matches!(r.kind, Job::Demo { .. }))
     });
     h.state().jobs.cancel_running();
     wait_until(&mut h, 120, "the cancel", |h| !h.state().jobs.is_busy());
@@ -310,6 +316,7 @@ fn the_first_start_on_an_empty_default_lake_creates_the_demo_by_itself() {
         None,
         Some(dir.path().join("named").display().to_string()),
         String::new(),
+        Ok(test_key()),
     );
     let mut h = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))

@@ -23,8 +23,8 @@ use common::runtime as rt;
 fn a_masked_lake_is_clean_and_planted_raw_pii_is_found() {
     let dir = tempfile::tempdir().unwrap();
     let exports = dir.path().join("exports");
-    cclake::sources::generate::generate(
-        &cclake::sources::generate::GenerateOptions {
+    cclake::demo::generate(
+        &cclake::demo::GenerateOptions {
             out: exports.clone(),
             days: 3,
             contacts_per_day: 120,
@@ -132,7 +132,7 @@ fn a_masked_lake_is_clean_and_planted_raw_pii_is_found() {
                         .collect::<Vec<_>>(),
                 )),
                 "date" => Arc::new(Date32Array::from(vec![
-                    cclake::gold::zone::days_since_epoch(
+                    cclake::config::zone::days_since_epoch(
                         planted_date
                     );
                     n

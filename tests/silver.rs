@@ -331,14 +331,14 @@ fn drift_is_recorded_and_a_mapped_status_applies_on_reprocess() {
 fn generated_lake_keeps_no_planted_pii_and_one_row_per_contact() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("exports");
-    let opts = cclake::sources::generate::GenerateOptions {
+    let opts = cclake::demo::GenerateOptions {
         out: out.clone(),
         days: 5,
         contacts_per_day: 500,
         seed: 5,
-        start: cclake::sources::generate::GenerateOptions::default_start(),
+        start: cclake::demo::GenerateOptions::default_start(),
     };
-    let g = cclake::sources::generate::generate(&opts, &JobProgress::new()).unwrap();
+    let g = cclake::demo::generate(&opts, &JobProgress::new()).unwrap();
     let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
     common::ingest(&lake, std::slice::from_ref(&out));
     let rt = rt();

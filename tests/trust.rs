@@ -32,8 +32,8 @@ fn cclake(lake: &Path, args: &[&str]) -> (bool, String, String) {
 /// Generated exports of a few days, ingested and processed to Gold.
 fn built_lake(dir: &Path) -> (Lake, PathBuf) {
     let exports = dir.join("exports");
-    cclake::sources::generate::generate(
-        &cclake::sources::generate::GenerateOptions {
+    cclake::demo::generate(
+        &cclake::demo::GenerateOptions {
             out: exports.clone(),
             days: 3,
             contacts_per_day: 150,

@@ -528,7 +528,7 @@ pub async fn read_gold(
 
 fn date_lit(d: NaiveDate) -> datafusion::prelude::Expr {
     lit(datafusion::scalar::ScalarValue::Date32(Some(
-        crate::gold::zone::days_since_epoch(d),
+        crate::config::zone::days_since_epoch(d),
     )))
 }
 

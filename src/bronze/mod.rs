@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::lake::ledger::{self, LedgerEntry, LedgerError, PendingIngest};
 use crate::lake::{Lake, LakeError};
-use crate::pipeline::{Cancelled, JobProgress};
+use crate::progress::{Cancelled, JobProgress};
 use crate::sources::discover::{DiscoverError, discover};
 use crate::sources::reader::{ReadError, read_file};
 use crate::sources::{Item, Location};
@@ -171,10 +171,15 @@ impl IngestSummary {
     }
 
     pub fn failed(&self) -> usize {
-        self.outcomes
-            .iter()
-            .filter(|o| matches!(o, FileOutcome::Failed { .. }))
-            .count()
+        self.failures().count()
+    }
+
+    /// The input files that could not be read, as `path: why`.
+    pub fn failures(&self) -> impl Iterator<Item = String> + '_ {
+        self.outcomes.iter().filter_map(|o| match o {
+            FileOutcome::Failed { source_path, error } => Some(format!("{source_path}: {error}")),
+            _ => None,
+        })
     }
 
     /// Event-type/date pairs that received new Bronze files (what later layers must rebuild).

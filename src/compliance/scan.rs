@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::ConfigError;
 use crate::lake::Lake;
-use crate::pipeline::JobProgress;
+use crate::progress::JobProgress;
 use crate::silver::masking::{LoadPolicyError, load_policy};
 use crate::silver::pii::{PhoneCache, phone_text};
 

@@ -8,8 +8,6 @@
 //! sequence of incremental runs gives the same Gold as a full rebuild. A change of the KPI
 //! settings (time zone, thresholds, window) makes the next run a full rebuild.
 
-pub mod zone;
-
 use std::collections::BTreeSet;
 use std::sync::{Arc, LazyLock};
 
@@ -22,11 +20,11 @@ use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::config::zone::ReportingZone;
 use crate::config::{self, ConfigError, PipelineConfig};
 use crate::lake::delta::{self, GOLD_DAILY, GOLD_HOURLY, SILVER_CONTACTS};
 use crate::lake::{Lake, LakeError};
-use crate::pipeline::JobProgress;
-pub use zone::ReportingZone;
+use crate::progress::JobProgress;
 
 /// Where Gold remembers the Silver version and settings it was last built from.
 const STATE_FILE: &str = "gold/_cclake_state.json";

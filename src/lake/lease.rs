@@ -133,6 +133,9 @@ impl WriterLease {
     }
 }
 
+/// How long a dropped lease waits for the store to delete it.
+const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Drop for WriterLease {
     fn drop(&mut self) {
         let Some(token) = self.leave() else { return };
@@ -146,9 +149,22 @@ impl Drop for WriterLease {
             }
             return;
         }
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let lake = self.lake.clone();
-            rt.spawn(async move { release(&lake, &token).await });
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let lake = self.lake.clone();
+        let bounded = async move {
+            let _ = tokio::time::timeout(RELEASE_WAIT, release(&lake, &token)).await;
+        };
+        // Released before the drop returns where the runtime allows blocking (its worker
+        // threads, the blocking pool): a command that exits next, or the next writer in
+        // this process, must not find the lease still there. On a single-threaded runtime
+        // the release runs as a task, and an unreleased lease still expires.
+        match rt.runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| rt.block_on(bounded))
+            }
+            _ => drop(rt.spawn(bounded)),
         }
     }
 }

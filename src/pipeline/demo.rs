@@ -3,16 +3,16 @@
 use std::path::{Path, PathBuf};
 
 use crate::bronze::{self, IngestOptions, IngestSummary};
+use crate::demo::{self, GenerateOptions, GenerateSummary};
 use crate::lake::Lake;
 use crate::pipeline::JobProgress;
-use crate::sources::generate::{self, GenerateOptions, GenerateSummary};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
-    Generate(#[from] generate::GenerateError),
+    Generate(#[from] demo::GenerateError),
     #[error(transparent)]
     Ingest(#[from] bronze::IngestError),
 }
@@ -48,7 +48,7 @@ pub fn create_demo_lake(
         seed: 42,
         start: GenerateOptions::default_start(),
     };
-    let generated = generate::generate(&opts, progress)?;
+    let generated = demo::generate(&opts, progress)?;
     let ingested = bronze::ingest(
         lake,
         &[exports.to_path_buf()],

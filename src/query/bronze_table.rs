@@ -24,7 +24,7 @@ use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
 use futures::StreamExt;
 
-use crate::gold::zone::days_since_epoch;
+use crate::config::zone::days_since_epoch;
 use crate::lake::ledger::BronzeFileEntry;
 use crate::lake::tiers::{BronzeLocator, Tier};
 

@@ -16,8 +16,8 @@ use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use crate::config::zone::ReportingZone;
 use crate::config::{self, ConfigError};
-use crate::gold::ReportingZone;
 use crate::lake::Lake;
 use crate::lake::delta::{self, GOLD_DAILY, GOLD_HOURLY, SILVER_CONTACTS, SILVER_DRIFT};
 use crate::lake::ledger::{self, LedgerError};

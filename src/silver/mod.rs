@@ -33,7 +33,7 @@ use crate::lake::delta::{self, SILVER_CONTACTS, SILVER_DRIFT};
 use crate::lake::ledger::{self, LedgerEntry, LedgerError};
 use crate::lake::tiers::{BronzeLocator, Tier};
 use crate::lake::{Lake, LakeError};
-use crate::pipeline::JobProgress;
+use crate::progress::JobProgress;
 use crate::sources::Shape;
 use canonical::{CanonicalRow, map_record};
 use digest::{HexDigest, HmacKey};

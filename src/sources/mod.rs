@@ -1,8 +1,8 @@
 //! Reading CCaaS exports: file discovery, gzip detection, NDJSON / array / envelope readers,
-//! shape detection, occurrence-time parsing, and the synthetic demo data generator.
+//! shape detection, occurrence-time parsing, and the Genesys Cloud API connector.
 
 pub mod discover;
-pub mod generate;
+pub mod genesys;
 pub mod reader;
 pub mod shape;
 pub mod time;

@@ -6,12 +6,14 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::fetch::Fetch;
-use super::jobs::{JobKind, JobState, Jobs};
+use super::jobs::{JobState, Jobs};
 use super::panes::{
     browser, charts, compliance, drift, jobs as jobs_pane, overview, settings, sql,
 };
 use crate::format::{duration, thousands};
 use crate::lake::Lake;
+use crate::pipeline::Job;
+use crate::silver::digest::HmacKey;
 
 /// The panes, in navigation order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,11 +157,13 @@ impl FrameTimes {
 
 impl CclakeApp {
     /// `lake`: the lake to open (command line); else the last one, else `default_lake`.
+    /// `key`: the HMAC key jobs mask with (resolved once by the caller), or why there is none.
     pub fn new(
         rt: tokio::runtime::Handle,
         stored: Option<AppState>,
         lake: Option<String>,
         default_lake: String,
+        key: Result<HmacKey, String>,
     ) -> Self {
         // The very first start (nothing stored) on the default lake fills it with the demo, so
         // a new user lands on charts; later starts, or a lake named explicitly, only offer it.
@@ -174,7 +178,7 @@ impl CclakeApp {
         let mut app = CclakeApp {
             lake_input: state.lake.clone(),
             state,
-            jobs: Jobs::new(rt.clone()),
+            jobs: Jobs::new(rt.clone(), key),
             rt,
             lake: None,
             lake_error: None,
@@ -243,14 +247,14 @@ impl CclakeApp {
     }
 
     /// Starts a job on the open lake.
-    pub fn submit(&mut self, kind: JobKind) -> Option<u64> {
+    pub fn submit(&mut self, kind: Job) -> Option<u64> {
         let lake = self.lake.clone()?;
         Some(self.jobs.submit(kind, &lake))
     }
 
     /// Creates the demo lake in the open lake; the app shows the charts when it is done.
     pub fn create_demo(&mut self, days: u32, contacts_per_day: u32) -> Option<u64> {
-        let id = self.submit(JobKind::CreateDemo {
+        let id = self.submit(Job::Demo {
             days,
             contacts_per_day,
         })?;
@@ -324,7 +328,7 @@ impl CclakeApp {
             let generation = self.jobs.generation;
             match self.state.pane {
                 Pane::Overview => {
-                    if let Some(JobKind::CreateDemo {
+                    if let Some(Job::Demo {
                         days,
                         contacts_per_day,
                     }) = self.overview.ui(ui, lake.as_ref(), &self.jobs)
@@ -399,7 +403,7 @@ impl CclakeApp {
                 .filter(|p| !p.as_os_str().is_empty())
                 .collect()
         });
-        if !dropped.is_empty() && self.submit(JobKind::Ingest(dropped)).is_some() {
+        if !dropped.is_empty() && self.submit(Job::ingest_and_process(dropped)).is_some() {
             self.state.pane = Pane::Jobs;
         }
     }

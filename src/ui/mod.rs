@@ -30,7 +30,16 @@ pub fn run(
             let stored: Option<AppState> = cc
                 .storage
                 .and_then(|s| eframe::get_value(s, eframe::APP_KEY));
-            Ok(Box::new(CclakeApp::new(rt, stored, lake, default_lake)))
+            // The key is resolved once; a missing or bad key is shown in the app, and jobs
+            // that mask refuse to run without one.
+            let key = crate::silver::digest::HmacKey::from_environment().map_err(|e| e.to_string());
+            Ok(Box::new(CclakeApp::new(
+                rt,
+                stored,
+                lake,
+                default_lake,
+                key,
+            )))
         }),
     )
 }

@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 
 use crate::compliance::policy::{self, PolicyVersion, PreviewRow};
 use crate::lake::Lake;
-use crate::silver::digest::HmacKey;
+use crate::pipeline::{Job, NewKey};
+use crate::silver::ProcessMode;
 use crate::silver::masking::{
     Action, ColumnCounts, ColumnRule, PII_COLUMNS, Policy, PolicyFile, Unvalidated,
 };
 use crate::silver::pii::Detector;
 use crate::ui::fetch::Fetch;
-use crate::ui::jobs::{JobKind, Jobs};
+use crate::ui::jobs::Jobs;
 
 const DETECTORS: [Detector; 6] = [
     Detector::Phone,
@@ -332,8 +333,9 @@ impl CompliancePane {
                     if self.preview_of.as_ref() != Some(edit) {
                         self.preview_of = Some(edit.clone());
                         let (file, samples) = (edit.clone(), data.samples.clone());
+                        let key = jobs.key().cloned().map_err(str::to_string);
                         self.preview = Some(Fetch::spawn(rt, ui.ctx(), async move {
-                            let key = HmacKey::from_environment().map_err(|e| e.to_string())?;
+                            let key = key?;
                             policy::preview(&file, key, &samples).map_err(|e| e.to_string())
                         }));
                     }
@@ -401,7 +403,7 @@ impl CompliancePane {
                     ui.horizontal(|ui| {
                         ui.label(n);
                         if ui.button("Re-derive Silver and Gold under it (full rebuild)").clicked() {
-                            jobs.submit(JobKind::FullRebuild, lake);
+                            jobs.submit(Job::Process(ProcessMode::Full), lake);
                         }
                     });
                 }
@@ -519,7 +521,7 @@ fn key_section(
                 .desired_width(320.0)
                 .hint_text("reason for rotating the key (kept in the audit log)"),
         );
-        let can = !reason.trim().is_empty() && !jobs.is_busy();
+        let can = !reason.trim().is_empty() && !jobs.is_busy() && jobs.key().is_ok();
         if ui
             .add_enabled(can, egui::Button::new("Rotate key…"))
             .on_hover_text(
@@ -528,13 +530,13 @@ fn key_section(
                  variable's key is adopted.",
             )
             .clicked()
+            && let Ok(current) = jobs.key()
         {
-            jobs.submit(
-                JobKind::Rekey {
-                    reason: reason.trim().to_string(),
-                },
-                lake,
-            );
+            let job = Job::Rekey {
+                new: NewKey::for_key(current, false),
+                reason: reason.trim().to_string(),
+            };
+            jobs.submit(job, lake);
             reason.clear();
         }
     });

@@ -8,12 +8,14 @@ use chrono::{Datelike, NaiveDate};
 use egui_plot::{Bar, BarChart, Plot};
 
 use crate::lake::Lake;
+use crate::pipeline::Job;
+use crate::silver::ProcessMode;
 use crate::silver::canonical::MAPPABLE_COLUMNS;
 use crate::silver::drift::DriftSummary;
 use crate::silver::review;
 use crate::silver::status_map::OUTCOMES;
 use crate::ui::fetch::Fetch;
-use crate::ui::jobs::{JobKind, Jobs};
+use crate::ui::jobs::Jobs;
 
 /// Rescued and total Silver rows of one date.
 #[derive(Debug, Clone)]
@@ -159,7 +161,7 @@ impl DriftPane {
                     .on_hover_text(format!("apply {what} to the dates it was seen on"))
                     .clicked()
             {
-                jobs.submit(JobKind::Reprocess { from, to }, lake);
+                jobs.submit(Job::Process(ProcessMode::Range { from, to }), lake);
                 self.pending = None;
                 self.note = Some(Ok(format!(
                     "reprocessing {from} … {to} (see the Jobs pane)"

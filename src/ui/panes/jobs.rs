@@ -4,7 +4,9 @@
 use chrono::{Datelike, NaiveDate, Utc};
 
 use crate::lake::Lake;
-use crate::ui::jobs::{JobKind, JobState, Jobs};
+use crate::pipeline::Job;
+use crate::silver::ProcessMode;
+use crate::ui::jobs::{JobState, Jobs};
 
 pub struct JobsPane {
     from: jiff::civil::Date,
@@ -57,21 +59,21 @@ impl JobsPane {
             ui.label("Pick export files (or drop files and folders onto the window): they are ingested into Bronze, then processed.");
             ui.end_row();
             if ui.button("Process new data").clicked() {
-                jobs.submit(JobKind::Process, lake);
+                jobs.submit(Job::Process(ProcessMode::Incremental), lake);
             }
             ui.label("Silver and Gold for the dates that received data since the last run.");
             ui.end_row();
             if ui.button("Full rebuild").clicked() {
-                jobs.submit(JobKind::FullRebuild, lake);
+                jobs.submit(Job::Process(ProcessMode::Full), lake);
             }
             ui.label("Every Silver date from Bronze, then all of Gold (after a policy or status-map change).");
             ui.end_row();
             ui.horizontal(|ui| {
                 if ui.button("Reprocess range").clicked() && let (Some(from), Some(to)) = (naive(self.from), naive(self.to)) {
                     if from <= to {
-                        jobs.submit(JobKind::Reprocess { from, to }, lake);
+                        jobs.submit(Job::Process(ProcessMode::Range { from, to }), lake);
                     } else {
-                        jobs.submit(JobKind::Reprocess { from: to, to: from }, lake);
+                        jobs.submit(Job::Process(ProcessMode::Range { from: to, to: from }), lake);
                     }
                 }
             });
@@ -83,17 +85,17 @@ impl JobsPane {
             });
             ui.end_row();
             if ui.button("Lifecycle plan").clicked() {
-                jobs.submit(JobKind::Lifecycle { apply: false }, lake);
+                jobs.submit(lifecycle(false), lake);
             }
             ui.label("What would move to the cold store or expire, and what vacuum would remove (changes nothing).");
             ui.end_row();
             if ui.button("Lifecycle apply").clicked() {
-                jobs.submit(JobKind::Lifecycle { apply: true }, lake);
+                jobs.submit(lifecycle(true), lake);
             }
             ui.label("Carry out the plan and vacuum Silver and Gold.");
             ui.end_row();
             if ui.button("Leak scan").clicked() {
-                jobs.submit(JobKind::LeakScan, lake);
+                jobs.submit(Job::Scan, lake);
             }
             ui.label("Look for raw PII (cards, phones, e-mails, member ids, unkeyed phone hashes) in every string column of Silver and Gold.");
             ui.end_row();
@@ -104,7 +106,7 @@ impl JobsPane {
             if let Ok(paths) = r
                 && !paths.is_empty()
             {
-                jobs.submit(JobKind::Ingest(paths.clone()), lake);
+                jobs.submit(Job::ingest_and_process(paths.clone()), lake);
             }
             *picked = None;
         }
@@ -151,5 +153,13 @@ impl JobsPane {
                     ui.add_space(4.0);
                 }
             });
+    }
+}
+
+/// Lifecycle as of today.
+fn lifecycle(apply: bool) -> Job {
+    Job::Lifecycle {
+        now: chrono::Utc::now().date_naive(),
+        apply,
     }
 }

@@ -4,8 +4,9 @@
 use crate::format::{bytes, thousands};
 use crate::lake::Lake;
 use crate::lake::inventory::Inventory;
+use crate::pipeline::Job;
 use crate::ui::fetch::Fetch;
-use crate::ui::jobs::{JobKind, Jobs};
+use crate::ui::jobs::Jobs;
 
 #[derive(Default)]
 pub struct OverviewPane {
@@ -41,7 +42,7 @@ impl OverviewPane {
     }
 
     /// Draws the pane; returns the job the user asked for (the demo lake).
-    pub fn ui(&mut self, ui: &mut egui::Ui, lake: Option<&Lake>, jobs: &Jobs) -> Option<JobKind> {
+    pub fn ui(&mut self, ui: &mut egui::Ui, lake: Option<&Lake>, jobs: &Jobs) -> Option<Job> {
         let mut request = None;
         self.draw(ui, lake, jobs, &mut request);
         request
@@ -52,7 +53,7 @@ impl OverviewPane {
         ui: &mut egui::Ui,
         lake: Option<&Lake>,
         jobs: &Jobs,
-        request: &mut Option<JobKind>,
+        request: &mut Option<Job>,
     ) {
         let Some(lake) = lake else {
             ui.heading("No lake open");
@@ -86,7 +87,7 @@ impl OverviewPane {
                 ui.add_space(10.0);
                 let busy = jobs.is_busy();
                 if ui.add_enabled(!busy, egui::Button::new(egui::RichText::new("Create demo lake").heading())).clicked() {
-                    *request = Some(JobKind::CreateDemo { days: 30, contacts_per_day: 2000 });
+                    *request = Some(Job::Demo { days: 30, contacts_per_day: 2000 });
                 }
                 if busy {
                     ui.label("working… (progress in the status bar)");

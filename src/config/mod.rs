@@ -3,6 +3,8 @@
 //! is created from the defaults in `assets/` the first time a lake is used, so a user can see
 //! and edit every setting in one place.
 
+pub mod zone;
+
 use std::collections::BTreeMap;
 
 use object_store::path::Path;
@@ -14,11 +16,11 @@ pub const PIPELINE_FILE: &str = "_config/pipeline.toml";
 pub const POLICY_FILE: &str = "_config/masking_policy.toml";
 pub const STATUS_MAP_FILE: &str = "_config/status_map.toml";
 
-pub const DEFAULT_PIPELINE: &str = include_str!("../assets/pipeline.toml");
-pub const DEFAULT_STATUS_MAP: &str = include_str!("../assets/status_map.toml");
-pub const PRESET_GENERAL: &str = include_str!("../assets/policies/general.toml");
-pub const PRESET_HEALTHCARE: &str = include_str!("../assets/policies/healthcare.toml");
-pub const PRESET_FINANCE: &str = include_str!("../assets/policies/finance.toml");
+pub const DEFAULT_PIPELINE: &str = include_str!("../../assets/pipeline.toml");
+pub const DEFAULT_STATUS_MAP: &str = include_str!("../../assets/status_map.toml");
+pub const PRESET_GENERAL: &str = include_str!("../../assets/policies/general.toml");
+pub const PRESET_HEALTHCARE: &str = include_str!("../../assets/policies/healthcare.toml");
+pub const PRESET_FINANCE: &str = include_str!("../../assets/policies/finance.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

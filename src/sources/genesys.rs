@@ -1,6 +1,6 @@
-//! Genesys Cloud pull connector: an analytics conversation-details job for an interval, its
-//! result pages fetched by cursor, each page ingested into Bronze through the same ingest path
-//! and ledger as a file.
+//! Genesys Cloud as a source: an analytics conversation-details job for an interval, its
+//! result pages fetched by cursor and written, byte for byte, into a private staging folder
+//! for ingest (`pipeline::pull` runs the loop: fetch a page, ingest it, mark it done).
 //!
 //! Resumable: the job id and the next cursor are kept in `_connectors/genesys/<key>.json`
 //! after every page, so an interrupted pull continues where it stopped. A page fetched again
@@ -16,9 +16,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::bronze::{self, IngestError, IngestOptions};
 use crate::lake::{Lake, LakeError};
-use crate::pipeline::JobProgress;
+use crate::progress::JobProgress;
 
 const STATE_DIR: &str = "_connectors/genesys";
 const JOBS_PATH: &str = "/api/v2/analytics/conversations/details/jobs";
@@ -60,8 +59,8 @@ pub enum PullError {
     },
     #[error(transparent)]
     Lake(#[from] LakeError),
-    #[error("ingesting page {page}: {source}")]
-    Ingest { page: u32, source: IngestError },
+    #[error("ingesting page {page}: {message}")]
+    Ingest { page: u32, message: String },
     #[error("staging page {path}: {source}")]
     Staging {
         path: PathBuf,
@@ -232,19 +231,6 @@ pub struct PullState {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-/// What a pull did.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PullSummary {
-    pub job_id: String,
-    pub resumed: bool,
-    pub pages: u32,
-    pub pages_already_ingested: u32,
-    pub conversations: u64,
-    pub bronze_records: u64,
-    pub quarantined: u64,
-    pub rate_limited_waits: u32,
-}
-
 struct Client<'a> {
     http: reqwest::Client,
     opts: &'a PullOptions,
@@ -369,114 +355,163 @@ fn http_err(what: &str, status: u16, body: &[u8]) -> PullError {
     }
 }
 
-/// Pulls the interval's conversations into Bronze. Blocking ingest work runs on the runtime's
-/// blocking pool.
-pub async fn pull(
-    lake: &Lake,
-    opts: &PullOptions,
-    progress: &JobProgress,
-) -> Result<PullSummary, PullError> {
-    if opts.from >= opts.to {
-        return Err(PullError::Interval {
-            from: opts.from,
-            to: opts.to,
-        });
-    }
-    let state_path = format!("{STATE_DIR}/{}.json", opts.key());
-    let mut state: PullState = lake.get_json(&state_path).await?.unwrap_or_default();
-    let interval = format!("{}/{}", opts.from.to_rfc3339(), opts.to.to_rfc3339());
-    state.interval = interval.clone();
-    let mut summary = PullSummary {
-        resumed: state.job_id.is_some() && !state.finished,
-        ..Default::default()
-    };
-    if state.finished {
-        // Pulled before: a new job fetches the interval again (late changes in Genesys);
-        // unchanged pages are recognised by the ledger and not written twice.
-        state = PullState {
-            interval: interval.clone(),
-            ..Default::default()
-        };
-    }
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()
-        .map_err(|e| PullError::Network {
-            what: "the HTTP client".into(),
-            message: e.to_string(),
-        })?;
-    let mut client = Client {
-        http,
-        opts,
-        token: None,
-        waits: 0,
-    };
-    client.authenticate().await?;
+/// One result page, staged for ingest.
+#[derive(Debug)]
+pub struct Page {
+    /// 1-based, over the whole pull (a resumed pull goes on counting).
+    pub number: u32,
+    /// The page as Genesys sent it, in the private staging folder.
+    pub file: PathBuf,
+    pub conversations: u64,
+    cursor: Option<String>,
+}
 
-    // The job: reuse the one of an interrupted pull unless Genesys no longer has it.
-    progress.set_stage("Genesys: waiting for the analytics job");
-    let mut job = match &state.job_id {
-        Some(id) => match job_state(&mut client, id).await? {
-            Some(_) => id.clone(),
-            None => {
+/// A pull under way: the job is fulfilled and its pages can be fetched in order.
+pub struct Pull<'a> {
+    lake: Lake,
+    client: Client<'a>,
+    job: String,
+    state: PullState,
+    state_path: String,
+    dir: PathBuf,
+    /// The pull picked up an interrupted one.
+    pub resumed: bool,
+}
+
+impl<'a> Pull<'a> {
+    /// Authenticates, reuses the job of an interrupted pull of the same interval (unless
+    /// Genesys no longer has it) or creates one, and waits until it is fulfilled.
+    pub async fn start(
+        lake: &Lake,
+        opts: &'a PullOptions,
+        progress: &JobProgress,
+    ) -> Result<Pull<'a>, PullError> {
+        if opts.from >= opts.to {
+            return Err(PullError::Interval {
+                from: opts.from,
+                to: opts.to,
+            });
+        }
+        let state_path = format!("{STATE_DIR}/{}.json", opts.key());
+        let mut state: PullState = lake.get_json(&state_path).await?.unwrap_or_default();
+        let interval = format!("{}/{}", opts.from.to_rfc3339(), opts.to.to_rfc3339());
+        let resumed = state.job_id.is_some() && !state.finished;
+        if state.finished {
+            // Pulled before: a new job fetches the interval again (late changes in Genesys);
+            // unchanged pages are recognised by the ledger and not written twice.
+            state = PullState::default();
+        }
+        state.interval = interval.clone();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| PullError::Network {
+                what: "the HTTP client".into(),
+                message: e.to_string(),
+            })?;
+        let mut client = Client {
+            http,
+            opts,
+            token: None,
+            waits: 0,
+        };
+        client.authenticate().await?;
+        progress.set_stage("Genesys: waiting for the analytics job");
+        let job = match &state.job_id {
+            Some(id) if job_state(&mut client, id).await?.is_some() => id.clone(),
+            _ => {
                 state.cursor = None;
                 create_job(&mut client, &interval).await?
             }
-        },
-        None => create_job(&mut client, &interval).await?,
-    };
-    state.job_id = Some(job.clone());
-    state.updated_at = Some(Utc::now());
-    lake.put_json(&state_path, &state).await?;
-    loop {
-        progress.check().map_err(|_| PullError::Cancelled)?;
-        match job_state(&mut client, &job).await? {
-            Some(s) if s.0 == "FULFILLED" => break,
-            Some(s) if s.0 == "QUEUED" || s.0 == "PENDING" || s.0 == "RUNNING" => {
-                tokio::time::sleep(opts.poll_every).await;
-            }
-            Some(s) if s.0 == "EXPIRED" && summary.pages == 0 && state.pages_done == 0 => {
-                job = create_job(&mut client, &interval).await?;
-                state.job_id = Some(job.clone());
-                lake.put_json(&state_path, &state).await?;
-            }
-            Some((s, message)) => {
-                return Err(PullError::JobFailed {
-                    job,
-                    state: s,
-                    message,
-                });
-            }
-            None => {
-                return Err(PullError::JobFailed {
-                    job,
-                    state: "NOT FOUND".into(),
-                    message: Some("the job expired; run the pull again to start a new one".into()),
-                });
+        };
+        let mut pull = Pull {
+            lake: lake.clone(),
+            client,
+            job,
+            state,
+            state_path,
+            dir: PathBuf::new(),
+            resumed,
+        };
+        pull.save_job().await?;
+        pull.wait_until_fulfilled(progress).await?;
+        // The job id comes from the server: only its safe characters name a folder, so an id
+        // like `../x` cannot write outside the staging area.
+        pull.dir = opts.staging.join(path_safe(&pull.job));
+        create_private_dir(&pull.dir).map_err(|source| PullError::Staging {
+            path: pull.dir.clone(),
+            source,
+        })?;
+        Ok(pull)
+    }
+
+    pub fn job_id(&self) -> &str {
+        &self.job
+    }
+
+    /// How many times Genesys asked to slow down (429) so far.
+    pub fn rate_limited_waits(&self) -> u32 {
+        self.client.waits
+    }
+
+    async fn save_job(&mut self) -> Result<(), PullError> {
+        self.state.job_id = Some(self.job.clone());
+        self.state.updated_at = Some(Utc::now());
+        self.lake.put_json(&self.state_path, &self.state).await?;
+        Ok(())
+    }
+
+    async fn wait_until_fulfilled(&mut self, progress: &JobProgress) -> Result<(), PullError> {
+        loop {
+            progress.check().map_err(|_| PullError::Cancelled)?;
+            match job_state(&mut self.client, &self.job).await? {
+                Some(s) if s.0 == "FULFILLED" => return Ok(()),
+                Some(s) if s.0 == "QUEUED" || s.0 == "PENDING" || s.0 == "RUNNING" => {
+                    tokio::time::sleep(self.client.opts.poll_every).await;
+                }
+                // Expired before any page was taken: a new job for the same interval.
+                Some(s) if s.0 == "EXPIRED" && self.state.pages_done == 0 => {
+                    self.job = create_job(&mut self.client, &self.state.interval).await?;
+                    self.save_job().await?;
+                }
+                Some((s, message)) => {
+                    return Err(PullError::JobFailed {
+                        job: self.job.clone(),
+                        state: s,
+                        message,
+                    });
+                }
+                None => {
+                    return Err(PullError::JobFailed {
+                        job: self.job.clone(),
+                        state: "NOT FOUND".into(),
+                        message: Some(
+                            "the job expired; run the pull again to start a new one".into(),
+                        ),
+                    });
+                }
             }
         }
     }
 
-    // Pages, by cursor. The job id comes from the server: only its safe characters name a
-    // folder, so an id like `../x` cannot write outside the staging area.
-    progress.set_stage("Genesys: fetching result pages");
-    let dir = opts.staging.join(path_safe(&job));
-    create_private_dir(&dir).map_err(|source| PullError::Staging {
-        path: dir.clone(),
-        source,
-    })?;
-    loop {
-        progress.check().map_err(|_| PullError::Cancelled)?;
-        let page_no = state.pages_done + 1;
-        let path = match &state.cursor {
+    /// Fetches the next result page into the staging folder; `None` once every page is done.
+    pub async fn next_page(&mut self) -> Result<Option<Page>, PullError> {
+        if self.state.finished {
+            let _ = std::fs::remove_dir(&self.dir);
+            return Ok(None);
+        }
+        let number = self.state.pages_done + 1;
+        let job = &self.job;
+        let path = match &self.state.cursor {
             None => format!("{JOBS_PATH}/{job}/results"),
             Some(c) => format!(
                 "{JOBS_PATH}/{job}/results?cursor={}",
                 url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>()
             ),
         };
-        let what = format!("result page {page_no} of job {job}");
-        let (status, body) = client
+        let what = format!("result page {number} of job {job}");
+        let (status, body) = self
+            .client
             .call(&what, reqwest::Method::GET, &path, None)
             .await?;
         if status != 200 {
@@ -486,57 +521,38 @@ pub async fn pull(
             what: what.clone(),
             message: e.to_string(),
         })?;
-        let conversations = v["conversations"].as_array().map_or(0, |a| a.len()) as u64;
         // The page as Genesys sent it, byte for byte, is what Bronze keeps.
-        let file = dir.join(format!(
-            "conversations-{}-page{page_no:05}.json",
-            path_safe(&job)
+        let file = self.dir.join(format!(
+            "conversations-{}-page{number:05}.json",
+            path_safe(job)
         ));
         std::fs::write(&file, &body).map_err(|source| PullError::Staging {
             path: file.clone(),
             source,
         })?;
-        let (l, f) = (lake.clone(), file.clone());
-        let ingested = tokio::task::spawn_blocking(move || {
-            // A page is small: its own progress, the pull reports pages.
-            bronze::ingest(&l, &[f], &IngestOptions::default(), &JobProgress::new())
-        })
-        .await
-        .map_err(|e| PullError::Protocol {
-            what: what.clone(),
-            message: e.to_string(),
-        })?
-        .map_err(|source| PullError::Ingest {
-            page: page_no,
-            source,
-        })?;
-        let _ = std::fs::remove_file(&file);
-        if ingested.already_ingested() > 0 {
-            summary.pages_already_ingested += 1;
-        }
-        summary.bronze_records += ingested.bronze_records();
-        summary.quarantined += ingested.quarantined();
-        summary.pages += 1;
-        summary.conversations += conversations;
-        progress.add_done(1);
-        progress.add_records(conversations);
-        state.pages_done = page_no;
-        state.conversations += conversations;
-        state.cursor = v["cursor"]
-            .as_str()
-            .filter(|c| !c.is_empty())
-            .map(String::from);
-        state.finished = state.cursor.is_none();
-        state.updated_at = Some(Utc::now());
-        lake.put_json(&state_path, &state).await?;
-        if state.finished {
-            break;
-        }
+        Ok(Some(Page {
+            number,
+            file,
+            conversations: v["conversations"].as_array().map_or(0, |a| a.len()) as u64,
+            cursor: v["cursor"]
+                .as_str()
+                .filter(|c| !c.is_empty())
+                .map(String::from),
+        }))
     }
-    let _ = std::fs::remove_dir(&dir);
-    summary.job_id = job;
-    summary.rate_limited_waits = client.waits;
-    Ok(summary)
+
+    /// Records a page as ingested (the next pull resumes after it) and removes its staging
+    /// file.
+    pub async fn page_done(&mut self, page: Page) -> Result<(), PullError> {
+        let _ = std::fs::remove_file(&page.file);
+        self.state.pages_done = page.number;
+        self.state.conversations += page.conversations;
+        self.state.finished = page.cursor.is_none();
+        self.state.cursor = page.cursor;
+        self.state.updated_at = Some(Utc::now());
+        self.lake.put_json(&self.state_path, &self.state).await?;
+        Ok(())
+    }
 }
 
 async fn create_job(client: &mut Client<'_>, interval: &str) -> Result<String, PullError> {

@@ -31,7 +31,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::pipeline::JobProgress;
+use crate::progress::JobProgress;
 use crate::sources::Shape;
 use model::{Incident, Queue, SimContact, incident_date, simulate_day};
 use notes::NotePii;
