@@ -21,7 +21,7 @@ use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{self, ConfigError, LifecycleConfig};
-use crate::lake::delta::{self, GOLD_DAILY, GOLD_HOURLY, SILVER_CONTACTS, SILVER_DRIFT};
+use crate::lake::delta;
 use crate::lake::ledger::{self, LedgerError};
 use crate::lake::paths::{BRONZE, BronzePartition};
 use crate::lake::tiers::{self, Tier, TierState};
@@ -341,7 +341,7 @@ async fn vacuum_all(
     dry_run: bool,
 ) -> Result<Vec<(String, usize)>, LifecycleError> {
     let mut out = Vec::new();
-    for rel in [SILVER_CONTACTS, SILVER_DRIFT, GOLD_DAILY, GOLD_HOURLY] {
+    for rel in delta::DELTA_TABLES {
         let table = delta::open(lake, rel)
             .await
             .map_err(|source| LifecycleError::Vacuum { table: rel, source })?;

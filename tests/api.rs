@@ -11,9 +11,7 @@ use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode};
 use cclake::api::{self, ApiConfig};
 use cclake::lake::Lake;
-use cclake::pipeline::{self, JobProgress};
 use cclake::silver::ProcessMode;
-use cclake::silver::digest::HmacKey;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -38,13 +36,7 @@ fn lake_with_gold(dir: &Path, rt: &tokio::runtime::Runtime) -> Lake {
     let f = dir.join("in.ndjson");
     std::fs::write(&f, lines.join("\n")).unwrap();
     common::ingest(&lake, &[f]);
-    rt.block_on(pipeline::process(
-        &lake,
-        ProcessMode::Incremental,
-        HmacKey::from_bytes(b"api-test-hmac-key-0123".to_vec()),
-        &JobProgress::new(),
-    ))
-    .unwrap();
+    common::process(rt, &lake, ProcessMode::Incremental);
     lake
 }
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use cclake::lake::Lake;
 use rand::{Rng, SeedableRng};
 
-const KEY: &str = "faults-test-key-0123456789abcdef0123456789";
+use common::KEY;
 const TRIALS: usize = 20;
 
 fn cclake(lake: &Path, args: &[&str]) -> Command {

@@ -178,13 +178,7 @@ fn options(addr: SocketAddr, dir: &std::path::Path, secret: &str) -> PullOptions
     }
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::runtime as rt;
 
 fn bronze_ids(lake_dir: &std::path::Path) -> Vec<String> {
     let mut ids: Vec<String> = common::bronze_lines(lake_dir)
@@ -227,14 +221,7 @@ fn pages_are_fetched_by_cursor_and_ingested_with_429_backoff() {
     // The staging folder is cleaned up.
     assert!(common::walk(&dir.path().join("staging")).is_empty());
     // And the pages process into Silver like any Genesys export.
-    let layers = rt
-        .block_on(cclake::pipeline::process(
-            &lake,
-            cclake::silver::ProcessMode::Incremental,
-            cclake::silver::digest::HmacKey::from_bytes(b"pull-test-key-0123456".to_vec()),
-            &JobProgress::new(),
-        ))
-        .unwrap();
+    let layers = common::process(&rt, &lake, cclake::silver::ProcessMode::Incremental);
     assert_eq!(layers.silver.rows_out, (PAGES * PER_PAGE) as u64);
 }
 

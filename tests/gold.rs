@@ -12,40 +12,15 @@ use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit};
 use cclake::gold::{self, GoldMode};
 use cclake::lake::Lake;
 use cclake::lake::delta;
-use cclake::pipeline::{self, JobProgress};
+use cclake::pipeline::JobProgress;
 use cclake::silver::ProcessMode;
-use cclake::silver::digest::HmacKey;
 use chrono::{DateTime, NaiveDate, TimeZone, Timelike, Utc};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-const KEY: &[u8] = b"gold-test-key-0123456789";
+use common::runtime as rt;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn process(
-    rt: &tokio::runtime::Runtime,
-    lake: &Lake,
-    mode: ProcessMode,
-) -> pipeline::LayersSummary {
-    rt.block_on(pipeline::process(
-        lake,
-        mode,
-        HmacKey::from_bytes(KEY.to_vec()),
-        &JobProgress::new(),
-    ))
-    .unwrap()
-}
-
-fn new_lake(dir: &Path, name: &str) -> Lake {
-    Lake::open(dir.join(name).to_str().unwrap()).unwrap()
-}
+use common::{lake as new_lake, process};
 
 fn set_pipeline(rt: &tokio::runtime::Runtime, lake: &Lake, edits: &[(&str, &str)]) {
     rt.block_on(async {

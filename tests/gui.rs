@@ -3,22 +3,17 @@
 //! the pipeline wrote, a failing job shows its error, and frames keep coming while a long job
 //! runs.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use cclake::pipeline::Job;
-use cclake::silver::digest::HmacKey;
 use cclake::ui::jobs::JobState;
 use cclake::ui::{CclakeApp, Pane};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::runtime;
 
 fn harness<'a>(rt: &tokio::runtime::Runtime, lake: &std::path::Path) -> Harness<'a, CclakeApp> {
     let app = CclakeApp::new(
@@ -34,9 +29,7 @@ fn harness<'a>(rt: &tokio::runtime::Runtime, lake: &std::path::Path) -> Harness<
 }
 
 /// The key the app is handed (resolved once, as `cclake` does at start).
-fn test_key() -> HmacKey {
-    HmacKey::from_bytes("gui-test-key-0123456789abcdef0123456789")
-}
+use common::key as test_key;
 
 /// Steps frames (real time passes between them) until `done` holds, or panics after `secs`.
 fn wait_until(
@@ -339,7 +332,7 @@ fn the_policy_editor_previews_refuses_a_bad_regex_at_its_field_and_saves_with_hi
         r#"{"event_id":"p1","timestamp":"2026-09-01T10:00:00Z","queue_name":"Q","outcome_status":"Completed","phone_number":"(317) 555-0123","member_id":"ABC123456789","notes":"card 4111 1111 1111 1111 on file"}"#,
     )
     .unwrap();
-    common_ingest(&lake, &input);
+    common::ingest(&lake, &[input]);
     let mut h = harness(&rt, &dir.path().join("lake"));
     wait_until(&mut h, 20, "the lake", |h| h.state().lake().is_some());
     h.get_by_label("Compliance").click();
@@ -415,23 +408,5 @@ fn the_policy_editor_previews_refuses_a_bad_regex_at_its_field_and_saves_with_hi
     );
     wait_until(&mut h, 20, "the history in the pane", |h| {
         has_label(h, "phones are pseudonymised upstream")
-    });
-}
-
-fn common_ingest(lake: &cclake::lake::Lake, input: &std::path::Path) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (l, i) = (lake.clone(), input.to_path_buf());
-    rt.block_on(async move {
-        tokio::task::spawn_blocking(move || {
-            cclake::bronze::ingest(
-                &l,
-                &[i],
-                &cclake::bronze::IngestOptions::default(),
-                &cclake::pipeline::JobProgress::new(),
-            )
-        })
-        .await
-        .unwrap()
-        .unwrap()
     });
 }

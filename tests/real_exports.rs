@@ -10,12 +10,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use cclake::lake::Lake;
-use cclake::pipeline::{self, JobProgress};
 use cclake::silver::ProcessMode;
-use cclake::silver::digest::HmacKey;
 use common::Row;
-
-const KEY: &[u8] = b"real-exports-test-key-0123456789";
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -50,13 +46,7 @@ fn lake_with_fixtures(dir: &Path) -> Lake {
 }
 
 fn process(rt: &tokio::runtime::Runtime, lake: &Lake) {
-    rt.block_on(pipeline::process(
-        lake,
-        ProcessMode::Full,
-        HmacKey::from_bytes(KEY.to_vec()),
-        &JobProgress::new(),
-    ))
-    .unwrap();
+    common::process(rt, lake, ProcessMode::Full);
 }
 
 fn row<'a>(rows: &'a [Row], contact: &str) -> &'a Row {
@@ -77,7 +67,7 @@ fn num(r: &Row, col: &str) -> Option<f64> {
 }
 
 fn hash(value: &str) -> String {
-    HmacKey::from_bytes(KEY.to_vec()).hash(value)
+    common::key().hash(value)
 }
 
 /// The columns that say what happened to a contact, in one tuple to compare at once.

@@ -4,27 +4,13 @@
 mod common;
 
 use cclake::lake::Lake;
-use cclake::pipeline::{self, JobProgress};
 use cclake::silver::ProcessMode;
-use cclake::silver::digest::HmacKey;
 use cclake::silver::review;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::runtime as rt;
 
 fn process(rt: &tokio::runtime::Runtime, lake: &Lake, mode: ProcessMode) {
-    rt.block_on(pipeline::process(
-        lake,
-        mode,
-        HmacKey::from_bytes(b"review-test-key-012345".to_vec()),
-        &JobProgress::new(),
-    ))
-    .unwrap();
+    common::process(rt, lake, mode);
 }
 
 fn one_number(rt: &tokio::runtime::Runtime, lake: &Lake, sql: &str) -> Option<f64> {

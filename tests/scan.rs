@@ -9,11 +9,8 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Date32Array, StringArray};
 use arrow::record_batch::RecordBatch;
 use cclake::compliance::scan;
-use cclake::lake::Lake;
 use cclake::lake::delta;
-use cclake::pipeline::{self, JobProgress};
-use cclake::silver::ProcessMode;
-use cclake::silver::digest::HmacKey;
+use cclake::pipeline::JobProgress;
 use cclake::silver::table::CONTACTS_SCHEMA;
 use sha2::Digest;
 
@@ -22,28 +19,8 @@ use common::runtime as rt;
 #[test]
 fn a_masked_lake_is_clean_and_planted_raw_pii_is_found() {
     let dir = tempfile::tempdir().unwrap();
-    let exports = dir.path().join("exports");
-    cclake::demo::generate(
-        &cclake::demo::GenerateOptions {
-            out: exports.clone(),
-            days: 3,
-            contacts_per_day: 120,
-            seed: 5,
-            start: "2026-10-01".parse().unwrap(),
-        },
-        &JobProgress::new(),
-    )
-    .unwrap();
-    let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
-    common::ingest(&lake, &[exports]);
     let rt = rt();
-    rt.block_on(pipeline::process(
-        &lake,
-        ProcessMode::Incremental,
-        HmacKey::from_bytes(b"scan-test-key-0123456789".to_vec()),
-        &JobProgress::new(),
-    ))
-    .unwrap();
+    let lake = common::demo_lake(&rt, dir.path(), 3, 120, 5);
 
     let report = rt.block_on(scan::scan(&lake, &JobProgress::new())).unwrap();
     assert!(report.clean(), "{:#?}", report.findings);

@@ -8,22 +8,11 @@ use std::path::Path;
 use cclake::lake::Lake;
 use cclake::lake::delta;
 use cclake::pipeline::JobProgress;
-use cclake::silver::digest::HmacKey;
-use cclake::silver::{self, ProcessMode, ProcessSummary};
-
-const KEY: &[u8] = b"silver-test-key-0123456789";
+use cclake::silver::{self, ProcessMode};
 
 use common::runtime as rt;
 
-fn process(rt: &tokio::runtime::Runtime, lake: &Lake, mode: ProcessMode) -> ProcessSummary {
-    rt.block_on(silver::process(
-        lake,
-        mode,
-        HmacKey::from_bytes(KEY.to_vec()),
-        &JobProgress::new(),
-    ))
-    .unwrap()
-}
+use common::process_silver as process;
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let p = dir.join(name);
@@ -56,7 +45,7 @@ fn one_caller_has_one_customer_key_in_every_source() {
     process(&rt, &lake, ProcessMode::Incremental);
     let rows = silver_rows(&rt, &lake);
     assert_eq!(rows.len(), 3);
-    let expected = HmacKey::from_bytes(KEY.to_vec()).hash("+13175550123");
+    let expected = common::key().hash("+13175550123");
     for r in &rows {
         assert_eq!(v(r, "customer_key"), Some(expected.as_str()), "{r:?}");
         // The general preset hashes the phone column with the same key.

@@ -11,7 +11,7 @@ use cclake::pipeline::{self, JobProgress};
 use cclake::silver::ProcessMode;
 use cclake::silver::digest::HmacKey;
 
-const KEY: &str = "trust-test-key-0123456789abcdef0123456789";
+use common::KEY;
 
 fn cclake(lake: &Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_cclake"))
@@ -31,30 +31,8 @@ fn cclake(lake: &Path, args: &[&str]) -> (bool, String, String) {
 
 /// Generated exports of a few days, ingested and processed to Gold.
 fn built_lake(dir: &Path) -> (Lake, PathBuf) {
-    let exports = dir.join("exports");
-    cclake::demo::generate(
-        &cclake::demo::GenerateOptions {
-            out: exports.clone(),
-            days: 3,
-            contacts_per_day: 150,
-            seed: 3,
-            start: "2026-10-01".parse().unwrap(),
-        },
-        &JobProgress::new(),
-    )
-    .unwrap();
-    let root = dir.join("lake");
-    let lake = Lake::open(root.to_str().unwrap()).unwrap();
-    common::ingest(&lake, &[exports]);
-    let rt = common::runtime();
-    rt.block_on(pipeline::process(
-        &lake,
-        ProcessMode::Full,
-        HmacKey::from_bytes(KEY.as_bytes().to_vec()),
-        &JobProgress::new(),
-    ))
-    .unwrap();
-    (lake, root)
+    let lake = common::demo_lake(&common::runtime(), dir, 3, 150, 3);
+    (lake, dir.join("lake"))
 }
 
 fn count(root: &Path, table: &str) -> String {
@@ -128,7 +106,7 @@ fn a_different_or_short_key_stops_before_writing_and_rekey_rotates_with_an_audit
     let (_lake, root) = built_lake(dir.path());
     let record: serde_json::Value =
         serde_json::from_slice(&std::fs::read(root.join("_cclake/key.json")).unwrap()).unwrap();
-    let recorded = HmacKey::from_bytes(KEY.as_bytes().to_vec()).fingerprint();
+    let recorded = common::key().fingerprint();
     assert_eq!(record["fingerprint"], recorded.as_str());
     let lake_text = |root: &Path| {
         common::walk(root)
@@ -177,7 +155,7 @@ fn a_different_or_short_key_stops_before_writing_and_rekey_rotates_with_an_audit
     let lake = Lake::open(root.to_str().unwrap()).unwrap();
     let rows = common::silver_rows(&rt, &lake);
     let new_key = HmacKey::from_bytes(other.as_bytes().to_vec());
-    let old_key = HmacKey::from_bytes(KEY.as_bytes().to_vec());
+    let old_key = common::key();
     let phone_row = rows
         .iter()
         .find(|r| r["customer_key"].is_some())
@@ -318,13 +296,7 @@ fn lifecycle_apply(
 }
 
 fn process_full(rt: &tokio::runtime::Runtime, lake: &Lake) -> pipeline::LayersSummary {
-    rt.block_on(pipeline::process(
-        lake,
-        ProcessMode::Full,
-        HmacKey::from_bytes(KEY.as_bytes().to_vec()),
-        &JobProgress::new(),
-    ))
-    .unwrap()
+    common::process(rt, lake, ProcessMode::Full)
 }
 
 /// Every Bronze line in the hot lake and the cold store, by event id.
@@ -416,7 +388,7 @@ fn late_data_into_an_expired_hour_is_kept_reported_and_never_panics() {
             .block_on(pipeline::process(
                 &lake,
                 mode,
-                HmacKey::from_bytes(KEY.as_bytes().to_vec()),
+                common::key(),
                 &JobProgress::new(),
             ))
             .unwrap();

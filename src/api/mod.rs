@@ -19,13 +19,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
-use datafusion::prelude::{col, lit};
+
 use governor::clock::{Clock, DefaultClock};
 use governor::{Quota, RateLimiter};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
+use crate::gold::{self, read::GoldReadError, read::Grain, read::Selection};
 use crate::lake::Lake;
 
 /// Longest date range one request may ask for.
@@ -388,9 +389,9 @@ async fn summary(
     let Ok(Query(p)) = params else {
         return error(StatusCode::BAD_REQUEST, "bad query string");
     };
-    let table = match p.granularity.as_deref().unwrap_or("daily") {
-        "daily" => "gold_daily_queue_metrics",
-        "hourly" => "gold_hourly_queue_metrics",
+    let grain = match p.granularity.as_deref().unwrap_or("daily") {
+        "daily" => Grain::Daily,
+        "hourly" => Grain::Hourly,
         other => {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -429,7 +430,12 @@ async fn summary(
     let Ok(_permit) = state.queries.acquire().await else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
     };
-    match read_gold(&state.lake, table, from, to, p.queue_id.as_deref()).await {
+    let sel = Selection {
+        from: Some(from),
+        to: Some(to),
+        queue_id: p.queue_id.clone(),
+    };
+    match read_gold(&state.lake, grain, &sel).await {
         Ok(rows) if rows.len() > state.max_rows => error(
             StatusCode::BAD_REQUEST,
             format!(
@@ -459,77 +465,22 @@ async fn queues(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
     let Ok(_permit) = state.queries.acquire().await else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
     };
-    let rows = async {
-        let ctx = crate::query::session(&state.lake)
-            .await
-            .map_err(|e| e.to_string())?;
-        let r = crate::query::run(
-            &ctx,
-            "SELECT queue_id, MAX(queue_name) AS queue_name, MIN(date) AS first_date, MAX(date) AS last_date
-             FROM gold_daily_queue_metrics GROUP BY queue_id ORDER BY queue_id",
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        batches_to_json(&r.batches)
-    }
-    .await;
-    match rows {
-        Ok(rows) => Json(json!({ "count": rows.len(), "queues": rows })).into_response(),
-        Err(e) if e.contains("not found") => {
+    match gold::read::queues(&state.lake).await {
+        Ok(queues) => Json(json!({ "count": queues.len(), "queues": queues })).into_response(),
+        Err(GoldReadError::NotBuilt { .. }) => {
             Json(json!({ "count": 0, "queues": [] })).into_response()
         }
         Err(e) => internal("listing queues", e),
     }
 }
 
-/// Gold rows of a table in a date range, optionally one queue.
-pub async fn read_gold(
-    lake: &Lake,
-    table: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-    queue_id: Option<&str>,
-) -> Result<Vec<Value>, String> {
-    let ctx = crate::query::session(lake)
-        .await
-        .map_err(|e| e.to_string())?;
-    let df = match ctx.table(table).await {
-        Ok(df) => df,
-        // Gold not built yet: no rows, not an error.
-        Err(_) => return Ok(Vec::new()),
-    };
-    let mut df = df
-        .filter(
-            col("date")
-                .gt_eq(date_lit(from))
-                .and(col("date").lt_eq(date_lit(to))),
-        )
-        .map_err(|e| e.to_string())?;
-    if let Some(q) = queue_id {
-        // A filter expression, not SQL text: the value cannot inject anything.
-        df = df
-            .filter(col("queue_id").eq(lit(q)))
-            .map_err(|e| e.to_string())?;
+/// Gold rows as JSON objects; none while Gold is not built.
+async fn read_gold(lake: &Lake, grain: Grain, sel: &Selection) -> Result<Vec<Value>, String> {
+    match gold::read::batches(lake, grain, sel).await {
+        Ok(batches) => batches_to_json(&batches),
+        Err(GoldReadError::NotBuilt { .. }) => Ok(Vec::new()),
+        Err(e) => Err(e.to_string()),
     }
-    let batches = df.collect().await.map_err(|e| e.to_string())?;
-    let mut rows = batches_to_json(&batches)?;
-    rows.sort_by(|a, b| {
-        let k = |v: &Value| {
-            (
-                v["date"].as_str().unwrap_or("").to_string(),
-                v["hour_start"].as_str().unwrap_or("").to_string(),
-                v["queue_id"].as_str().unwrap_or("").to_string(),
-            )
-        };
-        k(a).cmp(&k(b))
-    });
-    Ok(rows)
-}
-
-fn date_lit(d: NaiveDate) -> datafusion::prelude::Expr {
-    lit(datafusion::scalar::ScalarValue::Date32(Some(
-        crate::config::zone::days_since_epoch(d),
-    )))
 }
 
 fn batches_to_json(batches: &[arrow::record_batch::RecordBatch]) -> Result<Vec<Value>, String> {

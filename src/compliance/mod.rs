@@ -3,3 +3,4 @@
 
 pub mod policy;
 pub mod scan;
+pub mod view;

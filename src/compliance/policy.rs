@@ -83,7 +83,7 @@ pub async fn save(
                     version: p.version,
                     saved_at: Utc::now() - chrono::Duration::milliseconds(1),
                     reason: "policy in force before the first edit from the app".into(),
-                    text: policy_text_of(lake).await?,
+                    text: p.text,
                 },
             )
             .await?;
@@ -100,11 +100,6 @@ pub async fn save(
     record(lake, &v).await?;
     config::write(lake, config::POLICY_FILE, &v.text).await?;
     Ok(v)
-}
-
-/// The policy file's text as it is in the lake.
-async fn policy_text_of(lake: &Lake) -> Result<String, PolicyEditError> {
-    Ok(config::read_or_init(lake, config::POLICY_FILE, config::PRESET_GENERAL).await?)
 }
 
 async fn record(lake: &Lake, v: &PolicyVersion) -> Result<(), PolicyEditError> {

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::config::ConfigError;
 use crate::lake::Lake;
 use crate::progress::JobProgress;
+use crate::query::Layer;
 use crate::silver::masking::{LoadPolicyError, load_policy};
 use crate::silver::pii::{PhoneCache, phone_text};
 
@@ -29,14 +30,6 @@ pub const NOT_SCANNED: &[&str] = &["_source_file", "_bronze_file", "_policy_vers
 /// numbers, so these are scanned only for e-mails and phones written as phones (a feed that
 /// uses the caller's e-mail or number as its contact id).
 pub const IDENTIFIER_COLUMNS: &[&str] = &["event_id", "contact_id", "queue_id", "agent_id"];
-
-/// The tables scanned, by SQL name.
-const TABLES: [&str; 4] = [
-    "silver_contacts",
-    "schema_drift",
-    "gold_daily_queue_metrics",
-    "gold_hourly_queue_metrics",
-];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
@@ -140,10 +133,15 @@ pub async fn scan(lake: &Lake, progress: &JobProgress) -> Result<ScanReport, Sca
         ..Default::default()
     };
     let mut found: BTreeMap<(String, String, String, String), Finding> = BTreeMap::new();
-    for table in TABLES {
-        let Ok(df) = ctx.sql(&format!("SELECT * FROM {table}")).await else {
+    // Every table past Bronze (Bronze keeps the raw records by design).
+    let tables = crate::query::TABLES
+        .iter()
+        .filter(|t| t.layer != Layer::Bronze);
+    for table in tables.map(|t| t.name) {
+        if !ctx.table_exist(table).map_err(q)? {
             continue; // not built yet
-        };
+        }
+        let df = ctx.table(table).await.map_err(q)?;
         progress.set_stage(format!("leak scan: {table}"));
         report.tables.push(table.to_string());
         let mut counted_columns = false;

@@ -8,6 +8,8 @@
 //! sequence of incremental runs gives the same Gold as a full rebuild. A change of the KPI
 //! settings (time zone, thresholds, window) makes the next run a full rebuild.
 
+pub mod read;
+
 use std::collections::BTreeSet;
 use std::sync::{Arc, LazyLock};
 

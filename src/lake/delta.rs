@@ -16,6 +16,8 @@ pub const SILVER_CONTACTS: &str = "silver/contacts";
 pub const SILVER_DRIFT: &str = "silver/schema_drift";
 pub const GOLD_DAILY: &str = "gold/daily_queue_metrics";
 pub const GOLD_HOURLY: &str = "gold/hourly_queue_metrics";
+/// Every Delta table of a lake, in flow order.
+pub const DELTA_TABLES: [&str; 4] = [SILVER_CONTACTS, SILVER_DRIFT, GOLD_DAILY, GOLD_HOURLY];
 
 /// Opens a table of the lake; a table that does not exist yet opens uninitialised (the first
 /// write creates it).
@@ -238,6 +240,17 @@ pub async fn replace_date_partitions(
         partition_by: Some(vec!["date".to_string()]),
         predicate: Some(dates_predicate("date", &dates)),
     };
+    // The same metrics Delta's own writes record, so the table's history reads alike.
+    let added = actions
+        .iter()
+        .filter(|a| matches!(a, Action::Add(_)))
+        .count();
+    let metrics = serde_json::json!({
+        "num_added_files": added,
+        "num_removed_files": actions.len() - added,
+    });
+    let mut metadata = metadata;
+    metadata.insert("operationMetrics".into(), metrics);
     let commit = CommitBuilder::from(CommitProperties::default().with_metadata(metadata))
         .with_actions(actions)
         .build(Some(state), table.log_store(), operation)
@@ -449,5 +462,69 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(text.contains("| 7 | 300 | 306 |"), "{text}");
+    }
+}
+
+/// One commit of a Delta table, from its log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Commit {
+    pub version: u64,
+    pub timestamp: Option<chrono::DateTime<chrono::Utc>>,
+    /// What cclake did (`silver.process`, `gold.build`, …), else Delta's operation name.
+    pub operation: String,
+    /// How many dates it replaced and how many files it added and removed, in words.
+    pub detail: String,
+}
+
+/// The table's last `limit` commits, newest first (empty for a table not written yet).
+pub async fn history(lake: &Lake, rel: &str, limit: usize) -> Result<Vec<Commit>, DeltaTableError> {
+    use futures::TryStreamExt;
+    let table = open(lake, rel).await?;
+    let Some(current) = table.version() else {
+        return Ok(Vec::new());
+    };
+    let infos: Vec<deltalake::kernel::CommitInfo> =
+        table.history(Some(limit)).try_collect().await?;
+    // The log is read newest first and without gaps down from the current version.
+    Ok(infos
+        .into_iter()
+        .zip((0..=current).rev())
+        .map(|(info, version)| commit_of(info, version))
+        .collect())
+}
+
+fn commit_of(info: deltalake::kernel::CommitInfo, version: u64) -> Commit {
+    let text = |k: &str| {
+        info.info
+            .get(k)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let operation = text("cclake.operation")
+        .or(info.operation.clone())
+        .unwrap_or_default();
+    let mut detail = Vec::new();
+    if let Some(dates) = info.info.get("cclake.dates").and_then(|d| d.as_array()) {
+        detail.push(format!("{} dates", dates.len()));
+    }
+    let metrics = info.info.get("operationMetrics");
+    let metric = |names: [&str; 2]| {
+        let m = metrics?;
+        names
+            .iter()
+            .find_map(|n| m.get(*n))
+            .and_then(|v| v.as_u64())
+    };
+    if let Some(added) = metric(["num_added_files", "numAddedFiles"]) {
+        let removed = metric(["num_removed_files", "numRemovedFiles"]).unwrap_or(0);
+        detail.push(format!("+{added} -{removed} files"));
+    }
+    Commit {
+        version,
+        timestamp: info
+            .timestamp
+            .and_then(chrono::DateTime::from_timestamp_millis),
+        operation,
+        detail: detail.join(" "),
     }
 }

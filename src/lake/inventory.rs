@@ -189,12 +189,7 @@ pub async fn inventory(lake: &Lake) -> Result<Inventory, LedgerError> {
         missing_files: records_by_path.len().saturating_sub(seen + expired),
         tables: {
             let mut t = Vec::new();
-            for rel in [
-                super::delta::SILVER_CONTACTS,
-                super::delta::SILVER_DRIFT,
-                super::delta::GOLD_DAILY,
-                super::delta::GOLD_HOURLY,
-            ] {
+            for rel in super::delta::DELTA_TABLES {
                 t.push(super::delta::table_stats(lake, rel).await.map_err(|e| {
                     LedgerError::Lake(super::LakeError::BadLocation {
                         location: rel.to_string(),

@@ -46,17 +46,78 @@ pub enum QueryError {
     ReadOnly(String),
     #[error("writing {path}: {message}")]
     Write { path: String, message: String },
+    #[error(
+        "{table} is not built yet: run `cclake process` (or Process in the app's Jobs pane) \
+         to build Silver and Gold from Bronze"
+    )]
+    NotBuilt { table: &'static str },
 }
 
-/// The SQL names of the lake's tables, with the Delta table each reads (None: Bronze).
-pub const TABLES: [(&str, Option<&str>); 6] = [
-    ("silver_contacts", Some(SILVER_CONTACTS)),
-    ("schema_drift", Some(SILVER_DRIFT)),
-    ("gold_daily_queue_metrics", Some(GOLD_DAILY)),
-    ("gold_hourly_queue_metrics", Some(GOLD_HOURLY)),
-    ("bronze_contacts", None),
-    ("bronze_events", None),
+/// A table of the lake as SQL sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LakeTable {
+    /// Its SQL name.
+    pub name: &'static str,
+    /// The Delta table it reads (`silver/contacts`, …); `None` for the Bronze tables, which
+    /// read the raw partition files.
+    pub delta: Option<&'static str>,
+    pub layer: Layer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    Bronze,
+    Silver,
+    Gold,
+}
+
+/// Every table of the lake, in flow order: the one list the SQL session, the browser, the
+/// leak scan and the API go by.
+pub const TABLES: [LakeTable; 6] = [
+    LakeTable {
+        name: "bronze_contacts",
+        delta: None,
+        layer: Layer::Bronze,
+    },
+    LakeTable {
+        name: "bronze_events",
+        delta: None,
+        layer: Layer::Bronze,
+    },
+    LakeTable {
+        name: "silver_contacts",
+        delta: Some(SILVER_CONTACTS),
+        layer: Layer::Silver,
+    },
+    LakeTable {
+        name: "schema_drift",
+        delta: Some(SILVER_DRIFT),
+        layer: Layer::Silver,
+    },
+    LakeTable {
+        name: "gold_daily_queue_metrics",
+        delta: Some(GOLD_DAILY),
+        layer: Layer::Gold,
+    },
+    LakeTable {
+        name: "gold_hourly_queue_metrics",
+        delta: Some(GOLD_HOURLY),
+        layer: Layer::Gold,
+    },
 ];
+
+/// The table of a SQL name.
+pub fn table(name: &str) -> Option<&'static LakeTable> {
+    TABLES.iter().find(|t| t.name == name)
+}
+
+/// The SQL name of a Delta table (`silver/contacts` → `silver_contacts`).
+pub fn sql_name(delta: &str) -> Option<&'static str> {
+    TABLES
+        .iter()
+        .find(|t| t.delta == Some(delta))
+        .map(|t| t.name)
+}
 
 /// A DataFusion session with every table of the lake registered (tables not built yet are
 /// left out, so a query naming them says the table is not found).
@@ -77,8 +138,8 @@ pub async fn session_with(
             ctx.register_udf(udf);
         }
     }
-    for (name, rel) in TABLES {
-        let Some(rel) = rel else { continue };
+    for LakeTable { name, delta, .. } in TABLES {
+        let Some(rel) = delta else { continue };
         let table = delta::open(lake, rel)
             .await
             .map_err(|source| QueryError::Delta { table: rel, source })?;
@@ -133,7 +194,19 @@ pub fn read_only() -> SQLOptions {
 /// Plans SQL a user typed (the CLI, the SQL pane, the grid's filter), refusing anything but a
 /// query before it runs.
 pub async fn user_sql(ctx: &SessionContext, sql: &str) -> Result<DataFrame, QueryError> {
-    let plan = ctx.state().create_logical_plan(sql).await?;
+    let state = ctx.state();
+    let dialect = state.config().options().sql_parser.dialect;
+    let statement = state.sql_to_statement(sql, &dialect)?;
+    // A lake table the session left out has not been built yet: say so, rather than let
+    // the planner call it unknown.
+    for r in state.resolve_table_references(&statement)? {
+        if let Some(t) = table(r.table())
+            && !ctx.table_exist(r.clone())?
+        {
+            return Err(QueryError::NotBuilt { table: t.name });
+        }
+    }
+    let plan = state.statement_to_plan(statement).await?;
     read_only()
         .verify_plan(&plan)
         .map_err(|e| QueryError::ReadOnly(e.strip_backtrace()))?;

@@ -142,6 +142,8 @@ pub struct Policy {
     pub file: PolicyFile,
     pub detectors: Detectors,
     pub version: String,
+    /// The policy file's text, as saved (its version is the SHA-256 of this).
+    pub text: String,
 }
 
 impl Policy {
@@ -175,6 +177,7 @@ impl Policy {
             file,
             detectors,
             version: hex::encode(Sha256::digest(text.as_bytes())),
+            text: text.to_string(),
         })
     }
 

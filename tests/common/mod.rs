@@ -174,3 +174,77 @@ pub fn table_rows(rt: &tokio::runtime::Runtime, lake: &cclake::lake::Lake, rel: 
 pub fn silver_rows(rt: &tokio::runtime::Runtime, lake: &cclake::lake::Lake) -> Vec<Row> {
     table_rows(rt, lake, cclake::lake::delta::SILVER_CONTACTS)
 }
+
+/// The HMAC key the tests mask with (long enough for the CLI's check too).
+pub const KEY: &str = "cclake-test-key-0123456789abcdef0123456789";
+
+pub fn key() -> cclake::silver::digest::HmacKey {
+    cclake::silver::digest::HmacKey::from_bytes(KEY.as_bytes().to_vec())
+}
+
+/// A local lake `name` in `dir`.
+pub fn lake(dir: &Path, name: &str) -> cclake::lake::Lake {
+    cclake::lake::Lake::open(dir.join(name).to_str().unwrap()).unwrap()
+}
+
+/// Silver then Gold with the test key, as `cclake process` runs them.
+pub fn process(
+    rt: &tokio::runtime::Runtime,
+    lake: &cclake::lake::Lake,
+    mode: cclake::silver::ProcessMode,
+) -> cclake::pipeline::LayersSummary {
+    rt.block_on(cclake::pipeline::process(
+        lake,
+        mode,
+        key(),
+        &cclake::pipeline::JobProgress::new(),
+    ))
+    .unwrap()
+}
+
+/// Silver alone with the test key.
+pub fn process_silver(
+    rt: &tokio::runtime::Runtime,
+    lake: &cclake::lake::Lake,
+    mode: cclake::silver::ProcessMode,
+) -> cclake::silver::ProcessSummary {
+    rt.block_on(cclake::silver::process(
+        lake,
+        mode,
+        key(),
+        &cclake::pipeline::JobProgress::new(),
+    ))
+    .unwrap()
+}
+
+/// Demo exports written to `out` from October 2026.
+pub fn generate(out: &Path, days: u32, contacts_per_day: u32, seed: u64) {
+    cclake::demo::generate(
+        &cclake::demo::GenerateOptions {
+            out: out.to_path_buf(),
+            days,
+            contacts_per_day,
+            seed,
+            start: "2026-10-01".parse().unwrap(),
+        },
+        &cclake::pipeline::JobProgress::new(),
+    )
+    .unwrap();
+}
+
+/// A lake `lake` in `dir` holding generated exports (in `dir/exports`), ingested and
+/// processed to Gold.
+pub fn demo_lake(
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+    days: u32,
+    contacts_per_day: u32,
+    seed: u64,
+) -> cclake::lake::Lake {
+    let exports = dir.join("exports");
+    generate(&exports, days, contacts_per_day, seed);
+    let lake = lake(dir, "lake");
+    ingest(&lake, &[exports]);
+    process(rt, &lake, cclake::silver::ProcessMode::Incremental);
+    lake
+}

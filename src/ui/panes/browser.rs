@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::format::{bytes, thousands};
 use crate::lake::Lake;
-use crate::lake::delta::{GOLD_DAILY, SILVER_CONTACTS, SILVER_DRIFT, TableStats};
+use crate::lake::delta::{Commit, SILVER_CONTACTS, TableStats};
 use crate::lake::inventory::{Inventory, PartitionStats};
 use crate::ui::fetch::Fetch;
 use crate::ui::grid::{DataGrid, Source, static_table};
@@ -35,13 +35,10 @@ pub enum Node {
 }
 
 impl Node {
-    fn sql_table(rel: &str) -> &'static str {
-        match rel {
-            SILVER_CONTACTS => "silver_contacts",
-            SILVER_DRIFT => "schema_drift",
-            GOLD_DAILY => "gold_daily_queue_metrics",
-            _ => "gold_hourly_queue_metrics",
-        }
+    /// The SQL name of a Delta table the tree lists (the tree lists only the lake's tables;
+    /// any other name would make the query fail by name, not read another table).
+    fn sql_table(rel: &str) -> String {
+        crate::query::sql_name(rel).map_or_else(|| rel.replace('/', "_"), str::to_string)
     }
 
     /// The query that lists the node's rows.
@@ -95,15 +92,6 @@ impl Node {
     }
 }
 
-/// A commit of a Delta table, from its log.
-#[derive(Debug, Clone)]
-struct Commit {
-    version: u64,
-    timestamp: Option<DateTime<Utc>>,
-    operation: String,
-    detail: String,
-}
-
 /// The browser pane.
 #[derive(Default)]
 pub struct BrowserPane {
@@ -115,56 +103,11 @@ pub struct BrowserPane {
     lineage: Option<(usize, Fetch<Vec<arrow::record_batch::RecordBatch>>)>,
 }
 
+/// The table's last commits, newest first.
 async fn read_history(lake: Lake, rel: String) -> Result<Vec<Commit>, String> {
-    let mut metas = lake
-        .list(&format!("{rel}/_delta_log"))
+    crate::lake::delta::history(&lake, &rel, 30)
         .await
-        .map_err(|e| e.to_string())?;
-    metas.retain(|m| m.location.as_ref().ends_with(".json"));
-    metas.sort_by(|a, b| b.location.cmp(&a.location));
-    let mut out = Vec::new();
-    for m in metas.into_iter().take(30) {
-        let version = m
-            .location
-            .filename()
-            .and_then(|f| f.trim_end_matches(".json").parse().ok())
-            .unwrap_or(0);
-        let body = lake.get(&m.location).await.map_err(|e| e.to_string())?;
-        let mut c = Commit {
-            version,
-            timestamp: None,
-            operation: String::new(),
-            detail: String::new(),
-        };
-        let (mut adds, mut removes) = (0, 0);
-        for line in body.split(|b| *b == b'\n') {
-            let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
-                continue;
-            };
-            if let Some(ci) = v.get("commitInfo") {
-                c.timestamp = ci
-                    .get("timestamp")
-                    .and_then(|t| t.as_i64())
-                    .and_then(DateTime::from_timestamp_millis);
-                c.operation = ci
-                    .get("cclake.operation")
-                    .or_else(|| ci.get("operation"))
-                    .and_then(|o| o.as_str())
-                    .unwrap_or("")
-                    .to_string();
-                if let Some(d) = ci.get("cclake.dates").and_then(|d| d.as_array()) {
-                    c.detail = format!("{} dates", d.len());
-                }
-            }
-            adds += v.get("add").is_some() as usize;
-            removes += v.get("remove").is_some() as usize;
-        }
-        c.detail = format!("{} +{adds} -{removes} files", c.detail)
-            .trim()
-            .to_string();
-        out.push(c);
-    }
-    Ok(out)
+        .map_err(|e| e.to_string())
 }
 
 impl BrowserPane {

@@ -3,13 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit};
-use arrow::record_batch::RecordBatch;
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use egui_plot::{HLine, Legend, Line, Plot, PlotPoints, Points};
 use serde::{Deserialize, Serialize};
 
+use crate::gold::{self, read::GoldReadError, read::Grain, read::KpiRow, read::Selection};
 use crate::lake::Lake;
 use crate::ui::fetch::Fetch;
 
@@ -89,30 +87,6 @@ impl Default for ChartSettings {
     }
 }
 
-/// One Gold row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KpiRow {
-    pub date: NaiveDate,
-    pub hour: Option<i32>,
-    pub hour_start: Option<DateTime<Utc>>,
-    pub queue_id: String,
-    pub queue_name: String,
-    pub total: i64,
-    pub answered: i64,
-    pub abandoned: i64,
-    pub short: i64,
-    pub within_sl: i64,
-    pub aht: Option<f64>,
-    pub asa: Option<f64>,
-    pub sl: Option<f64>,
-    pub abandon_rate: Option<f64>,
-    pub fcr_eligible: i64,
-    pub fcr_resolved: i64,
-    pub fcr: Option<f64>,
-    pub csat: Option<f64>,
-    pub csat_n: i64,
-}
-
 impl KpiRow {
     fn hover(&self, metric: Metric) -> String {
         let when = match (self.hour, self.hour_start) {
@@ -139,110 +113,6 @@ impl KpiRow {
     }
 }
 
-/// Reads Gold rows from query results.
-pub fn rows_from_batches(batches: &[RecordBatch]) -> Vec<KpiRow> {
-    let mut out = Vec::new();
-    for b in batches {
-        let s = |c: &str| {
-            b.column_by_name(c)
-                .and_then(|a| crate::lake::delta::utf8_column(a).ok())
-        };
-        let f = |c: &str| {
-            b.column_by_name(c)
-                .and_then(|a| arrow::compute::cast(a, &DataType::Float64).ok())
-        };
-        let i = |c: &str| {
-            b.column_by_name(c)
-                .and_then(|a| arrow::compute::cast(a, &DataType::Int64).ok())
-        };
-        let (Some(date), Some(qid), Some(qn)) = (i("date"), s("queue_id"), s("queue_name")) else {
-            continue;
-        };
-        let date = date.as_primitive::<Int64Type>().clone();
-        let hour = i("hour");
-        let hour_start = b.column_by_name("hour_start").and_then(|a| {
-            arrow::compute::cast(a, &DataType::Timestamp(TimeUnit::Microsecond, None))
-                .ok()
-                .and_then(|a| arrow::compute::cast(&a, &DataType::Int64).ok())
-        });
-        let fl = |c: &str| f(c);
-        let cols_f: Vec<_> = [
-            "avg_duration_sec",
-            "avg_wait_sec",
-            "service_level_pct",
-            "abandon_rate_pct",
-            "fcr_rate_pct",
-            "customer_satisfaction_avg",
-        ]
-        .iter()
-        .map(|c| fl(c))
-        .collect();
-        let cols_i: Vec<_> = [
-            "total_contacts",
-            "answered_contacts",
-            "abandoned_contacts",
-            "short_abandoned_contacts",
-            "answered_within_sl",
-            "fcr_eligible_contacts",
-            "fcr_resolved_contacts",
-            "csat_responses",
-        ]
-        .iter()
-        .map(|c| i(c))
-        .collect();
-        let getf = |k: usize, r: usize| -> Option<f64> {
-            let a = cols_f[k].as_ref()?;
-            let a = a.as_primitive::<Float64Type>();
-            (!a.is_null(r)).then(|| a.value(r))
-        };
-        let geti = |k: usize, r: usize| -> i64 {
-            cols_i[k]
-                .as_ref()
-                .map(|a| a.as_primitive::<Int64Type>())
-                .filter(|a| !a.is_null(r))
-                .map(|a| a.value(r))
-                .unwrap_or(0)
-        };
-        for r in 0..b.num_rows() {
-            let d = NaiveDate::default() + chrono::Duration::days(date.value(r));
-            out.push(KpiRow {
-                date: d,
-                hour: hour
-                    .as_ref()
-                    .map(|a| a.as_primitive::<Int64Type>().value(r) as i32),
-                hour_start: hour_start.as_ref().and_then(|a| {
-                    DateTime::from_timestamp_micros(a.as_primitive::<Int64Type>().value(r))
-                }),
-                queue_id: if qid.is_null(r) {
-                    "(no queue)".into()
-                } else {
-                    qid.value(r).to_string()
-                },
-                queue_name: if qn.is_null(r) {
-                    qid.value(r).to_string()
-                } else {
-                    qn.value(r).to_string()
-                },
-                total: geti(0, r),
-                answered: geti(1, r),
-                abandoned: geti(2, r),
-                short: geti(3, r),
-                within_sl: geti(4, r),
-                fcr_eligible: geti(5, r),
-                fcr_resolved: geti(6, r),
-                csat_n: geti(7, r),
-                aht: getf(0, r),
-                asa: getf(1, r),
-                sl: getf(2, r),
-                abandon_rate: getf(3, r),
-                fcr: getf(4, r),
-                csat: getf(5, r),
-            });
-        }
-    }
-    out
-}
-
 /// The charts pane.
 #[derive(Default)]
 pub struct ChartsPane {
@@ -254,15 +124,11 @@ pub struct ChartsPane {
     last_export: Option<Result<String, String>>,
 }
 
-async fn load(lake: Lake, sql: String) -> Result<Vec<KpiRow>, String> {
-    let ctx = crate::query::session(&lake)
-        .await
-        .map_err(|e| e.to_string())?;
-    let tables = ctx.catalog_names();
-    let _ = tables;
-    match crate::query::run(&ctx, &sql).await {
-        Ok(r) => Ok(rows_from_batches(&r.batches)),
-        Err(e) if e.to_string().contains("not found") => Ok(Vec::new()),
+/// Gold rows of a grain; none while Gold is not built.
+async fn load(lake: Lake, grain: Grain, sel: Selection) -> Result<Vec<KpiRow>, String> {
+    match gold::read::rows(&lake, grain, &sel).await {
+        Ok(rows) => Ok(rows),
+        Err(GoldReadError::NotBuilt { .. }) => Ok(Vec::new()),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -322,10 +188,7 @@ impl ChartsPane {
             self.daily = Some(Fetch::spawn(
                 rt,
                 ui.ctx(),
-                load(
-                    l,
-                    "SELECT * FROM gold_daily_queue_metrics ORDER BY date, queue_id".into(),
-                ),
+                load(l, Grain::Daily, Selection::default()),
             ));
             self.hourly = None;
         }
@@ -535,10 +398,13 @@ impl ChartsPane {
         colors: &BTreeMap<String, egui::Color32>,
     ) {
         if self.hourly.as_ref().is_none_or(|(d, _)| *d != day) {
-            let sql = format!(
-                "SELECT * FROM gold_hourly_queue_metrics WHERE date = DATE '{day}' ORDER BY hour_start, queue_id"
-            );
-            self.hourly = Some((day, Fetch::spawn(rt, ui.ctx(), load(lake.clone(), sql))));
+            let sel = Selection {
+                from: Some(day),
+                to: Some(day),
+                queue_id: None,
+            };
+            let rows = load(lake.clone(), Grain::Hourly, sel);
+            self.hourly = Some((day, Fetch::spawn(rt, ui.ctx(), rows)));
         }
         ui.horizontal(|ui| {
             ui.heading(format!(

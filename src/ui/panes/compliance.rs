@@ -6,12 +6,11 @@
 use std::collections::BTreeMap;
 
 use crate::compliance::policy::{self, PolicyVersion, PreviewRow};
+use crate::compliance::view::{self, ComplianceView};
 use crate::lake::Lake;
 use crate::pipeline::{Job, NewKey};
 use crate::silver::ProcessMode;
-use crate::silver::masking::{
-    Action, ColumnCounts, ColumnRule, PII_COLUMNS, Policy, PolicyFile, Unvalidated,
-};
+use crate::silver::masking::{Action, ColumnRule, PII_COLUMNS, Policy, PolicyFile, Unvalidated};
 use crate::silver::pii::Detector;
 use crate::ui::fetch::Fetch;
 use crate::ui::jobs::Jobs;
@@ -32,29 +31,11 @@ const ACTIONS: [(Action, &str); 5] = [
     (Action::Scrub, "scrub"),
 ];
 
-/// What the pane loads from the lake.
-struct Loaded {
-    file: PolicyFile,
-    /// Version (SHA-256) of the policy file on disk.
-    current_version: String,
-    samples: Vec<(String, String)>,
-    counts: BTreeMap<String, ColumnCounts>,
-    counts_version: String,
-    history: Vec<PolicyVersion>,
-    /// Silver date → (policy version, rows).
-    partitions: Vec<(String, String, i64)>,
-    /// Silver date → when its files were last written (the Silver process that rebuilt it).
-    written: BTreeMap<String, String>,
-    /// The lake's key record (fingerprint, never the key) and its audit log.
-    key: Option<crate::silver::key_record::KeyRecord>,
-    audit: Vec<crate::lake::audit::AuditEntry>,
-}
-
 #[derive(Default)]
 pub struct CompliancePane {
     loaded_for: Option<(String, u64)>,
-    loading: Option<Fetch<Loaded>>,
-    data: Option<Loaded>,
+    loading: Option<Fetch<ComplianceView>>,
+    data: Option<ComplianceView>,
     /// The policy being edited.
     edit: Option<PolicyFile>,
     preview_of: Option<PolicyFile>,
@@ -67,80 +48,6 @@ pub struct CompliancePane {
     diff_pick: (usize, usize),
     /// The last policy validated and the outcome.
     validated: Option<(PolicyFile, Result<(), String>)>,
-}
-
-async fn load(lake: Lake) -> Result<Loaded, String> {
-    let parsed = crate::silver::masking::load_policy(&lake)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (file, current_version) = (parsed.file, parsed.version);
-    let samples = policy::samples(&lake, 4).await.map_err(|e| e.to_string())?;
-    let (counts, counts_version) = crate::silver::last_masking_counts(&lake)
-        .await
-        .map_err(|e| e.to_string())?;
-    let history = policy::history(&lake).await.map_err(|e| e.to_string())?;
-    let key = crate::silver::key_record::read(&lake)
-        .await
-        .map_err(|e| e.to_string())?;
-    let audit = crate::lake::audit::read_all(&lake)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut partitions = Vec::new();
-    let ctx = crate::query::session(&lake)
-        .await
-        .map_err(|e| e.to_string())?;
-    if let Ok(r) = crate::query::run(
-        &ctx,
-        "SELECT CAST(date AS VARCHAR) AS d, _policy_version AS v, COUNT(*) AS n
-         FROM silver_contacts GROUP BY date, _policy_version ORDER BY date",
-    )
-    .await
-    {
-        for b in &r.batches {
-            let d = crate::lake::delta::utf8_column(b.column(0)).map_err(|e| e.to_string())?;
-            let v = crate::lake::delta::utf8_column(b.column(1)).map_err(|e| e.to_string())?;
-            let n = arrow::compute::cast(b.column(2), &arrow::datatypes::DataType::Int64)
-                .map_err(|e| e.to_string())?;
-            let n = n
-                .as_any()
-                .downcast_ref::<arrow::array::Int64Array>()
-                .map(|a| a.values().to_vec())
-                .unwrap_or_default();
-            for i in 0..b.num_rows() {
-                partitions.push((
-                    d.value(i).to_string(),
-                    v.value(i).to_string(),
-                    n.get(i).copied().unwrap_or(0),
-                ));
-            }
-        }
-    }
-    let written = crate::lake::delta::table_stats(&lake, crate::lake::delta::SILVER_CONTACTS)
-        .await
-        .map(|t| {
-            t.partitions
-                .into_iter()
-                .map(|p| {
-                    (
-                        p.date,
-                        p.last_modified.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Loaded {
-        file,
-        written,
-        current_version,
-        samples,
-        counts,
-        counts_version,
-        history,
-        partitions,
-        key,
-        audit,
-    })
 }
 
 fn short(v: &str) -> &str {
@@ -176,7 +83,9 @@ impl CompliancePane {
         let key = (lake.location().to_string(), jobs.generation);
         if self.loaded_for.as_ref() != Some(&key) {
             self.loaded_for = Some(key);
-            self.loading = Some(Fetch::spawn(rt, ui.ctx(), load(lake.clone())));
+            let l = lake.clone();
+            let load = async move { view::load(&l).await.map_err(|e| e.to_string()) };
+            self.loading = Some(Fetch::spawn(rt, ui.ctx(), load));
         }
         if let Some(r) = self.loading.as_mut().and_then(|f| f.take()) {
             self.loading = None;
@@ -423,30 +332,22 @@ impl CompliancePane {
                     ui.strong(h);
                 }
                 ui.end_row();
-                for (d, v, n) in &data.partitions {
-                    ui.label(d);
-                    ui.label(egui::RichText::new(short(v)).monospace());
-                    ui.label(crate::format::thousands(*n as u64));
-                    ui.label(data.written.get(d).map(String::as_str).unwrap_or(""));
-                    ui.label(names.get(v.as_str()).copied().unwrap_or("(before policy history)"));
+                for p in &data.partitions {
+                    ui.label(&p.date);
+                    ui.label(egui::RichText::new(short(&p.policy_version)).monospace());
+                    ui.label(crate::format::thousands(p.rows as u64));
+                    ui.label(data.written.get(&p.date).map(String::as_str).unwrap_or(""));
+                    ui.label(names.get(p.policy_version.as_str()).copied().unwrap_or("(before policy history)"));
                     ui.end_row();
                 }
             });
             if ui.button("Export audit CSV…").clicked() {
-                let rows = data.partitions.clone();
-                let written = data.written.clone();
-                let names: BTreeMap<String, String> = data.history.iter().map(|h| (h.version.clone(), h.reason.clone())).collect();
+                let csv = data.audit_csv();
                 let _ = Fetch::spawn(rt, ui.ctx(), async move {
                     let Some(f) = rfd::AsyncFileDialog::new().set_file_name("policy_audit.csv").save_file().await else {
                         return Err("cancelled".to_string());
                     };
-                    let mut out = String::from("date,policy_version,rows,written_at,reason\n");
-                    for (d, v, n) in rows {
-                        let reason = names.get(&v).cloned().unwrap_or_default().replace('"', "\"\"");
-                        let at = written.get(&d).cloned().unwrap_or_default();
-                        out.push_str(&format!("{d},{v},{n},{at},\"{reason}\"\n"));
-                    }
-                    std::fs::write(f.path(), out).map_err(|e| e.to_string())
+                    std::fs::write(f.path(), csv).map_err(|e| e.to_string())
                 });
             }
             ui.add_space(6.0);
@@ -482,7 +383,7 @@ impl CompliancePane {
 /// audit log of rotations and erasures.
 fn key_section(
     ui: &mut egui::Ui,
-    data: &Loaded,
+    data: &ComplianceView,
     reason: &mut String,
     jobs: &mut Jobs,
     lake: &Lake,

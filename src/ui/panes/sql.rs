@@ -73,7 +73,7 @@ impl SqlPane {
             .default_size(260.0)
             .show(ui, |ui| {
                 ui.strong("Tables");
-                for (t, _) in query::TABLES {
+                for query::LakeTable { name: t, .. } in query::TABLES {
                     if ui
                         .small_button(t)
                         .on_hover_text("insert the name")
@@ -112,10 +112,16 @@ impl SqlPane {
                     .desired_width(f32::INFINITY)
                     .hint_text("SELECT … FROM silver_contacts …"),
             );
-            let run_keys = editor.has_focus() && ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Enter));
+            let run_keys = editor.has_focus()
+                && ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Enter));
             ui.horizontal(|ui| {
                 let busy = self.running.is_some();
-                if ui.add_enabled(!busy, egui::Button::new("Run")).on_hover_text("Ctrl+Enter").clicked() || (run_keys && !busy) {
+                if ui
+                    .add_enabled(!busy, egui::Button::new("Run"))
+                    .on_hover_text("Ctrl+Enter")
+                    .clicked()
+                    || (run_keys && !busy)
+                {
                     let sql = settings.text.clone();
                     self.run(rt, ui.ctx(), lake, sql, settings);
                 }
@@ -125,7 +131,11 @@ impl SqlPane {
                 }
                 if let Some((_, _, _, r)) = &self.result {
                     ui.separator();
-                    for (label, ext) in [("Export CSV…", "csv"), ("Parquet…", "parquet"), ("JSON…", "json")] {
+                    for (label, ext) in [
+                        ("Export CSV…", "csv"),
+                        ("Parquet…", "parquet"),
+                        ("JSON…", "json"),
+                    ] {
                         if ui.button(label).clicked() {
                             let r = r.clone();
                             self.export = Some(Fetch::spawn(rt, ui.ctx(), async move {
@@ -143,21 +153,35 @@ impl SqlPane {
                         }
                     }
                 }
-                if let Some(f) = &mut self.export && let Some(r) = f.poll() {
+                if let Some(f) = &mut self.export
+                    && let Some(r) = f.poll()
+                {
                     self.export_note = Some(r.clone());
                     self.export = None;
                 }
                 match &self.export_note {
-                    Some(Ok(p)) => { ui.weak(format!("saved {p}")); }
-                    Some(Err(e)) => { ui.colored_label(ui.visuals().error_fg_color, e); }
+                    Some(Ok(p)) => {
+                        ui.weak(format!("saved {p}"));
+                    }
+                    Some(Err(e)) => {
+                        ui.colored_label(ui.visuals().error_fg_color, e);
+                    }
                     None => {}
                 }
             });
-            if let Some((sql, f)) = &mut self.running && let Some(r) = f.poll().cloned() {
+            if let Some((sql, f)) = &mut self.running
+                && let Some(r) = f.poll().cloned()
+            {
                 let secs = f.elapsed_secs();
                 match &r {
                     Ok(res) => {
-                        let grid = DataGrid::new(rt, Source::Memory { schema: res.schema.clone(), batches: res.batches.clone() });
+                        let grid = DataGrid::new(
+                            rt,
+                            Source::Memory {
+                                schema: res.schema.clone(),
+                                batches: res.batches.clone(),
+                            },
+                        );
                         self.result = Some((sql.clone(), secs, grid, res.clone()));
                         self.error = None;
                     }
@@ -169,10 +193,18 @@ impl SqlPane {
                 ui.colored_label(ui.visuals().error_fg_color, e);
             }
             if let Some((_, secs, grid, r)) = &mut self.result {
-                ui.weak(format!("{} rows in {:.2} s", crate::format::thousands(r.num_rows() as u64), secs));
+                ui.weak(format!(
+                    "{} rows in {:.2} s",
+                    crate::format::thousands(r.num_rows() as u64),
+                    secs
+                ));
                 grid.ui(ui);
             } else if self.error.is_none() {
-                ui.weak("Results appear here. Tables: silver_contacts, schema_drift, gold_daily_queue_metrics, gold_hourly_queue_metrics, bronze_contacts, bronze_events.");
+                let names: Vec<&str> = query::TABLES.iter().map(|t| t.name).collect();
+                ui.weak(format!(
+                    "Results appear here. Tables: {}.",
+                    names.join(", ")
+                ));
             }
         });
     }
