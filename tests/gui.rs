@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use cclake::pipeline::Job;
 use cclake::ui::jobs::JobState;
-use cclake::ui::{CclakeApp, Pane};
+use cclake::ui::{CclakeApp, PaneId};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
@@ -82,7 +82,7 @@ fn every_pane_opens_and_an_empty_lake_offers_the_demo() {
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Num2);
     h.step();
     h.step();
-    assert_eq!(h.state().state.pane, Pane::Charts);
+    assert_eq!(h.state().state.pane, PaneId::Charts);
 }
 
 #[test]
@@ -107,7 +107,7 @@ fn a_demo_job_finishes_lands_on_the_charts_and_the_panes_show_what_it_wrote() {
     h.step();
     assert_eq!(
         h.state().state.pane,
-        Pane::Charts,
+        PaneId::Charts,
         "the demo lands on the charts"
     );
 
@@ -255,12 +255,12 @@ fn the_api_server_starts_and_stops_from_the_window() {
     wait_until(&mut h, 20, "the lake", |h| h.state().lake().is_some());
     h.get_by_label("API server").click();
     h.step();
-    h.state_mut().settings.set_addr("127.0.0.1:0");
+    h.state_mut().api_server.set_addr("127.0.0.1:0");
     h.get_by_label("Start server").click();
     wait_until(&mut h, 20, "the server address", |h| {
-        h.state().settings.serving_on().is_some()
+        h.state().api_server.serving_on().is_some()
     });
-    let addr = h.state().settings.serving_on().unwrap();
+    let addr = h.state().api_server.serving_on().unwrap();
     assert!(has_label(
         &h,
         &format!("http://{addr}/api/v2/analytics/gold/summary")
@@ -408,5 +408,91 @@ fn the_policy_editor_previews_refuses_a_bad_regex_at_its_field_and_saves_with_hi
     );
     wait_until(&mut h, 20, "the history in the pane", |h| {
         has_label(h, "phones are pseudonymised upstream")
+    });
+}
+
+#[test]
+fn rotate_key_from_the_compliance_pane_rebuilds_under_a_new_key_file_and_audits_it() {
+    use cclake::silver::digest::HmacKey;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    // The app's key comes from a key file, as on a desktop without CCLAKE_HMAC_KEY.
+    let key_file = dir.path().join("hmac.key");
+    let key = HmacKey::from_file(&key_file).unwrap();
+    let old_text = std::fs::read(&key_file).unwrap();
+    let exports = dir.path().join("exports");
+    common::generate(&exports, 2, 60, 4);
+    let lake = common::lake(dir.path(), "lake");
+    common::ingest(&lake, &[exports]);
+    rt.block_on(cclake::pipeline::process(
+        &lake,
+        cclake::silver::ProcessMode::Incremental,
+        key.clone(),
+        &cclake::pipeline::JobProgress::new(),
+    ))
+    .unwrap();
+    let app = CclakeApp::new(
+        rt.handle().clone(),
+        None,
+        Some(dir.path().join("lake").display().to_string()),
+        String::new(),
+        Ok(key.clone()),
+    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut CclakeApp| app.show(ui), app);
+    h.get_by_label("Compliance").click();
+    let fingerprint = &key.fingerprint()[..12];
+    wait_until(&mut h, 60, "the key section", |h| {
+        has_label(h, "lake's fingerprint") && has_label(h, fingerprint)
+    });
+    // The button waits for a reason.
+    use egui_kittest::kittest::NodeT;
+    assert!(h.get_by_label("Rotate key…").accesskit_node().is_disabled());
+    h.state_mut()
+        .compliance
+        .set_rekey_reason("laptop with the old key was lost (ticket 7)");
+    h.step();
+    h.get_by_label("Rotate key…").click_accesskit();
+    wait_until(&mut h, 300, "the rotation", |h| {
+        h.state()
+            .jobs
+            .history
+            .iter()
+            .any(|r| !matches!(r.state, JobState::Queued | JobState::Running))
+    });
+    let rec = h.state().jobs.history.last().unwrap().clone();
+    assert!(matches!(rec.state, JobState::Done(_)), "{:?}", rec.state);
+
+    // The key file now holds a new key, the old one is kept beside it, and the app's queue
+    // masks with the new one.
+    let new_text = std::fs::read(&key_file).unwrap();
+    assert_ne!(new_text, old_text);
+    let retired: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("hmac.key.retired-")
+        })
+        .collect();
+    assert_eq!(retired.len(), 1);
+    assert_eq!(std::fs::read(retired[0].path()).unwrap(), old_text);
+    let new_key = HmacKey::from_file(&key_file).unwrap();
+    assert_eq!(
+        h.state().jobs.key().unwrap().fingerprint(),
+        new_key.fingerprint()
+    );
+    // The lake records the new fingerprint and the audit log says why; the pane shows both.
+    let record = rt
+        .block_on(cclake::silver::key_record::read(&lake))
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.fingerprint, new_key.fingerprint());
+    assert!(record.rotation.is_none());
+    let new_short = &new_key.fingerprint()[..12];
+    wait_until(&mut h, 60, "the new fingerprint and the audit entry", |h| {
+        has_label(h, new_short) && has_label(h, "laptop with the old key was lost (ticket 7)")
     });
 }

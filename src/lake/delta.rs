@@ -251,6 +251,7 @@ pub async fn replace_date_partitions(
     });
     let mut metadata = metadata;
     metadata.insert("operationMetrics".into(), metrics);
+    metadata.insert("cclake.writer".into(), "date_partitions".into());
     let commit = CommitBuilder::from(CommitProperties::default().with_metadata(metadata))
         .with_actions(actions)
         .build(Some(state), table.log_store(), operation)
@@ -437,14 +438,16 @@ mod tests {
             [("2026-09-02".into(), 7), ("2026-09-03".into(), 3)]
         );
         assert_eq!(s.files, 2);
-        // This commit came from the per-date writers, not a fallback to delta-rs's write
-        // (which records operation metrics in its commit info).
+        // This commit came from the per-date writers, not a fallback to delta-rs's write.
         let log = std::fs::read_to_string(
             dir.path()
                 .join("lake/silver/t/_delta_log/00000000000000000001.json"),
         )
         .unwrap();
-        assert!(!log.contains("operationMetrics"), "{log}");
+        assert!(
+            log.contains("\"cclake.writer\":\"date_partitions\""),
+            "{log}"
+        );
         assert_eq!(log.matches("\"remove\"").count(), 2, "{log}");
 
         // What a Delta reader sees: the new values only, each on its date.

@@ -144,38 +144,14 @@ pub async fn report(lake: &crate::lake::Lake) -> Result<Vec<DriftSummary>, super
 
     use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
 
-    let table = crate::lake::delta::open(lake, crate::lake::delta::SILVER_DRIFT)
-        .await
-        .map_err(|source| super::SilverError::Delta {
-            table: crate::lake::delta::SILVER_DRIFT,
-            source,
-        })?;
-    let ctx = datafusion::prelude::SessionContext::new();
-    let df_err = |e: datafusion::error::DataFusionError| super::SilverError::Delta {
-        table: crate::lake::delta::SILVER_DRIFT,
-        source: deltalake::DeltaTableError::Generic(e.to_string()),
-    };
-    let registered = crate::lake::delta::register(&ctx, "drift", &table)
-        .await
-        .map_err(|source| super::SilverError::Delta {
-            table: crate::lake::delta::SILVER_DRIFT,
-            source,
-        })?;
-    if !registered {
-        return Ok(Vec::new());
-    }
     let sql = "SELECT shape, field, kind, CAST(SUM(count) AS BIGINT) AS count, MIN(first_seen) AS first_seen, \
                MAX(last_seen) AS last_seen, MAX(example) AS example, CAST(COUNT(DISTINCT date) AS BIGINT) AS days \
-               FROM drift GROUP BY shape, field, kind \
+               FROM t GROUP BY shape, field, kind \
                ORDER BY CASE kind WHEN 'missing' THEN 0 WHEN 'type_changed' THEN 1 WHEN 'unmapped_status' THEN 2 ELSE 3 END, \
                shape, field";
-    let batches = ctx
-        .sql(sql)
-        .await
-        .map_err(df_err)?
-        .collect()
-        .await
-        .map_err(df_err)?;
+    let Some(batches) = query_table(lake, crate::lake::delta::SILVER_DRIFT, sql).await? else {
+        return Ok(Vec::new());
+    };
     let mut out = Vec::new();
     for b in batches {
         let s = |i: usize| {
@@ -206,6 +182,73 @@ pub async fn report(lake: &crate::lake::Lake) -> Result<Vec<DriftSummary>, super
                 last_seen: DateTime::from_timestamp_micros(last.value(i)).unwrap_or_default(),
                 example: (!example.is_null(i)).then(|| example.value(i).to_string()),
                 days: days.value(i),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Runs `sql` over one Silver table registered as `t`; `None` when the table is not built.
+async fn query_table(
+    lake: &crate::lake::Lake,
+    table: &'static str,
+    sql: &str,
+) -> Result<Option<Vec<arrow::record_batch::RecordBatch>>, super::SilverError> {
+    let delta_err = |source| super::SilverError::Delta { table, source };
+    let df_err = |e: datafusion::error::DataFusionError| {
+        delta_err(deltalake::DeltaTableError::Generic(e.to_string()))
+    };
+    let delta = crate::lake::delta::open(lake, table)
+        .await
+        .map_err(delta_err)?;
+    let ctx = datafusion::prelude::SessionContext::new();
+    if !crate::lake::delta::register(&ctx, "t", &delta)
+        .await
+        .map_err(delta_err)?
+    {
+        return Ok(None);
+    }
+    let df = ctx.sql(sql).await.map_err(df_err)?;
+    Ok(Some(df.collect().await.map_err(df_err)?))
+}
+
+/// Silver rows of one date, and how many of them carry rescued data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RescuedDay {
+    pub date: chrono::NaiveDate,
+    pub rescued: i64,
+    pub total: i64,
+}
+
+/// Rows with rescued data per Silver date, oldest first (none before Silver is built).
+pub async fn rescued_per_day(
+    lake: &crate::lake::Lake,
+) -> Result<Vec<RescuedDay>, super::SilverError> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{Date32Type, Int64Type};
+    let sql = "SELECT date, CAST(COUNT(_rescued_data) AS BIGINT) AS rescued, \
+               CAST(COUNT(*) AS BIGINT) AS total FROM t GROUP BY date ORDER BY date";
+    let Some(batches) = query_table(lake, crate::lake::delta::SILVER_CONTACTS, sql).await? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for b in batches {
+        let date = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Date32).map_err(
+            |source| super::SilverError::Arrow {
+                date: chrono::NaiveDate::default(),
+                source,
+            },
+        )?;
+        let date = date.as_primitive::<Date32Type>();
+        let (rescued, total) = (
+            b.column(1).as_primitive::<Int64Type>(),
+            b.column(2).as_primitive::<Int64Type>(),
+        );
+        for i in 0..b.num_rows() {
+            out.push(RescuedDay {
+                date: chrono::NaiveDate::default() + chrono::Duration::days(date.value(i).into()),
+                rescued: rescued.value(i),
+                total: total.value(i),
             });
         }
     }

@@ -1,71 +1,20 @@
-//! The app: the shell (lake bar, pane navigation, status bar), the persisted state and the
-//! plumbing (runtime handle, job queue). Panes live in `panes/`.
+//! The app: its persisted state, the panes, and each frame's order of work: pick up the lake
+//! being opened and the jobs' events, draw the frame and the current pane, then carry out the
+//! commands the panes sent.
 
 use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender, channel};
 
 use serde::{Deserialize, Serialize};
 
 use super::fetch::Fetch;
 use super::jobs::{JobState, Jobs};
-use super::panes::{
-    browser, charts, compliance, drift, jobs as jobs_pane, overview, settings, sql,
-};
-use crate::format::{duration, thousands};
+use super::pane::{AppCommand, Pane, PaneContext, PaneId};
+use super::panes::{api_server, browser, charts, compliance, drift, jobs, overview, sql};
+use super::shell::FrameTimes;
 use crate::lake::Lake;
 use crate::pipeline::Job;
 use crate::silver::digest::HmacKey;
-
-/// The panes, in navigation order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Pane {
-    Overview,
-    Charts,
-    Browser,
-    Sql,
-    Compliance,
-    Drift,
-    Jobs,
-    Settings,
-}
-
-impl Pane {
-    pub const ALL: [Pane; 8] = [
-        Pane::Overview,
-        Pane::Charts,
-        Pane::Browser,
-        Pane::Sql,
-        Pane::Compliance,
-        Pane::Drift,
-        Pane::Jobs,
-        Pane::Settings,
-    ];
-
-    pub fn label(&self) -> &'static str {
-        match self {
-            Pane::Overview => "Overview",
-            Pane::Charts => "KPI charts",
-            Pane::Browser => "Partitions",
-            Pane::Sql => "SQL",
-            Pane::Compliance => "Compliance",
-            Pane::Drift => "Schema drift",
-            Pane::Jobs => "Jobs",
-            Pane::Settings => "API server",
-        }
-    }
-
-    fn key(&self) -> egui::Key {
-        match self {
-            Pane::Overview => egui::Key::Num1,
-            Pane::Charts => egui::Key::Num2,
-            Pane::Browser => egui::Key::Num3,
-            Pane::Sql => egui::Key::Num4,
-            Pane::Compliance => egui::Key::Num5,
-            Pane::Drift => egui::Key::Num6,
-            Pane::Jobs => egui::Key::Num7,
-            Pane::Settings => egui::Key::Num8,
-        }
-    }
-}
 
 /// What the user sees and chose; saved by eframe between runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,7 +22,7 @@ impl Pane {
 pub struct AppState {
     pub lake: String,
     pub recent: Vec<String>,
-    pub pane: Pane,
+    pub pane: PaneId,
     pub charts: charts::ChartSettings,
     pub sql: sql::SqlSettings,
     pub show_frame_time: bool,
@@ -84,7 +33,7 @@ impl Default for AppState {
         AppState {
             lake: String::new(),
             recent: Vec::new(),
-            pane: Pane::Overview,
+            pane: PaneId::Overview,
             charts: Default::default(),
             sql: Default::default(),
             show_frame_time: true,
@@ -95,64 +44,28 @@ impl Default for AppState {
 /// The running app.
 pub struct CclakeApp {
     pub state: AppState,
-    rt: tokio::runtime::Handle,
+    pub(super) rt: tokio::runtime::Handle,
     pub jobs: Jobs,
-    lake: Option<Lake>,
-    lake_error: Option<String>,
-    opening: Option<Fetch<Lake>>,
-    lake_input: String,
-    folder_pick: Option<Fetch<Option<PathBuf>>>,
-    file_pick: Option<Fetch<Vec<PathBuf>>>,
+    pub(super) lake: Option<Lake>,
+    pub(super) lake_error: Option<String>,
+    pub(super) opening: Option<Fetch<Lake>>,
+    pub(super) lake_input: String,
+    pub(super) folder_pick: Option<Fetch<Option<PathBuf>>>,
     /// The demo job started from the empty-lake offer: when it ends, show the charts.
     demo_job: Option<u64>,
     /// First start on the default lake: create the demo lake without asking if it is empty.
     auto_demo: bool,
+    commands: (Sender<AppCommand>, Receiver<AppCommand>),
     pub overview: overview::OverviewPane,
     pub charts: charts::ChartsPane,
     pub browser: browser::BrowserPane,
     pub sql: sql::SqlPane,
-    jobs_pane: jobs_pane::JobsPane,
-    pub settings: settings::SettingsPane,
+    pub jobs_pane: jobs::JobsPane,
+    pub api_server: api_server::ApiServerPane,
     pub drift: drift::DriftPane,
     pub compliance: compliance::CompliancePane,
     /// CPU time of the last frames' UI code, for the frame-time readout.
     pub frame_ms: FrameTimes,
-}
-
-/// Recent frame times (ms).
-#[derive(Default, Debug, Clone)]
-pub struct FrameTimes {
-    samples: std::collections::VecDeque<f32>,
-    frames: u64,
-}
-
-impl FrameTimes {
-    fn push(&mut self, ms: f32) {
-        if self.samples.len() == 120 {
-            self.samples.pop_front();
-        }
-        self.samples.push_back(ms);
-    }
-    pub fn last(&self) -> f32 {
-        self.samples.back().copied().unwrap_or(0.0)
-    }
-    pub fn max(&self) -> f32 {
-        self.samples.iter().copied().fold(0.0, f32::max)
-    }
-    pub fn p95(&self) -> f32 {
-        let mut v: Vec<f32> = self.samples.iter().copied().collect();
-        v.sort_by(f32::total_cmp);
-        v.get(v.len().saturating_sub(1) * 95 / 100)
-            .copied()
-            .unwrap_or(0.0)
-    }
-    pub fn mean(&self) -> f32 {
-        if self.samples.is_empty() {
-            0.0
-        } else {
-            self.samples.iter().sum::<f32>() / self.samples.len() as f32
-        }
-    }
 }
 
 impl CclakeApp {
@@ -177,6 +90,8 @@ impl CclakeApp {
         }
         let mut app = CclakeApp {
             lake_input: state.lake.clone(),
+            charts: charts::ChartsPane::new(state.charts.clone()),
+            sql: sql::SqlPane::new(state.sql.clone()),
             state,
             jobs: Jobs::new(rt.clone(), key),
             rt,
@@ -184,15 +99,13 @@ impl CclakeApp {
             lake_error: None,
             opening: None,
             folder_pick: None,
-            file_pick: None,
             demo_job: None,
             auto_demo,
+            commands: channel(),
             overview: Default::default(),
-            charts: Default::default(),
             browser: Default::default(),
-            sql: Default::default(),
             jobs_pane: Default::default(),
-            settings: Default::default(),
+            api_server: Default::default(),
             drift: Default::default(),
             compliance: Default::default(),
             frame_ms: Default::default(),
@@ -222,10 +135,9 @@ impl CclakeApp {
     fn poll_open(&mut self, ctx: &egui::Context) {
         let Some(f) = &mut self.opening else { return };
         ctx.request_repaint_after(std::time::Duration::from_millis(50));
-        match f.poll() {
+        match f.take() {
             None => {}
             Some(Ok(lake)) => {
-                let lake = lake.clone();
                 self.state.lake = lake.location().to_string();
                 self.state.recent.retain(|r| r != lake.location());
                 self.state.recent.insert(0, lake.location().to_string());
@@ -236,30 +148,36 @@ impl CclakeApp {
                 self.demo_job = None;
                 // Everything shown is of the old lake: start the panes afresh.
                 self.overview = Default::default();
-                self.charts = Default::default();
+                self.charts = charts::ChartsPane::new(self.charts.settings.clone());
                 self.browser = Default::default();
+                self.drift = Default::default();
+                self.compliance = Default::default();
             }
             Some(Err(e)) => {
-                self.lake_error = Some(e.clone());
+                self.lake_error = Some(e);
                 self.opening = None;
             }
         }
     }
 
     /// Starts a job on the open lake.
-    pub fn submit(&mut self, kind: Job) -> Option<u64> {
+    pub fn submit(&mut self, job: Job) -> Option<u64> {
         let lake = self.lake.clone()?;
-        Some(self.jobs.submit(kind, &lake))
+        let demo = matches!(job, Job::Demo { .. });
+        let id = self.jobs.submit(job, &lake);
+        if demo {
+            // The demo lands on the charts when it is done.
+            self.demo_job = Some(id);
+        }
+        Some(id)
     }
 
     /// Creates the demo lake in the open lake; the app shows the charts when it is done.
     pub fn create_demo(&mut self, days: u32, contacts_per_day: u32) -> Option<u64> {
-        let id = self.submit(Job::Demo {
+        self.submit(Job::Demo {
             days,
             contacts_per_day,
-        })?;
-        self.demo_job = Some(id);
-        Some(id)
+        })
     }
 
     /// The whole UI, one frame.
@@ -268,39 +186,8 @@ impl CclakeApp {
         let ctx = ui.ctx().clone();
         self.poll_open(&ctx);
         self.jobs.pump(&ctx);
-        if let Some(lake) = &self.lake {
-            self.overview
-                .refresh(&self.rt, &ctx, lake, self.jobs.generation);
-        }
-        if self.auto_demo && self.lake.is_some() {
-            match self.overview.is_empty_lake() {
-                Some(true) => {
-                    self.auto_demo = false;
-                    self.create_demo(30, 2000);
-                }
-                Some(false) => self.auto_demo = false,
-                None => {}
-            }
-        }
-        // A finished demo job lands on the charts.
-        if let Some(id) = self.demo_job {
-            match self
-                .jobs
-                .history
-                .iter()
-                .find(|r| r.id == id)
-                .map(|r| &r.state)
-            {
-                Some(JobState::Done(_)) => {
-                    self.state.pane = Pane::Charts;
-                    self.demo_job = None;
-                }
-                Some(JobState::Failed(_)) | Some(JobState::Cancelled(_)) | None => {
-                    self.demo_job = None
-                }
-                _ => {}
-            }
-        }
+        self.first_start_demo(&ctx);
+        self.land_finished_demo();
         self.shortcuts(&ctx);
         self.dropped_files(&ctx);
 
@@ -309,82 +196,76 @@ impl CclakeApp {
         egui::Panel::left("nav")
             .resizable(false)
             .exact_size(150.0)
-            .show(ui, |ui| {
-                ui.add_space(6.0);
-                for (i, p) in Pane::ALL.iter().enumerate() {
-                    let r = ui
-                        .add_sized(
-                            [ui.available_width(), 28.0],
-                            egui::Button::selectable(self.state.pane == *p, p.label()),
-                        )
-                        .on_hover_text(format!("Ctrl+{}", i + 1));
-                    if r.clicked() {
-                        self.state.pane = *p;
-                    }
-                }
-            });
-        egui::CentralPanel::default_margins().show(ui, |ui| {
-            let lake = self.lake.clone();
-            let generation = self.jobs.generation;
-            match self.state.pane {
-                Pane::Overview => {
-                    if let Some(Job::Demo {
-                        days,
-                        contacts_per_day,
-                    }) = self.overview.ui(ui, lake.as_ref(), &self.jobs)
-                    {
-                        self.create_demo(days, contacts_per_day);
-                    }
-                }
-                Pane::Charts => self.charts.ui(
-                    ui,
-                    &self.rt,
-                    lake.as_ref(),
-                    generation,
-                    &mut self.state.charts,
-                ),
-                Pane::Browser => self.browser.ui(ui, &self.rt, lake.as_ref(), generation),
-                Pane::Sql => self
-                    .sql
-                    .ui(ui, &self.rt, lake.as_ref(), &mut self.state.sql),
-                Pane::Settings => self.settings.ui(ui, &self.rt, lake.as_ref()),
-                Pane::Drift => self.drift.ui(ui, &self.rt, lake.as_ref(), &mut self.jobs),
-                Pane::Compliance => self
-                    .compliance
-                    .ui(ui, &self.rt, lake.as_ref(), &mut self.jobs),
-                Pane::Jobs => self.jobs_pane.ui(
-                    ui,
-                    &self.rt,
-                    lake.as_ref(),
-                    &mut self.jobs,
-                    &mut self.file_pick,
-                ),
-            }
-        });
+            .show(ui, |ui| self.nav(ui));
+        egui::CentralPanel::default_margins().show(ui, |ui| self.current_pane(ui));
+        self.run_commands();
         self.frame_ms.push(started.elapsed().as_secs_f32() * 1000.0);
-        self.frame_ms.frames += 1;
-        // CCLAKE_FRAME_LOG=1: frame-time figures on stderr every 120 frames, for measuring.
-        if self.frame_ms.frames.is_multiple_of(120)
-            && std::env::var_os("CCLAKE_FRAME_LOG").is_some()
-        {
-            let job = self
-                .jobs
-                .running()
-                .map(|(r, p)| format!("{} ({})", r.kind.label(), p.stage))
-                .unwrap_or_else(|| "no job".into());
-            eprintln!(
-                "frames {}: UI CPU mean {:.2} ms, p95 {:.2} ms, max {:.2} ms; pane {:?}; {job}",
-                self.frame_ms.frames,
-                self.frame_ms.mean(),
-                self.frame_ms.p95(),
-                self.frame_ms.max(),
-                self.state.pane
-            );
+        self.log_frame_times();
+    }
+
+    /// Draws the pane in view with this frame's context.
+    fn current_pane(&mut self, ui: &mut egui::Ui) {
+        let ctx = PaneContext::new(&self.rt, self.lake.as_ref(), &self.jobs, &self.commands.0);
+        let pane: &mut dyn Pane = match self.state.pane {
+            PaneId::Overview => &mut self.overview,
+            PaneId::Charts => &mut self.charts,
+            PaneId::Browser => &mut self.browser,
+            PaneId::Sql => &mut self.sql,
+            PaneId::Compliance => &mut self.compliance,
+            PaneId::Drift => &mut self.drift,
+            PaneId::Jobs => &mut self.jobs_pane,
+            PaneId::ApiServer => &mut self.api_server,
+        };
+        pane.ui(ui, &ctx);
+    }
+
+    /// Carries out what the panes asked for this frame.
+    fn run_commands(&mut self) {
+        while let Ok(command) = self.commands.1.try_recv() {
+            match command {
+                AppCommand::Submit(job) => {
+                    self.submit(job);
+                }
+                AppCommand::OpenLake(location) => self.open_lake(location),
+                AppCommand::Show(pane) => self.state.pane = pane,
+            }
+        }
+    }
+
+    /// The very first start on an empty default lake creates the demo lake by itself.
+    fn first_start_demo(&mut self, ctx: &egui::Context) {
+        let pane_ctx = PaneContext::new(&self.rt, self.lake.as_ref(), &self.jobs, &self.commands.0);
+        // The overview's inventory is kept current even while another pane shows.
+        let empty = self.overview.is_empty_lake(&pane_ctx, ctx);
+        if !self.auto_demo || self.lake.is_none() {
+            return;
+        }
+        match empty {
+            Some(true) => {
+                self.auto_demo = false;
+                self.create_demo(30, 2000);
+            }
+            Some(false) => self.auto_demo = false,
+            None => {}
+        }
+    }
+
+    /// A finished demo job lands on the charts.
+    fn land_finished_demo(&mut self) {
+        let Some(id) = self.demo_job else { return };
+        let state = self.jobs.history.iter().find(|r| r.id == id);
+        match state.map(|r| &r.state) {
+            Some(JobState::Done(_)) => {
+                self.state.pane = PaneId::Charts;
+                self.demo_job = None;
+            }
+            Some(JobState::Failed(_)) | Some(JobState::Cancelled(_)) | None => self.demo_job = None,
+            _ => {}
         }
     }
 
     fn shortcuts(&mut self, ctx: &egui::Context) {
-        for p in Pane::ALL {
+        for p in PaneId::ALL {
             if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, p.key())) {
                 self.state.pane = p;
             }
@@ -404,142 +285,30 @@ impl CclakeApp {
                 .collect()
         });
         if !dropped.is_empty() && self.submit(Job::ingest_and_process(dropped)).is_some() {
-            self.state.pane = Pane::Jobs;
+            self.state.pane = PaneId::Jobs;
         }
     }
 
-    fn pick_folder(&mut self, ctx: &egui::Context) {
-        if self.folder_pick.is_some() {
+    /// CCLAKE_FRAME_LOG=1: frame-time figures on stderr every 120 frames, for measuring.
+    fn log_frame_times(&self) {
+        if !self.frame_ms.frames().is_multiple_of(120)
+            || std::env::var_os("CCLAKE_FRAME_LOG").is_none()
+        {
             return;
         }
-        self.folder_pick = Some(Fetch::spawn(&self.rt, ctx, async {
-            Ok(rfd::AsyncFileDialog::new()
-                .set_title("Open a lake folder")
-                .pick_folder()
-                .await
-                .map(|f| f.path().to_path_buf()))
-        }));
-    }
-
-    fn lake_bar(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
-            ui.strong("cclake");
-            ui.separator();
-            ui.label("Lake");
-            let edit = ui.add(
-                egui::TextEdit::singleline(&mut self.lake_input)
-                    .desired_width(520.0)
-                    .hint_text("a folder, file://, s3://bucket/prefix, az://…, gs://…"),
-            );
-            let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if ui.button("Open").clicked() || enter {
-                let loc = self.lake_input.clone();
-                self.open_lake(loc);
-            }
-            if ui
-                .button("Browse…")
-                .on_hover_text("Pick a lake folder (Ctrl+O)")
-                .clicked()
-            {
-                self.pick_folder(ui.ctx());
-            }
-            if let Some(f) = &mut self.folder_pick
-                && let Some(r) = f.poll()
-            {
-                let picked = r.clone();
-                self.folder_pick = None;
-                if let Ok(Some(p)) = picked {
-                    self.open_lake(p.display().to_string());
-                }
-            }
-            let recent = self.state.recent.clone();
-            ui.menu_button("Recent lakes", |ui| {
-                if recent.is_empty() {
-                    ui.weak("no lakes opened yet");
-                }
-                for r in recent {
-                    if ui.button(&r).clicked() {
-                        self.open_lake(r);
-                        ui.close();
-                    }
-                }
-            });
-            if self.opening.is_some() {
-                ui.spinner();
-            }
-            if let Some(e) = &self.lake_error {
-                ui.colored_label(ui.visuals().error_fg_color, e);
-            }
-        });
-    }
-
-    fn status_bar(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
-            match self.jobs.running() {
-                Some((rec, p)) => {
-                    // No spinner: it repaints every frame, and software-rendered desktops
-                    // would spend a core on it while the job needs the CPU. Progress moves at
-                    // the 10 Hz the job queue asks for.
-                    ui.strong(rec.kind.label());
-                    ui.label(if p.stage.is_empty() { "starting" } else { &p.stage });
-                    let fraction = p.fraction().unwrap_or(0.0);
-                    ui.add(
-                        egui::ProgressBar::new(fraction)
-                            .desired_width(220.0)
-                            .show_percentage(),
-                    );
-                    ui.label(format!(
-                        "{} records · {}/s{}",
-                        thousands(p.records),
-                        thousands(p.records_per_sec() as u64),
-                        p.eta_secs()
-                            .map(|s| format!(" · ETA {}", duration(s)))
-                            .unwrap_or_default()
-                    ));
-                    if ui.button("Cancel").clicked() {
-                        self.jobs.cancel_running();
-                    }
-                }
-                None => {
-                    match self.jobs.history.last() {
-                        Some(r) => match &r.state {
-                            JobState::Failed(e) => {
-                                ui.colored_label(
-                                    ui.visuals().error_fg_color,
-                                    format!("{} failed: {e}", r.kind.label()),
-                                );
-                            }
-                            JobState::Done(_) => {
-                                ui.label(format!(
-                                    "{} finished in {}",
-                                    r.kind.label(),
-                                    r.secs.map(duration).unwrap_or_default()
-                                ));
-                            }
-                            JobState::Cancelled(_) => {
-                                ui.label(format!("{} cancelled", r.kind.label()));
-                            }
-                            _ => {
-                                ui.label("idle");
-                            }
-                        },
-                        None => {
-                            ui.weak("idle");
-                        }
-                    };
-                }
-            }
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if self.state.show_frame_time {
-                    ui.weak(format!(
-                        "UI {:.1} ms (max {:.1})",
-                        self.frame_ms.last(),
-                        self.frame_ms.max()
-                    ))
-                    .on_hover_text("CPU time of the app's UI code per frame, last and max of the last 120 frames");
-                }
-            });
-        });
+        let job = self
+            .jobs
+            .running()
+            .map(|(r, p)| format!("{} ({})", r.kind.label(), p.stage))
+            .unwrap_or_else(|| "no job".into());
+        eprintln!(
+            "frames {}: UI CPU mean {:.2} ms, p95 {:.2} ms, max {:.2} ms; pane {:?}; {job}",
+            self.frame_ms.frames(),
+            self.frame_ms.mean(),
+            self.frame_ms.p95(),
+            self.frame_ms.max(),
+            self.state.pane
+        );
     }
 }
 
@@ -549,6 +318,8 @@ impl eframe::App for CclakeApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        self.state.charts = self.charts.settings.clone();
+        self.state.sql = self.sql.settings.clone();
         eframe::set_value(storage, eframe::APP_KEY, &self.state);
     }
 }

@@ -5,9 +5,12 @@ pub mod app;
 pub mod fetch;
 pub mod grid;
 pub mod jobs;
+pub mod pane;
 pub mod panes;
+mod shell;
 
-pub use app::{AppState, CclakeApp, Pane};
+pub use app::{AppState, CclakeApp};
+pub use pane::{AppCommand, Pane, PaneContext, PaneId};
 
 /// Opens the app window and runs it until it is closed.
 pub fn run(

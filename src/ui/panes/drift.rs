@@ -11,320 +11,309 @@ use crate::lake::Lake;
 use crate::pipeline::Job;
 use crate::silver::ProcessMode;
 use crate::silver::canonical::MAPPABLE_COLUMNS;
-use crate::silver::drift::DriftSummary;
+use crate::silver::drift::{self, DriftSummary, RescuedDay};
 use crate::silver::review;
 use crate::silver::status_map::OUTCOMES;
 use crate::ui::fetch::Fetch;
-use crate::ui::jobs::Jobs;
+use crate::ui::pane::{Pane, PaneContext, Reloading, loaded};
 
-/// Rescued and total Silver rows of one date.
-#[derive(Debug, Clone)]
-struct DayCount {
-    date: NaiveDate,
-    rescued: i64,
-    total: i64,
+/// What the pane shows of the lake.
+struct DriftData {
+    report: Vec<DriftSummary>,
+    days: Vec<RescuedDay>,
+}
+
+async fn load(lake: Lake) -> Result<DriftData, String> {
+    let report = drift::report(&lake).await.map_err(|e| e.to_string())?;
+    let days = drift::rescued_per_day(&lake)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(DriftData { report, days })
+}
+
+/// A review decision on one drift line, and the dates it was seen on.
+struct Decision {
+    review: Review,
+    label: String,
+    span: (NaiveDate, NaiveDate),
+}
+
+enum Review {
+    /// Map a field onto a canonical column, or mark it reviewed (`None`: ignore).
+    Field {
+        shape: String,
+        field: String,
+        target: Option<String>,
+    },
+    /// Map a raw status onto an outcome.
+    Status { raw: String, outcome: String },
 }
 
 #[derive(Default)]
 pub struct DriftPane {
-    loaded_for: Option<(String, u64)>,
-    report: Option<Fetch<(Vec<DriftSummary>, Vec<DayCount>)>>,
+    data: Reloading<DriftData>,
     /// Chosen target per (shape, field, kind).
     choice: BTreeMap<(String, String, String), String>,
-    action: Option<(String, Fetch<String>)>,
+    saving: Option<(String, Fetch<String>)>,
     /// The dates the last saved change affects, for the reprocess button.
     pending: Option<(NaiveDate, NaiveDate, String)>,
     note: Option<Result<String, String>>,
 }
 
-async fn load(lake: Lake) -> Result<(Vec<DriftSummary>, Vec<DayCount>), String> {
-    let report = crate::silver::drift::report(&lake)
-        .await
-        .map_err(|e| e.to_string())?;
-    let ctx = crate::query::session(&lake)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut days = Vec::new();
-    if let Ok(r) = crate::query::run(
-        &ctx,
-        "SELECT CAST(date AS VARCHAR) AS d, COUNT(_rescued_data) AS rescued, COUNT(*) AS total
-         FROM silver_contacts GROUP BY date ORDER BY date",
-    )
-    .await
-    {
-        for b in &r.batches {
-            let d = crate::lake::delta::utf8_column(b.column(0)).map_err(|e| e.to_string())?;
-            let n = |i: usize| {
-                arrow::compute::cast(b.column(i), &arrow::datatypes::DataType::Int64)
-                    .ok()
-                    .and_then(|a| {
-                        a.as_any()
-                            .downcast_ref::<arrow::array::Int64Array>()
-                            .map(|a| a.values().to_vec())
-                    })
-                    .unwrap_or_default()
-            };
-            let (rescued, total) = (n(1), n(2));
-            for i in 0..b.num_rows() {
-                if let Ok(date) = d.value(i).parse() {
-                    days.push(DayCount {
-                        date,
-                        rescued: rescued.get(i).copied().unwrap_or(0),
-                        total: total.get(i).copied().unwrap_or(0),
-                    });
-                }
-            }
-        }
-    }
-    Ok((report, days))
-}
-
 impl DriftPane {
     /// Observations loaded so far (tests).
     pub fn observations(&mut self) -> Option<&Vec<DriftSummary>> {
-        self.report.as_mut()?.ok().map(|(r, _)| r)
+        self.data.ok().map(|d| &d.report)
     }
 
-    pub fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        rt: &tokio::runtime::Handle,
-        lake: Option<&Lake>,
-        jobs: &mut Jobs,
-    ) {
-        let Some(lake) = lake else {
-            ui.label("Open a lake to review its schema drift.");
-            return;
+    /// Saves a decision in the lake's settings; the reprocess button then offers its dates.
+    fn save(&mut self, ctx: &PaneContext<'_>, egui: &egui::Context, lake: &Lake, d: Decision) {
+        let l = lake.clone();
+        let work = async move {
+            match d.review {
+                Review::Field {
+                    shape,
+                    field,
+                    target,
+                } => {
+                    let saved = review::map_field(&l, &shape, &field, target.as_deref()).await;
+                    saved.map_err(|e| e.to_string())?;
+                    Ok("saved in _config/pipeline.toml".to_string())
+                }
+                Review::Status { raw, outcome } => {
+                    let saved = review::map_status(&l, &raw, &outcome).await;
+                    saved.map_err(|e| e.to_string())?;
+                    Ok("saved in _config/status_map.toml".to_string())
+                }
+            }
         };
-        let key = (lake.location().to_string(), jobs.generation);
-        if self.loaded_for.as_ref() != Some(&key) {
-            self.loaded_for = Some(key);
-            self.report = Some(Fetch::spawn(rt, ui.ctx(), load(lake.clone())));
-        }
-        if let Some((label, f)) = &mut self.action
-            && let Some(r) = f.poll()
+        self.pending = Some((d.span.0, d.span.1, d.label.clone()));
+        self.saving = Some((d.label, Fetch::spawn(ctx.rt, egui, work)));
+    }
+
+    /// The last save's outcome, and the reprocess button for the dates it affects.
+    fn notes(&mut self, ui: &mut egui::Ui, ctx: &PaneContext<'_>) {
+        if let Some((label, f)) = &mut self.saving
+            && let Some(r) = f.take()
         {
-            self.note = Some(r.clone().map(|s| format!("{label}: {s}")));
-            self.action = None;
+            self.note = Some(r.map(|s| format!("{label}: {s}")));
+            self.saving = None;
         }
-        let Some(f) = self.report.as_mut() else {
-            return;
-        };
-        let (report, days) = match f.poll() {
-            None => {
-                ui.spinner();
-                return;
+        match &self.note {
+            Some(Ok(n)) => {
+                ui.label(n);
             }
             Some(Err(e)) => {
                 ui.colored_label(ui.visuals().error_fg_color, e);
-                return;
             }
-            Some(Ok(r)) => r.clone(),
+            None => {}
+        }
+        if let Some((from, to, what)) = &self.pending
+            && ui
+                .button(format!("Reprocess {from} … {to}"))
+                .on_hover_text(format!("apply {what} to the dates it was seen on"))
+                .clicked()
+        {
+            let (from, to) = (*from, *to);
+            ctx.submit(Job::Process(ProcessMode::Range { from, to }));
+            self.pending = None;
+            let note = format!("reprocessing {from} … {to} (see the Jobs pane)");
+            self.note = Some(Ok(note));
+        }
+    }
+}
+
+impl Pane for DriftPane {
+    fn ui(&mut self, ui: &mut egui::Ui, ctx: &PaneContext<'_>) {
+        let Some(lake) = ctx.lake else {
+            ui.label("Open a lake to review its schema drift.");
+            return;
+        };
+        let Some(data) = loaded(ui, self.data.poll(ctx, ui.ctx(), load)) else {
+            return;
         };
         ui.heading("Schema drift");
         ui.label("What the exports sent that Silver's contract does not expect, per shape. A drifted batch is always processed: unknown fields are rescued into _rescued_data, unmapped statuses become \"unknown\".");
-        if !days.is_empty() {
-            let bars: Vec<Bar> = days
-                .iter()
-                .map(|d| {
-                    Bar::new(d.date.num_days_from_ce() as f64, d.rescued as f64)
-                        .name(format!(
-                            "{}: {} of {} rows with rescued data",
-                            d.date, d.rescued, d.total
-                        ))
-                        .width(0.8)
-                })
-                .collect();
-            Plot::new("rescued_per_day")
-                .height(140.0)
-                .y_axis_label("rows with rescued data")
-                .x_axis_formatter(|m, _| {
-                    NaiveDate::from_num_days_from_ce_opt(m.value.round() as i32)
-                        .map(|d| d.format("%b %d").to_string())
-                        .unwrap_or_default()
-                })
-                .show(ui, |p| p.bar_chart(BarChart::new("rescued rows", bars)));
-        }
-        ui.horizontal(|ui| {
-            match &self.note {
-                Some(Ok(n)) => {
-                    ui.label(n);
-                }
-                Some(Err(e)) => {
-                    ui.colored_label(ui.visuals().error_fg_color, e);
-                }
-                None => {}
-            }
-            if let Some((from, to, what)) = self.pending.clone()
-                && ui
-                    .button(format!("Reprocess {from} … {to}"))
-                    .on_hover_text(format!("apply {what} to the dates it was seen on"))
-                    .clicked()
-            {
-                jobs.submit(Job::Process(ProcessMode::Range { from, to }), lake);
-                self.pending = None;
-                self.note = Some(Ok(format!(
-                    "reprocessing {from} … {to} (see the Jobs pane)"
-                )));
-            }
-        });
-        if report.is_empty() {
+        rescued_chart(ui, &data.days);
+        if data.report.is_empty() {
+            ui.horizontal(|ui| self.notes(ui, ctx));
             ui.label("No schema drift recorded.");
             return;
         }
-        let warn = ui.visuals().warn_fg_color;
-        egui::ScrollArea::both()
+        let decision = egui::ScrollArea::both()
             .id_salt("drift_rows")
-            .show(ui, |ui| {
-                egui::Grid::new("drift")
-                    .striped(true)
-                    .spacing([14.0, 6.0])
-                    .show(ui, |ui| {
-                        for h in [
-                            "shape",
-                            "field",
-                            "kind",
-                            "records",
-                            "days",
-                            "first seen",
-                            "last seen",
-                            "example",
-                            "action",
-                        ] {
-                            ui.strong(h);
-                        }
-                        ui.end_row();
-                        for d in &report {
-                            let stands_out = d.kind == "missing" || d.kind == "type_changed";
-                            let text = |s: String| {
-                                if stands_out {
-                                    egui::RichText::new(s).color(warn)
-                                } else {
-                                    egui::RichText::new(s)
-                                }
-                            };
-                            ui.label(text(d.shape.clone()));
-                            ui.label(text(d.field.clone()));
-                            ui.label(text(d.kind.clone()));
-                            ui.label(crate::format::thousands(d.count as u64));
-                            ui.label(d.days.to_string());
-                            ui.label(d.first_seen.format("%Y-%m-%d %H:%M").to_string());
-                            ui.label(d.last_seen.format("%Y-%m-%d %H:%M").to_string());
-                            let mut ex = d.example.clone().unwrap_or_default();
-                            if ex.chars().count() > 40 {
-                                ex = format!("{}…", ex.chars().take(40).collect::<String>());
-                            }
-                            ui.label(egui::RichText::new(ex).monospace());
-                            let key = (d.shape.clone(), d.field.clone(), d.kind.clone());
-                            let span = (d.first_seen.date_naive(), d.last_seen.date_naive());
-                            ui.horizontal(|ui| match d.kind.as_str() {
-                                "new" | "type_changed" => {
-                                    let chosen = self.choice.entry(key.clone()).or_default();
-                                    egui::ComboBox::from_id_salt(("map", &key))
-                                        .selected_text(if chosen.is_empty() {
-                                            "map to…"
-                                        } else {
-                                            chosen.as_str()
-                                        })
-                                        .show_ui(ui, |ui| {
-                                            for (c, _) in MAPPABLE_COLUMNS {
-                                                ui.selectable_value(chosen, c.to_string(), *c);
-                                            }
-                                        });
-                                    let column = chosen.clone();
-                                    // Map and Ignore are one review action: a target column,
-                                    // or none.
-                                    let mut request: Option<(Option<String>, String)> = None;
-                                    if ui
-                                        .add_enabled(!column.is_empty(), egui::Button::new("Map"))
-                                        .clicked()
-                                    {
-                                        let label =
-                                            format!("{}.{} mapped to {column}", d.shape, d.field);
-                                        request = Some((Some(column), label));
-                                    }
-                                    if ui
-                                        .button("Ignore")
-                                        .on_hover_text("reviewed: keep it in _rescued_data only")
-                                        .clicked()
-                                    {
-                                        request = Some((
-                                            None,
-                                            format!("{}.{} ignored", d.shape, d.field),
-                                        ));
-                                    }
-                                    if let Some((target, label)) = request {
-                                        let (l, s, f) =
-                                            (lake.clone(), d.shape.clone(), d.field.clone());
-                                        self.start(rt, ui.ctx(), lake, label, span, async move {
-                                            review::map_field(&l, &s, &f, target.as_deref())
-                                                .await
-                                                .map_err(|e| e.to_string())?;
-                                            Ok("saved in _config/pipeline.toml".to_string())
-                                        });
-                                    }
-                                }
-                                "unmapped_status" => {
-                                    let raw = d.example.clone().unwrap_or_default();
-                                    let chosen = self.choice.entry(key.clone()).or_default();
-                                    egui::ComboBox::from_id_salt(("status", &key))
-                                        .selected_text(if chosen.is_empty() {
-                                            "outcome…"
-                                        } else {
-                                            chosen.as_str()
-                                        })
-                                        .show_ui(ui, |ui| {
-                                            for o in OUTCOMES {
-                                                ui.selectable_value(chosen, o.to_string(), *o);
-                                            }
-                                        });
-                                    let outcome = chosen.clone();
-                                    if ui
-                                        .add_enabled(
-                                            !outcome.is_empty() && !raw.is_empty(),
-                                            egui::Button::new(format!("Map \"{raw}\"")),
-                                        )
-                                        .clicked()
-                                    {
-                                        self.start(
-                                            rt,
-                                            ui.ctx(),
-                                            lake,
-                                            format!("\"{raw}\" mapped to {outcome}"),
-                                            span,
-                                            {
-                                                let l = lake.clone();
-                                                async move {
-                                                    review::map_status(&l, &raw, &outcome)
-                                                        .await
-                                                        .map_err(|e| e.to_string())?;
-                                                    Ok("saved in _config/status_map.toml"
-                                                        .to_string())
-                                                }
-                                            },
-                                        );
-                                    }
-                                }
-                                _ => {
-                                    ui.weak("check the export");
-                                }
-                            });
-                            ui.end_row();
-                        }
-                    });
-            });
+            .show(ui, |ui| drift_table(ui, &data.report, &mut self.choice))
+            .inner;
+        ui.horizontal(|ui| self.notes(ui, ctx));
+        if let Some(d) = decision {
+            self.save(ctx, ui.ctx(), lake, d);
+        }
     }
+}
 
-    fn start(
-        &mut self,
-        rt: &tokio::runtime::Handle,
-        ctx: &egui::Context,
-        _lake: &Lake,
-        label: String,
-        span: (NaiveDate, NaiveDate),
-        work: impl std::future::Future<Output = Result<String, String>> + Send + 'static,
-    ) {
-        self.pending = Some((span.0, span.1, label.clone()));
-        self.action = Some((label, Fetch::spawn(rt, ctx, work)));
+/// Rows with rescued data per day.
+fn rescued_chart(ui: &mut egui::Ui, days: &[RescuedDay]) {
+    if days.is_empty() {
+        return;
+    }
+    let bars: Vec<Bar> = days
+        .iter()
+        .map(|d| {
+            let name = format!(
+                "{}: {} of {} rows with rescued data",
+                d.date, d.rescued, d.total
+            );
+            Bar::new(d.date.num_days_from_ce() as f64, d.rescued as f64)
+                .name(name)
+                .width(0.8)
+        })
+        .collect();
+    Plot::new("rescued_per_day")
+        .height(140.0)
+        .y_axis_label("rows with rescued data")
+        .x_axis_formatter(|m, _| {
+            NaiveDate::from_num_days_from_ce_opt(m.value.round() as i32)
+                .map(|d| d.format("%b %d").to_string())
+                .unwrap_or_default()
+        })
+        .show(ui, |p| p.bar_chart(BarChart::new("rescued rows", bars)));
+}
+
+/// One line per drift observation, with its review action; returns the decision taken.
+fn drift_table(
+    ui: &mut egui::Ui,
+    report: &[DriftSummary],
+    choice: &mut BTreeMap<(String, String, String), String>,
+) -> Option<Decision> {
+    let warn = ui.visuals().warn_fg_color;
+    let mut decision = None;
+    egui::Grid::new("drift")
+        .striped(true)
+        .spacing([14.0, 6.0])
+        .show(ui, |ui| {
+            let headers = [
+                "shape",
+                "field",
+                "kind",
+                "records",
+                "days",
+                "first seen",
+                "last seen",
+                "example",
+                "action",
+            ];
+            for h in headers {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for d in report {
+                let stands_out = d.kind == "missing" || d.kind == "type_changed";
+                let text = |s: &str| match stands_out {
+                    true => egui::RichText::new(s).color(warn),
+                    false => egui::RichText::new(s),
+                };
+                ui.label(text(&d.shape));
+                ui.label(text(&d.field));
+                ui.label(text(&d.kind));
+                ui.label(crate::format::thousands(d.count as u64));
+                ui.label(d.days.to_string());
+                ui.label(d.first_seen.format("%Y-%m-%d %H:%M").to_string());
+                ui.label(d.last_seen.format("%Y-%m-%d %H:%M").to_string());
+                let mut ex = d.example.clone().unwrap_or_default();
+                if ex.chars().count() > 40 {
+                    ex = format!("{}…", ex.chars().take(40).collect::<String>());
+                }
+                ui.label(egui::RichText::new(ex).monospace());
+                if let Some(d) = ui.horizontal(|ui| review_action(ui, d, choice)).inner {
+                    decision = Some(d);
+                }
+                ui.end_row();
+            }
+        });
+    decision
+}
+
+/// The review action of one line: map or ignore a field, map a status.
+fn review_action(
+    ui: &mut egui::Ui,
+    d: &DriftSummary,
+    choice: &mut BTreeMap<(String, String, String), String>,
+) -> Option<Decision> {
+    let key = (d.shape.clone(), d.field.clone(), d.kind.clone());
+    let span = (d.first_seen.date_naive(), d.last_seen.date_naive());
+    let chosen = choice.entry(key.clone()).or_default();
+    let pick =
+        |ui: &mut egui::Ui, salt: &str, hint: &str, options: &[&str], chosen: &mut String| {
+            let shown = if chosen.is_empty() {
+                hint
+            } else {
+                chosen.as_str()
+            };
+            egui::ComboBox::from_id_salt((salt, &key))
+                .selected_text(shown.to_string())
+                .show_ui(ui, |ui| {
+                    for o in options {
+                        ui.selectable_value(chosen, o.to_string(), *o);
+                    }
+                });
+        };
+    match d.kind.as_str() {
+        "new" | "type_changed" => {
+            let columns: Vec<&str> = MAPPABLE_COLUMNS.iter().map(|(c, _)| *c).collect();
+            pick(ui, "map", "map to…", &columns, chosen);
+            let column = chosen.clone();
+            let field = |target: Option<String>| Review::Field {
+                shape: d.shape.clone(),
+                field: d.field.clone(),
+                target,
+            };
+            // Map and Ignore are one review action: a target column, or none.
+            let map = egui::Button::new("Map");
+            if ui.add_enabled(!column.is_empty(), map).clicked() {
+                let label = format!("{}.{} mapped to {column}", d.shape, d.field);
+                let review = field(Some(column));
+                return Some(Decision {
+                    review,
+                    label,
+                    span,
+                });
+            }
+            let ignore = ui.button("Ignore");
+            if ignore
+                .on_hover_text("reviewed: keep it in _rescued_data only")
+                .clicked()
+            {
+                let label = format!("{}.{} ignored", d.shape, d.field);
+                return Some(Decision {
+                    review: field(None),
+                    label,
+                    span,
+                });
+            }
+            None
+        }
+        "unmapped_status" => {
+            let raw = d.example.clone().unwrap_or_default();
+            pick(ui, "status", "outcome…", OUTCOMES, chosen);
+            let outcome = chosen.clone();
+            let map = egui::Button::new(format!("Map \"{raw}\""));
+            if ui
+                .add_enabled(!outcome.is_empty() && !raw.is_empty(), map)
+                .clicked()
+            {
+                let label = format!("\"{raw}\" mapped to {outcome}");
+                let review = Review::Status { raw, outcome };
+                return Some(Decision {
+                    review,
+                    label,
+                    span,
+                });
+            }
+            None
+        }
+        _ => {
+            ui.weak("check the export");
+            None
+        }
     }
 }

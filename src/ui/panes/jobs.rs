@@ -3,14 +3,19 @@
 
 use chrono::{Datelike, NaiveDate, Utc};
 
-use crate::lake::Lake;
+use std::path::PathBuf;
+
 use crate::pipeline::Job;
 use crate::silver::ProcessMode;
+use crate::ui::fetch::Fetch;
 use crate::ui::jobs::{JobState, Jobs};
+use crate::ui::pane::{Pane, PaneContext};
 
 pub struct JobsPane {
     from: jiff::civil::Date,
     to: jiff::civil::Date,
+    /// The file dialog of "Ingest files…", while it is open.
+    picking: Option<Fetch<Vec<PathBuf>>>,
 }
 
 impl Default for JobsPane {
@@ -23,6 +28,7 @@ impl Default for JobsPane {
         JobsPane {
             from: d(today - chrono::Duration::days(7)),
             to: d(today),
+            picking: None,
         }
     }
 }
@@ -31,23 +37,36 @@ fn naive(d: jiff::civil::Date) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(d.year() as i32, d.month() as u32, d.day() as u32)
 }
 
-impl JobsPane {
-    pub fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        rt: &tokio::runtime::Handle,
-        lake: Option<&Lake>,
-        jobs: &mut Jobs,
-        picked: &mut Option<crate::ui::fetch::Fetch<Vec<std::path::PathBuf>>>,
-    ) {
-        let Some(lake) = lake else {
+impl Pane for JobsPane {
+    fn ui(&mut self, ui: &mut egui::Ui, ctx: &PaneContext<'_>) {
+        if ctx.lake.is_none() {
             ui.label("Open a lake first.");
             return;
-        };
+        }
         ui.heading("Run");
+        self.buttons(ui, ctx);
+        if let Some(paths) = self.picking.as_mut().and_then(Fetch::take) {
+            self.picking = None;
+            if let Ok(paths) = paths
+                && !paths.is_empty()
+            {
+                ctx.submit(Job::ingest_and_process(paths));
+            }
+        }
+        ui.separator();
+        ui.heading("History");
+        egui::ScrollArea::vertical()
+            .id_salt("job_history")
+            .show(ui, |ui| history(ui, ctx.jobs));
+    }
+}
+
+impl JobsPane {
+    /// The jobs a user can start, each with what it does.
+    fn buttons(&mut self, ui: &mut egui::Ui, ctx: &PaneContext<'_>) {
         egui::Grid::new("job_buttons").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
-            if ui.button("Ingest files…").clicked() && picked.is_none() {
-                *picked = Some(crate::ui::fetch::Fetch::spawn(rt, ui.ctx(), async {
+            if ui.button("Ingest files…").clicked() && self.picking.is_none() {
+                self.picking = Some(Fetch::spawn(ctx.rt, ui.ctx(), async {
                     let files = rfd::AsyncFileDialog::new()
                         .add_filter("exports", &["json", "ndjson", "jsonl", "gz"])
                         .pick_files()
@@ -59,24 +78,19 @@ impl JobsPane {
             ui.label("Pick export files (or drop files and folders onto the window): they are ingested into Bronze, then processed.");
             ui.end_row();
             if ui.button("Process new data").clicked() {
-                jobs.submit(Job::Process(ProcessMode::Incremental), lake);
+                ctx.submit(Job::Process(ProcessMode::Incremental));
             }
             ui.label("Silver and Gold for the dates that received data since the last run.");
             ui.end_row();
             if ui.button("Full rebuild").clicked() {
-                jobs.submit(Job::Process(ProcessMode::Full), lake);
+                ctx.submit(Job::Process(ProcessMode::Full));
             }
             ui.label("Every Silver date from Bronze, then all of Gold (after a policy or status-map change).");
             ui.end_row();
-            ui.horizontal(|ui| {
-                if ui.button("Reprocess range").clicked() && let (Some(from), Some(to)) = (naive(self.from), naive(self.to)) {
-                    if from <= to {
-                        jobs.submit(Job::Process(ProcessMode::Range { from, to }), lake);
-                    } else {
-                        jobs.submit(Job::Process(ProcessMode::Range { from: to, to: from }), lake);
-                    }
-                }
-            });
+            if ui.button("Reprocess range").clicked() && let (Some(a), Some(b)) = (naive(self.from), naive(self.to)) {
+                let (from, to) = (a.min(b), a.max(b));
+                ctx.submit(Job::Process(ProcessMode::Range { from, to }));
+            }
             ui.horizontal(|ui| {
                 ui.add(egui_extras::DatePickerButton::new(&mut self.from).id_salt("re_from").show_icon(false));
                 ui.label("…");
@@ -85,74 +99,62 @@ impl JobsPane {
             });
             ui.end_row();
             if ui.button("Lifecycle plan").clicked() {
-                jobs.submit(lifecycle(false), lake);
+                ctx.submit(lifecycle(false));
             }
             ui.label("What would move to the cold store or expire, and what vacuum would remove (changes nothing).");
             ui.end_row();
             if ui.button("Lifecycle apply").clicked() {
-                jobs.submit(lifecycle(true), lake);
+                ctx.submit(lifecycle(true));
             }
             ui.label("Carry out the plan and vacuum Silver and Gold.");
             ui.end_row();
             if ui.button("Leak scan").clicked() {
-                jobs.submit(Job::Scan, lake);
+                ctx.submit(Job::Scan);
             }
             ui.label("Look for raw PII (cards, phones, e-mails, member ids, unkeyed phone hashes) in every string column of Silver and Gold.");
             ui.end_row();
         });
-        if let Some(f) = picked
-            && let Some(r) = f.poll()
-        {
-            if let Ok(paths) = r
-                && !paths.is_empty()
-            {
-                jobs.submit(Job::ingest_and_process(paths.clone()), lake);
+    }
+}
+
+/// What ran this session, newest first, with what each did or why it failed.
+fn history(ui: &mut egui::Ui, jobs: &Jobs) {
+    if jobs.history.is_empty() {
+        ui.weak("No jobs yet in this session.");
+    }
+    for r in jobs.history.iter().rev() {
+        ui.horizontal_wrapped(|ui| {
+            let (icon, color) = match &r.state {
+                JobState::Queued => ("queued", ui.visuals().weak_text_color()),
+                JobState::Running => ("running", ui.visuals().hyperlink_color),
+                JobState::Done(_) => ("done", egui::Color32::from_rgb(60, 170, 90)),
+                JobState::Failed(_) => ("FAILED", ui.visuals().error_fg_color),
+                JobState::Cancelled(_) => ("cancelled", ui.visuals().warn_fg_color),
+            };
+            ui.colored_label(color, icon);
+            ui.strong(r.kind.label());
+            ui.weak(format!(
+                "#{} · {} · {}",
+                r.id,
+                r.queued_at.format("%H:%M:%S"),
+                r.secs
+                    .map(crate::format::duration)
+                    .unwrap_or_else(|| "…".into())
+            ));
+        });
+        match &r.state {
+            JobState::Done(s) => {
+                ui.label(s);
             }
-            *picked = None;
+            JobState::Failed(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, format!("failed: {e}"));
+            }
+            JobState::Cancelled(e) => {
+                ui.colored_label(ui.visuals().warn_fg_color, format!("cancelled: {e}"));
+            }
+            _ => {}
         }
-        ui.separator();
-        ui.heading("History");
-        egui::ScrollArea::vertical()
-            .id_salt("job_history")
-            .show(ui, |ui| {
-                if jobs.history.is_empty() {
-                    ui.weak("No jobs yet in this session.");
-                }
-                for r in jobs.history.iter().rev() {
-                    ui.horizontal_wrapped(|ui| {
-                        let (icon, color) = match &r.state {
-                            JobState::Queued => ("queued", ui.visuals().weak_text_color()),
-                            JobState::Running => ("running", ui.visuals().hyperlink_color),
-                            JobState::Done(_) => ("done", egui::Color32::from_rgb(60, 170, 90)),
-                            JobState::Failed(_) => ("FAILED", ui.visuals().error_fg_color),
-                            JobState::Cancelled(_) => ("cancelled", ui.visuals().warn_fg_color),
-                        };
-                        ui.colored_label(color, icon);
-                        ui.strong(r.kind.label());
-                        ui.weak(format!(
-                            "#{} · {} · {}",
-                            r.id,
-                            r.queued_at.format("%H:%M:%S"),
-                            r.secs
-                                .map(crate::format::duration)
-                                .unwrap_or_else(|| "…".into())
-                        ));
-                    });
-                    match &r.state {
-                        JobState::Done(s) => {
-                            ui.label(s);
-                        }
-                        JobState::Failed(e) => {
-                            ui.colored_label(ui.visuals().error_fg_color, format!("failed: {e}"));
-                        }
-                        JobState::Cancelled(e) => {
-                            ui.colored_label(ui.visuals().warn_fg_color, format!("cancelled: {e}"));
-                        }
-                        _ => {}
-                    }
-                    ui.add_space(4.0);
-                }
-            });
+        ui.add_space(4.0);
     }
 }
 

@@ -1,4 +1,4 @@
-//! Settings: the Gold API server (start, stop, its address and token) for BI tools.
+//! The API server pane: the Gold API server (start, stop, its address and token) for BI tools.
 
 use std::net::SocketAddr;
 
@@ -7,6 +7,7 @@ use tokio::sync::oneshot;
 use crate::api::{self, ApiConfig};
 use crate::lake::Lake;
 use crate::ui::fetch::Fetch;
+use crate::ui::pane::{Pane, PaneContext};
 
 /// A running server.
 struct Running {
@@ -17,7 +18,7 @@ struct Running {
     ended: Fetch<()>,
 }
 
-pub struct SettingsPane {
+pub struct ApiServerPane {
     addr: String,
     token: String,
     rate: u32,
@@ -27,9 +28,9 @@ pub struct SettingsPane {
     show_token: bool,
 }
 
-impl Default for SettingsPane {
+impl Default for ApiServerPane {
     fn default() -> Self {
-        SettingsPane {
+        ApiServerPane {
             addr: "127.0.0.1:8787".into(),
             token: std::env::var("CCLAKE_API_TOKEN").unwrap_or_default(),
             rate: 10,
@@ -41,7 +42,7 @@ impl Default for SettingsPane {
     }
 }
 
-impl SettingsPane {
+impl ApiServerPane {
     /// The address the server listens on, once it does.
     pub fn serving_on(&self) -> Option<SocketAddr> {
         self.running.as_ref()?.addr
@@ -127,11 +128,8 @@ impl SettingsPane {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, rt: &tokio::runtime::Handle, lake: Option<&Lake>) {
-        self.poll();
-        ui.heading("Gold API for BI tools");
-        ui.label("Serves the open lake's Gold tables over HTTP: GET /api/v2/analytics/gold/summary?date=YYYY-MM-DD&granularity=daily|hourly[&queue_id=…], /api/v2/analytics/gold/queues, /healthz.");
-        ui.add_space(6.0);
+    /// The server's settings, editable while it is stopped.
+    fn settings(&mut self, ui: &mut egui::Ui) {
         let running = self.running.is_some();
         egui::Grid::new("api_settings")
             .num_columns(2)
@@ -186,8 +184,18 @@ impl SettingsPane {
                 });
                 ui.end_row();
             });
+    }
+}
+
+impl Pane for ApiServerPane {
+    fn ui(&mut self, ui: &mut egui::Ui, ctx: &PaneContext<'_>) {
+        self.poll();
+        ui.heading("Gold API for BI tools");
+        ui.label("Serves the open lake's Gold tables over HTTP: GET /api/v2/analytics/gold/summary?date=YYYY-MM-DD&granularity=daily|hourly[&queue_id=…], /api/v2/analytics/gold/queues, /healthz.");
         ui.add_space(6.0);
-        match (&self.running, lake) {
+        self.settings(ui);
+        ui.add_space(6.0);
+        match (&self.running, ctx.lake) {
             (Some(r), _) => {
                 match r.addr {
                     Some(a) => {
@@ -206,7 +214,7 @@ impl SettingsPane {
             }
             (None, Some(lake)) => {
                 if ui.button("Start server").clicked() {
-                    self.start(rt, ui.ctx(), lake);
+                    self.start(ctx.rt, ui.ctx(), lake);
                 }
             }
             (None, None) => {

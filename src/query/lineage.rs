@@ -1,0 +1,42 @@
+//! Lineage queries: from a raw Bronze line to the Silver row built from it, and back.
+
+/// The identifiers a raw record names its contact by, in the order they are tried (Genesys
+/// Cloud, Amazon Connect, NICE CXone and the generic shape).
+const ID_KEYS: [&str; 5] = [
+    "conversationId",
+    "ContactId",
+    "contactId",
+    "contact_id",
+    "event_id",
+];
+
+fn quote(s: &str) -> String {
+    s.replace('\'', "''")
+}
+
+/// The query for the Silver row(s) built from a raw Bronze line, by the contact id the line
+/// names (none when it names none).
+pub fn silver_rows_of_line(raw: &str) -> Option<String> {
+    let raw: serde_json::Value = serde_json::from_str(raw).ok()?;
+    let id = ID_KEYS.iter().find_map(|k| raw.get(*k))?;
+    let id = id
+        .as_str()
+        .map(String::from)
+        .unwrap_or_else(|| id.to_string());
+    Some(format!(
+        "SELECT * FROM silver_contacts WHERE contact_id = '{}'",
+        quote(&id)
+    ))
+}
+
+/// The query for the raw line of a Bronze file a Silver row was built from.
+pub fn bronze_line_of_row(bronze_file: &str, contact_id: &str) -> Option<String> {
+    if bronze_file.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "SELECT bronze_file, line, raw FROM bronze_contacts WHERE bronze_file = '{}' AND raw LIKE '%{}%'",
+        quote(bronze_file),
+        quote(contact_id).replace('%', "")
+    ))
+}
