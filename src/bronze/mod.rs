@@ -7,6 +7,7 @@
 //! that finds a marker without a ledger row removes that attempt's files and ingests the input
 //! again, so a killed ingest re-run leaves every record in Bronze exactly once.
 
+mod attempt;
 pub mod quarantine;
 mod recover;
 mod writer;
@@ -19,13 +20,12 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::lake::ledger::{self, LedgerEntry, LedgerError, PendingIngest};
+use crate::lake::ledger::{self, LedgerEntry, LedgerError};
 use crate::lake::{Lake, LakeError};
 use crate::progress::{Cancelled, JobProgress};
 use crate::sources::discover::{DiscoverError, discover};
-use crate::sources::reader::{ReadError, read_file};
-use crate::sources::{Item, Location};
 
+use attempt::{Attempt, RunContext};
 pub use quarantine::QuarantineRow;
 pub use recover::recover_interrupted;
 
@@ -216,8 +216,6 @@ pub fn ingest(
 
     progress.set_stage("reading the ingest ledger");
     let ledger_rows = rt.block_on(ledger::read_all(lake))?;
-    let by_sha: HashMap<&str, &LedgerEntry> =
-        ledger_rows.iter().map(|e| (e.sha256.as_str(), e)).collect();
 
     let limits = rt.block_on(crate::config::load_pipeline(lake))?.ingest;
     progress.set_stage("finding input files");
@@ -244,37 +242,15 @@ pub fn ingest(
     progress.check()?;
 
     let batch = Batch::new(started_at);
-    let mut outcomes: Vec<Option<FileOutcome>> = vec![None; found.files.len()];
-    let mut todo = Vec::new();
-    let mut seen_in_run: HashMap<String, String> = HashMap::new();
-    for (i, (path, hash)) in found.files.iter().zip(hashes).enumerate() {
-        let source_path = display_path(path);
-        match hash {
-            Err(error) => {
-                outcomes[i] = Some(FileOutcome::Failed { source_path, error });
-            }
-            Ok(sha) => {
-                if let Some(prev) = by_sha.get(sha.as_str()) {
-                    progress.add_done(sizes[i]);
-                    outcomes[i] = Some(FileOutcome::AlreadyIngested {
-                        source_path,
-                        sha256: sha,
-                        previous: Box::new((*prev).clone()),
-                    });
-                } else if let Some(first) = seen_in_run.get(&sha) {
-                    progress.add_done(sizes[i]);
-                    outcomes[i] = Some(FileOutcome::DuplicateInRun {
-                        source_path,
-                        same_as: first.clone(),
-                    });
-                } else {
-                    seen_in_run.insert(sha.clone(), source_path);
-                    todo.push((i, sha));
-                }
-            }
-        }
-    }
-
+    let (mut outcomes, todo) = sort_out(&found.files, hashes, &sizes, &ledger_rows, progress);
+    let run = RunContext {
+        lake,
+        rt: &rt,
+        batch: &batch,
+        opts,
+        limits: &limits,
+        progress,
+    };
     let results: Vec<(usize, Result<FileOutcome, IngestError>)> = todo
         .par_iter()
         .map(|(i, sha)| {
@@ -284,28 +260,10 @@ pub fn ingest(
                 size: sizes[*i],
                 seq: *i as u64,
             };
-            let r = ingest_file(lake, &rt, &batch, &input, opts, &limits, progress);
-            (*i, r)
+            (*i, Attempt::new(&run, &input).run())
         })
         .collect();
-    let mut first_error = None;
-    for (i, r) in results {
-        match r {
-            Ok(o) => outcomes[i] = Some(o),
-            Err(e) => {
-                outcomes[i] = Some(FileOutcome::Failed {
-                    source_path: display_path(&found.files[i]),
-                    error: e.to_string(),
-                });
-                if matches!(
-                    e,
-                    IngestError::Cancelled | IngestError::Lake(_) | IngestError::Ledger(_)
-                ) {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-    }
+    let first_error = record_results(&mut outcomes, results, &found.files);
     // Cancellation and lake failures stop the run (committed files stay committed); a file
     // that could not be read is reported and the rest of the batch goes on.
     if let Some(e) = first_error {
@@ -323,6 +281,82 @@ pub fn ingest(
         recovered_files,
         elapsed_secs: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Which inputs to ingest: a file that could not be hashed has failed, one whose bytes the
+/// ledger or this run already has is skipped; the rest, with their hashes, are to do.
+fn sort_out(
+    files: &[PathBuf],
+    hashes: Vec<Result<String, String>>,
+    sizes: &[u64],
+    ledger_rows: &[LedgerEntry],
+    progress: &JobProgress,
+) -> (Vec<Option<FileOutcome>>, Vec<(usize, String)>) {
+    let by_sha: HashMap<&str, &LedgerEntry> =
+        ledger_rows.iter().map(|e| (e.sha256.as_str(), e)).collect();
+    let mut outcomes: Vec<Option<FileOutcome>> = vec![None; files.len()];
+    let mut todo = Vec::new();
+    let mut seen_in_run: HashMap<String, String> = HashMap::new();
+    for (i, (path, hash)) in files.iter().zip(hashes).enumerate() {
+        let source_path = display_path(path);
+        let sha = match hash {
+            Err(error) => {
+                outcomes[i] = Some(FileOutcome::Failed { source_path, error });
+                continue;
+            }
+            Ok(sha) => sha,
+        };
+        if let Some(prev) = by_sha.get(sha.as_str()) {
+            progress.add_done(sizes[i]);
+            outcomes[i] = Some(FileOutcome::AlreadyIngested {
+                source_path,
+                sha256: sha,
+                previous: Box::new((*prev).clone()),
+            });
+        } else if let Some(first) = seen_in_run.get(&sha) {
+            progress.add_done(sizes[i]);
+            let same_as = first.clone();
+            outcomes[i] = Some(FileOutcome::DuplicateInRun {
+                source_path,
+                same_as,
+            });
+        } else {
+            seen_in_run.insert(sha.clone(), source_path);
+            todo.push((i, sha));
+        }
+    }
+    (outcomes, todo)
+}
+
+/// Puts each attempt's outcome in its place; returns the first error that stops the run (a
+/// cancellation, a lake that cannot be written), while a file that could not be read is only
+/// reported.
+fn record_results(
+    outcomes: &mut [Option<FileOutcome>],
+    results: Vec<(usize, Result<FileOutcome, IngestError>)>,
+    files: &[PathBuf],
+) -> Option<IngestError> {
+    let mut first_error = None;
+    for (i, r) in results {
+        let e = match r {
+            Ok(o) => {
+                outcomes[i] = Some(o);
+                continue;
+            }
+            Err(e) => e,
+        };
+        outcomes[i] = Some(FileOutcome::Failed {
+            source_path: display_path(&files[i]),
+            error: e.to_string(),
+        });
+        if matches!(
+            e,
+            IngestError::Cancelled | IngestError::Lake(_) | IngestError::Ledger(_)
+        ) {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error
 }
 
 /// One ingest run's identity: a short random id and the minute it started, both part of every
@@ -426,278 +460,4 @@ fn refuse_the_lake_itself(lake: &Lake, inputs: &[PathBuf]) -> Result<(), IngestE
         });
     }
     Ok(())
-}
-
-/// Inputs up to this size that cannot be read to their end are kept whole inside their
-/// quarantine row; larger ones are copied into the lake beside it, streamed.
-const INLINE_ORIGINAL_BYTES: u64 = 8 << 20;
-
-#[allow(clippy::too_many_arguments)]
-fn ingest_file(
-    lake: &Lake,
-    rt: &tokio::runtime::Handle,
-    batch: &Batch,
-    input: &Input<'_>,
-    opts: &IngestOptions,
-    limits: &crate::config::IngestConfig,
-    progress: &JobProgress,
-) -> Result<FileOutcome, IngestError> {
-    progress.check()?;
-    let (path, sha) = (input.path, input.sha);
-    let source_path = display_path(path);
-    // The content hash in the stem keeps names unique when two inputs share a file name.
-    let stem = format!("{}-{}", file_stem(path), &sha[..8]);
-    let attempt_tag = format!("{stem}_{}_{}", batch.stamp, batch.id);
-    let pending = PendingIngest {
-        source_path: source_path.clone(),
-        sha256: sha.to_string(),
-        batch_id: batch.id.clone(),
-        attempt_tag: attempt_tag.clone(),
-        started_at: Utc::now(),
-    };
-    rt.block_on(ledger::mark_pending(lake, &pending))?;
-
-    let result = write_attempt(
-        lake,
-        rt,
-        batch,
-        input,
-        &source_path,
-        &attempt_tag,
-        opts,
-        limits,
-        progress,
-    );
-    match result {
-        Ok(entry) => {
-            rt.block_on(ledger::clear_pending(lake, &attempt_tag))?;
-            Ok(FileOutcome::Ingested(Box::new(entry)))
-        }
-        Err(e) => {
-            // Undo this attempt's files now; if this fails too, the next run's recovery will.
-            if rt.block_on(recover::roll_back(lake, &pending)).is_ok() {
-                let _ = rt.block_on(ledger::clear_pending(lake, &attempt_tag));
-            }
-            Err(e)
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn write_attempt(
-    lake: &Lake,
-    rt: &tokio::runtime::Handle,
-    batch: &Batch,
-    input: &Input<'_>,
-    source_path: &str,
-    attempt_tag: &str,
-    opts: &IngestOptions,
-    limits: &crate::config::IngestConfig,
-    progress: &JobProgress,
-) -> Result<LedgerEntry, IngestError> {
-    let path = input.path;
-    let now = Utc::now();
-    let mut writer = writer::PartitionWriter::new(
-        lake,
-        rt,
-        attempt_tag.to_string(),
-        opts.compression_level,
-        opts.chunk_bytes,
-    );
-    let mut quarantine =
-        quarantine::QuarantineWriter::new(source_path.to_string(), batch.id.clone(), now);
-    let mut records = 0u64;
-    let mut bronze_records = 0u64;
-    let mut shapes: HashMap<String, u64> = HashMap::new();
-    let mut since_report = 0u64;
-    let mut quarantine_original = None;
-
-    let limit = limits.max_record_bytes.max(1024);
-    let read = read_file(path, Some(progress.done_counter()), limit, |item| {
-        records += 1;
-        since_report += 1;
-        if since_report == 4096 {
-            progress.add_records(since_report);
-            since_report = 0;
-            progress.check().map_err(IngestError::from)?;
-        }
-        match item {
-            Item::Record { raw, facts, loc } => match facts.occurred_at {
-                Ok(at) => {
-                    if !writer.admits(&facts.event_type, at, limits.max_partitions_per_input) {
-                        return Err(IngestError::TooManyPartitions {
-                            input: source_path.to_string(),
-                            max: limits.max_partitions_per_input,
-                        });
-                    }
-                    writer.push(&facts.event_type, at, raw)?;
-                    bronze_records += 1;
-                    *shapes.entry(facts.shape.as_str().to_string()).or_default() += 1;
-                }
-                Err(e) => quarantine.push(raw, loc, &e.to_string()),
-            },
-            Item::Malformed { raw, error, loc } => quarantine.push(raw, loc, &error),
-            Item::Oversized {
-                head,
-                length,
-                limit,
-                loc,
-            } => quarantine.push_reference(
-                head,
-                loc,
-                &format!(
-                    "a single value of {length} bytes is larger than the {limit}-byte limit \
-                     ([ingest] max_record_bytes); it was not copied: it stays in the source file, \
-                     {length} bytes from byte {} of its decompressed content (line {}); the \
-                     first bytes are shown here",
-                    loc.offset, loc.line
-                ),
-                Some(length),
-                None,
-            ),
-        }
-        Ok::<(), IngestError>(())
-    });
-    progress.add_records(since_report);
-    let (layout, gzip) = match read {
-        Ok((layout, gzip)) => (layout.as_str().to_string(), gzip),
-        Err(ReadError::Consumer(e)) => return Err(e),
-        Err(ReadError::Io { what, source }) => {
-            // Undecodable or unreadable part way (a truncated .gz): the records read so far
-            // stay in Bronze and the whole original file goes to quarantine, so nothing of it
-            // is lost even if the damage hid records. A small file is kept inside its row; a
-            // large one is streamed into the lake beside the quarantine file, never held.
-            let read_so_far = records;
-            records += 1;
-            let gzip = sniff_gzip(path)?;
-            if input.size <= INLINE_ORIGINAL_BYTES {
-                let original = std::fs::read(path).map_err(|e| LakeError::Io {
-                    path: path.to_path_buf(),
-                    source: e,
-                })?;
-                quarantine.push(
-                    &original,
-                    Location::default(),
-                    &format!(
-                        "cannot read {what} past record {read_so_far}: {source}; the whole original file is kept here"
-                    ),
-                );
-            } else {
-                let copy = object_store::path::Path::from(format!(
-                    "{}/originals/{}_{}.original",
-                    crate::lake::paths::quarantine_dir(now.date_naive()),
-                    batch.id,
-                    attempt_stem(attempt_tag)
-                ));
-                rt.block_on(lake.put_file(&copy, path))?;
-                quarantine_original = Some(copy.to_string());
-                quarantine.push_reference(
-                    b"",
-                    Location::default(),
-                    &format!(
-                        "cannot read {what} past record {read_so_far}: {source}; the whole original \
-                         file ({} bytes) is kept at {copy}",
-                        input.size
-                    ),
-                    Some(input.size),
-                    Some(copy.to_string()),
-                );
-            }
-            ("undecodable".to_string(), gzip)
-        }
-    };
-    if records == 0 && !matches!(layout.as_str(), "empty" | "undecodable") {
-        // JSON with no record in it (an empty array, an envelope page with an empty list):
-        // kept whole in quarantine with the reason, never a silent "0 records".
-        let content = read_content(path, gzip)?;
-        records += 1;
-        quarantine.push(
-            &content,
-            Location::default(),
-            &format!(
-                "the file holds JSON ({layout}) but no records: {}; kept here whole",
-                crate::sources::reader::no_records_reason(&content)
-            ),
-        );
-    }
-    let bronze_files = writer.finish()?;
-    let quarantined = quarantine.rows();
-    let quarantine_file = rt.block_on(quarantine.write(
-        lake,
-        &format!(
-            "{}_{stem}.json.gz",
-            batch.id,
-            stem = attempt_stem(attempt_tag)
-        ),
-    ))?;
-
-    let mut written: Vec<object_store::path::Path> = bronze_files
-        .iter()
-        .map(|f| object_store::path::Path::from(f.path.as_str()))
-        .collect();
-    written.extend(quarantine_file.clone());
-    written.extend(
-        quarantine_original
-            .iter()
-            .map(|p| object_store::path::Path::from(p.as_str())),
-    );
-    lake.sync(&written)?;
-
-    let entry = LedgerEntry {
-        source_path: source_path.to_string(),
-        sha256: input.sha.to_string(),
-        bytes: input.size,
-        records,
-        bronze_records,
-        quarantined,
-        bronze_files,
-        quarantine_file: quarantine_file.map(|p| p.to_string()),
-        quarantine_original,
-        format: layout,
-        gzip,
-        shapes,
-        batch_id: batch.id.clone(),
-        batch_started_at: batch.started_at,
-        input_seq: input.seq,
-        ingested_at: Utc::now(),
-    };
-    debug_assert_eq!(entry.records, entry.bronze_records + entry.quarantined);
-    progress.check()?;
-    rt.block_on(ledger::commit(lake, &entry))?;
-    Ok(entry)
-}
-
-/// Whether a file starts with gzip's magic bytes.
-fn sniff_gzip(path: &FsPath) -> Result<bool, IngestError> {
-    let mut head = [0u8; 2];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .map_err(|source| LakeError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    Ok(crate::sources::reader::is_gzip(&head[..n]))
-}
-
-/// A file's content, decompressed when it is gzip (for a file small enough to have held no
-/// record).
-fn read_content(path: &FsPath, gzip: bool) -> Result<Vec<u8>, IngestError> {
-    let io = |e: std::io::Error| LakeError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    };
-    let original = std::fs::read(path).map_err(io)?;
-    if !gzip {
-        return Ok(original);
-    }
-    let mut text = Vec::new();
-    flate2::read::MultiGzDecoder::new(original.as_slice())
-        .read_to_end(&mut text)
-        .map_err(io)?;
-    Ok(text)
-}
-
-/// The `<stem>` part of an attempt tag `<stem>_<YYYYMMDD>_<HHMM>_<batch>`.
-fn attempt_stem(attempt_tag: &str) -> &str {
-    attempt_tag.split('_').next().unwrap_or(attempt_tag)
 }

@@ -37,7 +37,7 @@ pub async fn recover_interrupted(lake: &Lake) -> Result<usize, LedgerError> {
 /// Deletes every Bronze and quarantine file written by one attempt. Their names all start
 /// with the attempt tag (hour files) or `<batch>_<stem>` (the quarantine file).
 pub(super) async fn roll_back(lake: &Lake, p: &PendingIngest) -> Result<usize, LakeError> {
-    let stem = super::attempt_stem(&p.attempt_tag);
+    let stem = super::attempt::attempt_stem(&p.attempt_tag);
     let prefixes = [p.attempt_tag.clone(), format!("{}_{stem}", p.batch_id)];
     let ours = |name: &str| prefixes.iter().any(|pre| name.starts_with(pre.as_str()));
     let mut removed = 0;
