@@ -11,7 +11,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use arrow::array::Array;
+use arrow::array::{Array, AsArray, StringArray};
+use arrow::datatypes::DataType;
+use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -21,7 +23,7 @@ use crate::lake::Lake;
 use crate::progress::JobProgress;
 use crate::query::Layer;
 use crate::silver::masking::{LoadPolicyError, load_policy};
-use crate::silver::pii::{PhoneCache, phone_text};
+use crate::silver::pii::{Detectors, PhoneCache, phone_text};
 
 /// Columns of lineage, not customer data.
 pub const NOT_SCANNED: &[&str] = &["_source_file", "_bronze_file", "_policy_version"];
@@ -95,143 +97,189 @@ fn sha256_hex(s: &str) -> String {
 /// Scans the lake.
 pub async fn scan(lake: &Lake, progress: &JobProgress) -> Result<ScanReport, ScanError> {
     let policy = load_policy(lake).await?;
-    let detectors = policy.detectors;
     let ctx = crate::query::session(lake)
         .await
         .map_err(|e| ScanError::Query(e.to_string()))?;
-    let q = |e: datafusion::error::DataFusionError| ScanError::Query(e.to_string());
-    let mut phones = PhoneCache::default();
-
-    // Every phone in Bronze, hashed without a key in the forms a careless pipeline would use.
-    progress.set_stage("leak scan: collecting phone numbers from Bronze");
-    let mut unkeyed: HashSet<String> = HashSet::new();
-    let mut bronze_phones = 0;
-    if let Ok(df) = ctx.sql("SELECT raw FROM bronze_contacts").await {
-        let mut stream = df.execute_stream().await.map_err(q)?;
-        while let Some(batch) = stream.next().await {
-            progress.check().map_err(|_| ScanError::Cancelled)?;
-            let batch = batch.map_err(q)?;
-            let raw = crate::lake::delta::utf8_column(batch.column(0))
-                .map_err(|e| ScanError::Query(e.to_string()))?;
-            for i in 0..raw.len() {
-                for candidate in phone_candidates(raw.value(i)) {
-                    if let Some(e164) = phones.e164(&detectors, candidate) {
-                        if unkeyed.insert(sha256_hex(&e164)) {
-                            bronze_phones += 1;
-                        }
-                        unkeyed.insert(sha256_hex(candidate));
-                        unkeyed.insert(sha256_hex(e164.trim_start_matches('+')));
-                    }
-                }
-            }
-        }
-    }
-
-    let mut report = ScanReport {
-        bronze_phones,
-        not_scanned: NOT_SCANNED.iter().map(|s| s.to_string()).collect(),
-        ..Default::default()
+    let mut scan = Scan {
+        detectors: policy.detectors,
+        phones: PhoneCache::default(),
+        unkeyed: HashSet::new(),
+        found: BTreeMap::new(),
+        report: ScanReport {
+            not_scanned: NOT_SCANNED.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        },
     };
-    let mut found: BTreeMap<(String, String, String, String), Finding> = BTreeMap::new();
+    progress.set_stage("leak scan: collecting phone numbers from Bronze");
+    scan.bronze_phones(&ctx, progress).await?;
     // Every table past Bronze (Bronze keeps the raw records by design).
     let tables = crate::query::TABLES
         .iter()
         .filter(|t| t.layer != Layer::Bronze);
     for table in tables.map(|t| t.name) {
-        if !ctx.table_exist(table).map_err(q)? {
+        if !ctx.table_exist(table).map_err(query_error)? {
             continue; // not built yet
         }
-        let df = ctx.table(table).await.map_err(q)?;
         progress.set_stage(format!("leak scan: {table}"));
-        report.tables.push(table.to_string());
-        let mut counted_columns = false;
-        let mut stream = df.execute_stream().await.map_err(q)?;
+        scan.table(&ctx, table, progress).await?;
+    }
+    scan.report.findings = scan.found.into_values().collect();
+    Ok(scan.report)
+}
+
+fn query_error(e: impl std::fmt::Display) -> ScanError {
+    ScanError::Query(e.to_string())
+}
+
+/// A scan under way.
+struct Scan {
+    detectors: Detectors,
+    phones: PhoneCache,
+    /// Unkeyed SHA-256 hashes of every phone number in Bronze, in the forms a careless
+    /// pipeline would hash.
+    unkeyed: HashSet<String>,
+    /// Findings by (table, column, partition, kind).
+    found: BTreeMap<(String, String, String, String), Finding>,
+    report: ScanReport,
+}
+
+impl Scan {
+    /// Every phone in Bronze, hashed without a key.
+    async fn bronze_phones(
+        &mut self,
+        ctx: &SessionContext,
+        progress: &JobProgress,
+    ) -> Result<(), ScanError> {
+        let Ok(df) = ctx.sql("SELECT raw FROM bronze_contacts").await else {
+            return Ok(());
+        };
+        let mut stream = df.execute_stream().await.map_err(query_error)?;
         while let Some(batch) = stream.next().await {
             progress.check().map_err(|_| ScanError::Cancelled)?;
-            let batch = batch.map_err(q)?;
-            let schema = batch.schema();
-            let dates = batch
-                .column_by_name("date")
-                .and_then(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).ok());
-            let dates = dates
-                .as_ref()
-                .and_then(|a| a.as_any().downcast_ref::<arrow::array::StringArray>());
-            for (f, col) in schema.fields().iter().zip(batch.columns()) {
+            let batch = batch.map_err(query_error)?;
+            let raw = crate::lake::delta::utf8_column(batch.column(0)).map_err(query_error)?;
+            for i in 0..raw.len() {
+                for candidate in phone_candidates(raw.value(i)) {
+                    let Some(e164) = self.phones.e164(&self.detectors, candidate) else {
+                        continue;
+                    };
+                    if self.unkeyed.insert(sha256_hex(&e164)) {
+                        self.report.bronze_phones += 1;
+                    }
+                    self.unkeyed.insert(sha256_hex(candidate));
+                    self.unkeyed
+                        .insert(sha256_hex(e164.trim_start_matches('+')));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every string column of one table.
+    async fn table(
+        &mut self,
+        ctx: &SessionContext,
+        table: &str,
+        progress: &JobProgress,
+    ) -> Result<(), ScanError> {
+        let df = ctx.table(table).await.map_err(query_error)?;
+        self.report.tables.push(table.to_string());
+        let mut counted_columns = false;
+        let mut stream = df.execute_stream().await.map_err(query_error)?;
+        while let Some(batch) = stream.next().await {
+            progress.check().map_err(|_| ScanError::Cancelled)?;
+            let batch = batch.map_err(query_error)?;
+            let dates = (batch.column_by_name("date"))
+                .and_then(|c| arrow::compute::cast(c, &DataType::Utf8).ok());
+            let dates = dates.as_ref().map(|a| a.as_string::<i32>());
+            for (f, col) in batch.schema().fields().iter().zip(batch.columns()) {
                 let text = matches!(
                     f.data_type(),
-                    arrow::datatypes::DataType::Utf8
-                        | arrow::datatypes::DataType::LargeUtf8
-                        | arrow::datatypes::DataType::Utf8View
-                        | arrow::datatypes::DataType::Dictionary(..)
+                    DataType::Utf8
+                        | DataType::LargeUtf8
+                        | DataType::Utf8View
+                        | DataType::Dictionary(..)
                 );
                 if !text || NOT_SCANNED.contains(&f.name().as_str()) {
                     continue;
                 }
                 if !counted_columns {
-                    report.columns_scanned += 1;
+                    self.report.columns_scanned += 1;
                 }
-                let values = crate::lake::delta::utf8_column(col)
-                    .map_err(|e| ScanError::Query(e.to_string()))?;
-                for i in 0..values.len() {
-                    if values.is_null(i) {
-                        continue;
-                    }
-                    let v = values.value(i);
-                    report.values_scanned += 1;
-                    let mut kinds: Vec<&str> = Vec::new();
-                    if is_hex64(v) {
-                        if unkeyed.contains(&v.to_ascii_lowercase()) {
-                            kinds.push("unkeyed_sha256_phone");
-                        }
-                    } else {
-                        let counts = if IDENTIFIER_COLUMNS.contains(&f.name().as_str()) {
-                            detectors.identifier_pii(v, &mut phones)
-                        } else {
-                            detectors.scrub(v, &mut phones).1
-                        };
-                        for (n, kind) in [
-                            (counts.pans, "pan"),
-                            (counts.phones, "phone"),
-                            (counts.emails, "email"),
-                            (counts.member_ids, "member_id"),
-                            (counts.accounts, "account_number"),
-                        ] {
-                            if n > 0 {
-                                kinds.push(kind);
-                            }
-                        }
-                    }
-                    for kind in kinds {
-                        let partition = dates
-                            .filter(|d| !d.is_null(i))
-                            .map(|d| d.value(i).to_string())
-                            .unwrap_or_default();
-                        let key = (
-                            table.to_string(),
-                            f.name().clone(),
-                            partition.clone(),
-                            kind.to_string(),
-                        );
-                        found
-                            .entry(key)
-                            .or_insert_with(|| Finding {
-                                table: table.to_string(),
-                                column: f.name().clone(),
-                                partition,
-                                kind: kind.to_string(),
-                                count: 0,
-                                example: mask_example(v),
-                            })
-                            .count += 1;
-                    }
-                }
+                let values = crate::lake::delta::utf8_column(col).map_err(query_error)?;
+                self.column(table, f.name(), &values, dates);
             }
             counted_columns = true;
             progress.add_records(batch.num_rows() as u64);
         }
+        Ok(())
     }
-    report.findings = found.into_values().collect();
-    Ok(report)
+
+    /// One column's values of one batch, with the batch's `date` partition values.
+    fn column(
+        &mut self,
+        table: &str,
+        column: &str,
+        values: &StringArray,
+        dates: Option<&StringArray>,
+    ) {
+        for i in 0..values.len() {
+            if values.is_null(i) {
+                continue;
+            }
+            let v = values.value(i);
+            self.report.values_scanned += 1;
+            for kind in self.kinds(column, v) {
+                let partition = dates
+                    .filter(|d| !d.is_null(i))
+                    .map(|d| d.value(i).to_string())
+                    .unwrap_or_default();
+                let key = (
+                    table.to_string(),
+                    column.to_string(),
+                    partition.clone(),
+                    kind.to_string(),
+                );
+                let finding = self.found.entry(key).or_insert_with(|| Finding {
+                    table: table.to_string(),
+                    column: column.to_string(),
+                    partition,
+                    kind: kind.to_string(),
+                    count: 0,
+                    example: mask_example(v),
+                });
+                finding.count += 1;
+            }
+        }
+    }
+
+    /// The kinds of raw PII in one value.
+    fn kinds(&mut self, column: &str, v: &str) -> Vec<&'static str> {
+        if is_hex64(v) {
+            let unkeyed = self.unkeyed.contains(&v.to_ascii_lowercase());
+            return if unkeyed {
+                vec!["unkeyed_sha256_phone"]
+            } else {
+                Vec::new()
+            };
+        }
+        let counts = if IDENTIFIER_COLUMNS.contains(&column) {
+            self.detectors.identifier_pii(v, &mut self.phones)
+        } else {
+            self.detectors.scrub(v, &mut self.phones).1
+        };
+        [
+            (counts.pans, "pan"),
+            (counts.phones, "phone"),
+            (counts.emails, "email"),
+            (counts.member_ids, "member_id"),
+            (counts.accounts, "account_number"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(_, kind)| kind)
+        .collect()
+    }
 }
 
 /// Stretches of a raw JSON line that could be phone numbers: string values (or the number in

@@ -468,6 +468,46 @@ mod tests {
     }
 }
 
+/// The `date` partitions a table's commits `from..=to` added or removed files in, read from
+/// the add and remove actions of each commit. `None` when a commit file is gone (log cleanup): the caller then
+/// rebuilds everything.
+pub async fn changed_dates(
+    lake: &Lake,
+    rel: &str,
+    from: u64,
+    to: u64,
+) -> Result<Option<std::collections::BTreeSet<NaiveDate>>, super::LakeError> {
+    let mut dates = std::collections::BTreeSet::new();
+    for v in from..=to {
+        let path = object_store::path::Path::from(format!("{rel}/_delta_log/{v:020}.json"));
+        let body = match lake.get(&path).await {
+            Ok(b) => b,
+            Err(super::LakeError::Store {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        for line in body.split(|b| *b == b'\n') {
+            let Ok(action) = serde_json::from_slice::<serde_json::Value>(line) else {
+                continue;
+            };
+            for kind in ["add", "remove"] {
+                if let Some(date) = action
+                    .get(kind)
+                    .and_then(|a| a.get("partitionValues"))
+                    .and_then(|p| p.get("date"))
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(|s| s.parse::<NaiveDate>().ok())
+                {
+                    dates.insert(date);
+                }
+            }
+        }
+    }
+    Ok(Some(dates))
+}
+
 /// One commit of a Delta table, from its log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Commit {

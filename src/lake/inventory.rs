@@ -87,11 +87,6 @@ pub async fn inventory(lake: &Lake) -> Result<Inventory, LedgerError> {
             records_by_path.insert(f.path.as_str(), f.records);
         }
     }
-
-    let mut parts: BTreeMap<(String, DateTime<Utc>), PartitionStats> = BTreeMap::new();
-    let (mut quarantine_files, mut quarantine_bytes) = (0, 0);
-    let mut uncommitted_files = 0;
-    let mut seen = 0;
     let locator = crate::lake::tiers::BronzeLocator::load(lake)
         .await
         .map_err(|e| {
@@ -109,36 +104,65 @@ pub async fn inventory(lake: &Lake) -> Result<Inventory, LedgerError> {
     if let Some(cold) = locator.cold_lake() {
         listed.extend(cold.list(BRONZE).await?.into_iter().map(|m| (m, "cold")));
     }
-    let expired = locator
-        .state()
-        .expired
-        .keys()
+    let expired = (locator.state().expired.keys())
         .map(|dir| {
-            records_by_path
-                .keys()
-                .filter(|p| p.starts_with(dir.as_str()))
-                .count()
+            let paths = records_by_path.keys();
+            paths.filter(|p| p.starts_with(dir.as_str())).count()
         })
         .sum::<usize>();
+    let listing = tally(listed, &records_by_path);
+    Ok(Inventory {
+        location: lake.location().to_string(),
+        bronze: by_event_type(&listing.parts),
+        partitions: listing.parts.into_values().collect(),
+        quarantine_files: listing.quarantine_files,
+        quarantine_records,
+        quarantine_bytes: listing.quarantine_bytes,
+        ingested_inputs: rows.len(),
+        batches: batches.len(),
+        input_bytes: rows.iter().map(|r| r.bytes).sum(),
+        last_ingest: rows.iter().map(|r| r.ingested_at).max(),
+        uncommitted_files: listing.uncommitted_files,
+        missing_files: records_by_path.len().saturating_sub(listing.seen + expired),
+        tables: tables(lake).await?,
+    })
+}
+
+/// What the listing of Bronze (hot and cold) holds.
+#[derive(Default)]
+struct Listing {
+    parts: BTreeMap<(String, DateTime<Utc>), PartitionStats>,
+    quarantine_files: usize,
+    quarantine_bytes: u64,
+    /// Partition files no ledger row names (a crashed ingest's, removed by the next one).
+    uncommitted_files: usize,
+    /// Partition files the ledger names.
+    seen: usize,
+}
+
+/// Sums the listed files by partition; quarantine files apart.
+fn tally(listed: Vec<(ObjectMeta, &'static str)>, records_by_path: &HashMap<&str, u64>) -> Listing {
+    let mut out = Listing::default();
     for (meta, tier) in listed {
         let path = meta.location.as_ref();
         if path.starts_with(INGEST_LOG) {
             continue;
         }
         if path.starts_with(QUARANTINE) {
-            quarantine_files += 1;
-            quarantine_bytes += meta.size;
+            out.quarantine_files += 1;
+            out.quarantine_bytes += meta.size;
             continue;
         }
         let Some(p) = BronzePartition::parse_file_path(path) else {
             continue;
         };
         let Some(records) = records_by_path.get(path) else {
-            uncommitted_files += 1;
+            out.uncommitted_files += 1;
             continue;
         };
-        seen += 1;
-        let e = parts
+        out.seen += 1;
+        let e = out
+            .parts
             .entry((p.event_type.clone(), p.hour))
             .or_insert_with(|| PartitionStats {
                 event_type: p.event_type.clone(),
@@ -152,7 +176,11 @@ pub async fn inventory(lake: &Lake) -> Result<Inventory, LedgerError> {
         e.records += records;
         e.bytes += meta.size;
     }
+    out
+}
 
+/// The partitions summed per event type.
+fn by_event_type(parts: &BTreeMap<(String, DateTime<Utc>), PartitionStats>) -> Vec<EventTypeStats> {
     let mut by_type: BTreeMap<String, EventTypeStats> = BTreeMap::new();
     for p in parts.values() {
         let e = by_type
@@ -173,31 +201,20 @@ pub async fn inventory(lake: &Lake) -> Result<Inventory, LedgerError> {
         e.first_hour = e.first_hour.min(p.hour);
         e.last_hour = e.last_hour.max(p.hour);
     }
+    by_type.into_values().collect()
+}
 
-    Ok(Inventory {
-        location: lake.location().to_string(),
-        bronze: by_type.into_values().collect(),
-        partitions: parts.into_values().collect(),
-        quarantine_files,
-        quarantine_records,
-        quarantine_bytes,
-        ingested_inputs: rows.len(),
-        batches: batches.len(),
-        input_bytes: rows.iter().map(|r| r.bytes).sum(),
-        last_ingest: rows.iter().map(|r| r.ingested_at).max(),
-        uncommitted_files,
-        missing_files: records_by_path.len().saturating_sub(seen + expired),
-        tables: {
-            let mut t = Vec::new();
-            for rel in super::delta::DELTA_TABLES {
-                t.push(super::delta::table_stats(lake, rel).await.map_err(|e| {
-                    LedgerError::Lake(super::LakeError::BadLocation {
-                        location: rel.to_string(),
-                        reason: e.to_string(),
-                    })
-                })?);
-            }
-            t
-        },
-    })
+/// The Delta tables' stats, in flow order.
+async fn tables(lake: &Lake) -> Result<Vec<super::delta::TableStats>, LedgerError> {
+    let mut t = Vec::new();
+    for rel in super::delta::DELTA_TABLES {
+        let stats = super::delta::table_stats(lake, rel).await.map_err(|e| {
+            LedgerError::Lake(super::LakeError::BadLocation {
+                location: rel.to_string(),
+                reason: e.to_string(),
+            })
+        })?;
+        t.push(stats);
+    }
+    Ok(t)
 }

@@ -104,6 +104,39 @@ impl<'c> RowBuilder<'c> {
         }
     }
 
+    /// The normalised outcome, answered and abandoned. The generic shape's statuses go
+    /// through the status map (an unmapped one is drift, and "unknown"); the platforms' own
+    /// exports say answered and abandoned themselves.
+    fn outcome(
+        &self,
+        shape: Shape,
+        r: &CanonicalRow<'_>,
+        drift: &mut DriftCollector,
+    ) -> (&'c str, Option<bool>, Option<bool>) {
+        if shape != Shape::Generic {
+            let outcome = r.outcome_status.unwrap_or("unknown");
+            return (outcome, r.answered, r.abandoned);
+        }
+        let normalized = match r.outcome_raw.as_deref() {
+            None => "unknown",
+            Some(raw) => match self.settings.status.normalize(raw) {
+                Some(n) => n,
+                None => {
+                    drift.observe(
+                        shape,
+                        "outcome_status",
+                        DriftKind::UnmappedStatus,
+                        Some(&Value::String(raw.to_string())),
+                        r.occurred_at.unwrap_or_default(),
+                    );
+                    "unknown"
+                }
+            },
+        };
+        let answered = matches!(normalized, "handled" | "transferred");
+        (normalized, Some(answered), Some(normalized == "abandoned"))
+    }
+
     /// Masks, normalises and enriches one record, pushes it to `out` (a recount passes none)
     /// and adds what it did to `tally`.
     #[allow(clippy::too_many_arguments)]
@@ -138,37 +171,7 @@ impl<'c> RowBuilder<'c> {
         let card = mask(3, r.card_number.as_deref(), phones);
         let notes = mask(4, r.notes.as_deref(), phones);
 
-        let (outcome, answered, abandoned) = match shape {
-            Shape::Generic => {
-                let normalized = match r.outcome_raw.as_deref() {
-                    None => "unknown",
-                    Some(raw) => match ctx.status.normalize(raw) {
-                        Some(n) => n,
-                        None => {
-                            drift.observe(
-                                shape,
-                                "outcome_status",
-                                DriftKind::UnmappedStatus,
-                                Some(&Value::String(raw.to_string())),
-                                r.occurred_at.unwrap_or_default(),
-                            );
-                            "unknown"
-                        }
-                    },
-                };
-                (
-                    normalized,
-                    Some(matches!(normalized, "handled" | "transferred")),
-                    Some(normalized == "abandoned"),
-                )
-            }
-            _ => (
-                r.outcome_status.unwrap_or("unknown"),
-                r.answered,
-                r.abandoned,
-            ),
-        };
-
+        let (outcome, answered, abandoned) = self.outcome(shape, r, drift);
         if !r.rescued.is_empty() {
             tally.rows_with_rescued += 1;
             tally.rescued_fields += r.rescued.len() as u64;

@@ -269,10 +269,8 @@ impl DataGrid {
         )
     }
 
-    /// Draws the toolbar, the grid and (when asked) the column stats.
-    pub fn ui(&mut self, ui: &mut egui::Ui) {
-        let ctx = ui.ctx().clone();
-        self.ensure(&ctx);
+    /// The filter, the stats switch and the row count.
+    fn toolbar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.label("Filter (SQL):");
             let resp = ui.add(
@@ -307,6 +305,13 @@ impl DataGrid {
                 }
             }
         });
+    }
+
+    /// Draws the toolbar, the grid and (when asked) the column stats.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.ensure(&ctx);
+        self.toolbar(ui);
         self.error = self.view_error();
         if let Some(e) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, e);
