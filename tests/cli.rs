@@ -2,20 +2,8 @@
 
 mod common;
 
-use std::process::Command;
-
 fn cclake(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cclake"))
-        .args(args)
-        .env_remove("CCLAKE_LAKE")
-        .env("CCLAKE_HMAC_KEY", "cli-test-key-0123456789abcdef0123456789")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::cclake_env(args, &[("CCLAKE_HMAC_KEY", Some(common::KEY))])
 }
 
 #[test]

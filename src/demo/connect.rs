@@ -38,6 +38,14 @@ pub struct Delivery {
     pub record: Value,
 }
 
+/// When a contact went through its stages.
+struct Times {
+    queued: DateTime<Utc>,
+    dequeued: DateTime<Utc>,
+    disconnect: DateTime<Utc>,
+    acw_end: DateTime<Utc>,
+}
+
 /// The CTR deliveries of one contact (one, or two when it was updated after ACW), and the
 /// EventBridge contact events it raised when `events` is set.
 pub fn render<R: Rng>(
@@ -66,8 +74,12 @@ pub fn render<R: Rng>(
     } else {
         dequeued
     };
-    let acw_end = disconnect + secs(c.acw_s);
-
+    let t = Times {
+        queued,
+        dequeued,
+        disconnect,
+        acw_end: disconnect + secs(c.acw_s),
+    };
     let mut attributes = serde_json::Map::new();
     attributes.insert("greetingPlayed".into(), json!("true"));
     attributes.insert("language".into(), json!("en-US"));
@@ -86,48 +98,14 @@ pub fn render<R: Rng>(
     let queue = (!self_service).then(|| {
         json!({
             "ARN": format!("{}/queue/{}", dir.instance_arn, q.id),
-            "DequeueTimestamp": ts(dequeued),
+            "DequeueTimestamp": ts(t.dequeued),
             "Duration": whole(c.wait_s),
-            "EnqueueTimestamp": ts(queued),
+            "EnqueueTimestamp": ts(t.queued),
             "Name": q.name,
         })
     });
-    let agent = match (c.answered, c.agent) {
-        (true, Some(ai)) => {
-            let a = &dir.agents[ai];
-            Some(json!({
-                "ARN": format!("{}/agent/{}", dir.instance_arn, a.id),
-                "AfterContactWorkDuration": whole(c.acw_s),
-                "AfterContactWorkEndTimestamp": ts(acw_end),
-                "AfterContactWorkStartTimestamp": ts(disconnect),
-                "AgentInteractionDuration": whole(c.talk_s),
-                "ConnectedToAgentTimestamp": ts(dequeued),
-                "CustomerHoldDuration": whole(c.hold_s),
-                "HierarchyGroups": null,
-                "LongestHoldDuration": whole(c.hold_s),
-                "NumberOfHolds": u32::from(c.hold_s > 0.0),
-                "RoutingProfile": {
-                    "ARN": format!("{}/routing-profile/{}", dir.instance_arn, q.id),
-                    "Name": format!("{} Profile", q.name),
-                },
-                "Username": a.name.to_lowercase().replace(' ', "."),
-            }))
-        }
-        _ => None,
-    };
-    let recording = (c.answered && c.media == Media::Voice).then(|| {
-        json!({
-            "DeletionReason": null,
-            "Location": format!(
-                "amazon-connect-{}/connect/cclake-demo/CallRecordings/{}/{contact_id}_{}_UTC.wav",
-                &dir.account[..8],
-                c.start.format("%Y/%m/%d"),
-                c.start.format("%Y%m%dT%H:%M")
-            ),
-            "Status": "AVAILABLE",
-            "Type": "AUDIO",
-        })
-    });
+    let agent = agent_of(c, dir, q, &t);
+    let recording = recording_of(c, dir, &contact_id);
     let disconnect_reason = match (c.answered, self_service) {
         (true, _) if rng.random_bool(0.3) => "AGENT_DISCONNECT",
         (true, _) => "CUSTOMER_DISCONNECT",
@@ -146,7 +124,7 @@ pub fn render<R: Rng>(
             "ContactId": contact_id,
             "CustomerEndpoint": endpoint,
             "DisconnectReason": disconnect_reason,
-            "DisconnectTimestamp": ts(disconnect),
+            "DisconnectTimestamp": ts(t.disconnect),
             "InitialContactId": null,
             "InitiationMethod": "INBOUND",
             "InitiationTimestamp": ts(c.start),
@@ -163,8 +141,77 @@ pub fn render<R: Rng>(
             "TransferredToEndpoint": null,
         })
     };
+    let deliveries = deliveries(rng, &agent, &t, record);
+    let out_events = match events {
+        true => contact_events(
+            rng,
+            c,
+            dir,
+            q,
+            &contact_id,
+            channel,
+            &t,
+            self_service,
+            &agent,
+        ),
+        false => Vec::new(),
+    };
+    (deliveries, out_events)
+}
+
+/// The Agent block of an answered contact.
+fn agent_of(c: &SimContact, dir: &Directory<'_>, q: &Queue, t: &Times) -> Option<Value> {
+    let (true, Some(ai)) = (c.answered, c.agent) else {
+        return None;
+    };
+    let a = &dir.agents[ai];
+    Some(json!({
+        "ARN": format!("{}/agent/{}", dir.instance_arn, a.id),
+        "AfterContactWorkDuration": whole(c.acw_s),
+        "AfterContactWorkEndTimestamp": ts(t.acw_end),
+        "AfterContactWorkStartTimestamp": ts(t.disconnect),
+        "AgentInteractionDuration": whole(c.talk_s),
+        "ConnectedToAgentTimestamp": ts(t.dequeued),
+        "CustomerHoldDuration": whole(c.hold_s),
+        "HierarchyGroups": null,
+        "LongestHoldDuration": whole(c.hold_s),
+        "NumberOfHolds": u32::from(c.hold_s > 0.0),
+        "RoutingProfile": {
+            "ARN": format!("{}/routing-profile/{}", dir.instance_arn, q.id),
+            "Name": format!("{} Profile", q.name),
+        },
+        "Username": a.name.to_lowercase().replace(' ', "."),
+    }))
+}
+
+/// The Recording block of an answered call.
+fn recording_of(c: &SimContact, dir: &Directory<'_>, contact_id: &str) -> Option<Value> {
+    (c.answered && c.media == Media::Voice).then(|| {
+        json!({
+            "DeletionReason": null,
+            "Location": format!(
+                "amazon-connect-{}/connect/cclake-demo/CallRecordings/{}/{contact_id}_{}_UTC.wav",
+                &dir.account[..8],
+                c.start.format("%Y/%m/%d"),
+                c.start.format("%Y%m%dT%H:%M")
+            ),
+            "Status": "AVAILABLE",
+            "Type": "AUDIO",
+        })
+    })
+}
+
+/// When Firehose received the record: at disconnect and again after ACW (now and then), or
+/// once after ACW.
+fn deliveries<R: Rng>(
+    rng: &mut R,
+    agent: &Option<Value>,
+    t: &Times,
+    record: impl Fn(Option<Value>, DateTime<Utc>) -> Value,
+) -> Vec<Delivery> {
+    let (disconnect, acw_end) = (t.disconnect, t.acw_end);
     let mut deliveries = Vec::new();
-    match &agent {
+    match agent {
         // Delivered at disconnect, before after-contact work ended, then updated.
         Some(a) if rng.random_bool(0.15) => {
             let mut early = a.clone();
@@ -190,8 +237,25 @@ pub fn render<R: Rng>(
         }
     }
 
+    deliveries
+}
+
+/// The EventBridge contact events of one contact.
+#[allow(clippy::too_many_arguments)]
+fn contact_events<R: Rng>(
+    rng: &mut R,
+    c: &SimContact,
+    dir: &Directory<'_>,
+    q: &Queue,
+    contact_id: &str,
+    channel: &str,
+    t: &Times,
+    self_service: bool,
+    agent: &Option<Value>,
+) -> Vec<Value> {
+    let (queued, dequeued, disconnect) = (t.queued, t.dequeued, t.disconnect);
     let mut out_events = Vec::new();
-    if events {
+    {
         let mut event = |kind: &str, at: DateTime<Utc>, extra: Value| {
             let mut detail = json!({
                 "contactId": contact_id,
@@ -225,7 +289,7 @@ pub fn render<R: Rng>(
         if !self_service {
             event("QUEUED", queued, queue_info.clone());
         }
-        if let Some(a) = &agent {
+        if let Some(a) = agent {
             let mut info = queue_info;
             info["agentInfo"] = json!({"agentArn": a["ARN"], "connectedToAgentTimestamp": format!("{}.000Z", dequeued.format("%Y-%m-%dT%H:%M:%S"))});
             event("CONNECTED_TO_AGENT", dequeued, info);
@@ -236,7 +300,7 @@ pub fn render<R: Rng>(
             json!({"disconnectTimestamp": format!("{}.000Z", disconnect.format("%Y-%m-%dT%H:%M:%S"))}),
         );
     }
-    (deliveries, out_events)
+    out_events
 }
 
 /// The S3 object name Kinesis Data Firehose gives a delivery: an hourly prefix, then the

@@ -44,7 +44,6 @@ pub fn render<R: Rng>(
         Media::Chat => "Chat",
         Media::Email => "Email",
     };
-    let agent_seconds = c.talk_s + c.hold_s;
     let mut r = serde_json::Map::new();
     r.insert("contactId".into(), json!(contact_id.to_string()));
     r.insert("masterContactId".into(), json!(contact_id.to_string()));
@@ -80,26 +79,64 @@ pub fn render<R: Rng>(
         json!(if c.outbound { "True" } else { "False" }),
     );
     if c.media == Media::Voice {
-        let from = match customer {
-            Some(cu) => {
-                planted.phones.insert(cu.national().to_string());
-                // Most numbers arrive as ten national digits, some in E.164.
-                if rng.random_bool(0.85) {
-                    cu.national().to_string()
-                } else {
-                    cu.phone_e164.clone()
-                }
-            }
-            None => String::new(),
-        };
-        let from_key = if dialect.renamed_fields {
-            "fromAddress"
-        } else {
-            "fromAddr"
-        };
-        r.insert(from_key.into(), json!(from));
-        r.insert("toAddr".into(), json!("8005550199"));
+        caller(rng, &mut r, customer, dialect, planted);
     }
+    outcome_and_durations(&mut r, c);
+    if c.answered {
+        let mut pii = NotePii::default();
+        r.insert(
+            "dispositionNotes".into(),
+            json!(bank_note(rng, customer, &mut pii)),
+        );
+        planted.absorb(pii);
+    }
+    r.insert(
+        "csatScore".into(),
+        json!(c.csat.map(|x| x.to_string()).unwrap_or_default()),
+    );
+    if let Some(cu) = customer
+        && rng.random_bool(0.7)
+    {
+        r.insert("accountNumber".into(), json!(cu.account_number));
+        planted.account_numbers.insert(cu.account_number.clone());
+    }
+    r.insert("state".into(), json!("EndContact"));
+    r.insert("isLogged".into(), json!("True"));
+    Value::Object(r)
+}
+
+/// The caller's number (and the number called) of a voice contact.
+fn caller<R: Rng>(
+    rng: &mut R,
+    r: &mut serde_json::Map<String, Value>,
+    customer: Option<&Customer>,
+    dialect: Dialect,
+    planted: &mut Planted,
+) {
+    let from = match customer {
+        Some(cu) => {
+            planted.phones.insert(cu.national().to_string());
+            // Most numbers arrive as ten national digits, some in E.164.
+            if rng.random_bool(0.85) {
+                cu.national().to_string()
+            } else {
+                cu.phone_e164.clone()
+            }
+        }
+        None => String::new(),
+    };
+    let from_key = if dialect.renamed_fields {
+        "fromAddress"
+    } else {
+        "fromAddr"
+    };
+    r.insert(from_key.into(), json!(from));
+    r.insert("toAddr".into(), json!("8005550199"));
+}
+
+/// The abandon fields, the durations (whole seconds, as strings) and the end reason.
+fn outcome_and_durations(r: &mut serde_json::Map<String, Value>, c: &SimContact) {
+    let agent_seconds = c.talk_s + c.hold_s;
     r.insert(
         "abandoned".into(),
         json!(if c.abandoned { "True" } else { "False" }),
@@ -134,27 +171,6 @@ pub fn render<R: Rng>(
             "Contact Hung Up"
         }),
     );
-    if c.answered {
-        let mut pii = NotePii::default();
-        r.insert(
-            "dispositionNotes".into(),
-            json!(bank_note(rng, customer, &mut pii)),
-        );
-        planted.absorb(pii);
-    }
-    r.insert(
-        "csatScore".into(),
-        json!(c.csat.map(|x| x.to_string()).unwrap_or_default()),
-    );
-    if let Some(cu) = customer
-        && rng.random_bool(0.7)
-    {
-        r.insert("accountNumber".into(), json!(cu.account_number));
-        planted.account_numbers.insert(cu.account_number.clone());
-    }
-    r.insert("state".into(), json!("EndContact"));
-    r.insert("isLogged".into(), json!("True"));
-    Value::Object(r)
 }
 
 /// Wraps records in a `contacts/completed` response page.

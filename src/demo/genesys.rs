@@ -246,6 +246,20 @@ fn not_responding<R: Rng>(
     })
 }
 
+/// One contact as the renderers of its participants see it.
+#[derive(Clone, Copy)]
+struct Contact<'a> {
+    c: &'a SimContact,
+    q: &'a Queue,
+    customer: Option<&'a Customer>,
+    /// `voice`, `callback`, `message` or `email`.
+    media: &'static str,
+    clock: Clock,
+    queued: DateTime<Utc>,
+    left_queue: DateTime<Utc>,
+    end: DateTime<Utc>,
+}
+
 /// One conversation detail record.
 pub fn render<R: Rng>(
     rng: &mut R,
@@ -271,11 +285,56 @@ pub fn render<R: Rng>(
         short,
     };
     let queued = c.start + secs(c.ivr_s);
-    let left_queue = queued + secs(c.wait_s);
-    let end = c.end();
+    let k = Contact {
+        c,
+        q,
+        customer,
+        media,
+        clock,
+        queued,
+        left_queue: queued + secs(c.wait_s),
+        end: c.end(),
+    };
+    let mut participants = vec![customer_participant(rng, &k, dir, planted)];
+    participants.extend(ivr_participant(rng, &k));
+    participants.push(acd_participant(rng, &k));
+    agent_participants(rng, &k, dir, planted, &mut participants);
+    let end = k.end;
+    let mut record = json!({
+        "conversationId": uuid(rng),
+        "conversationStart": ts(c.start, short),
+        "originatingDirection": "inbound",
+        "divisionIds": [dir.division_id],
+        "participants": participants,
+    });
+    // Still going when the export ran: no end yet.
+    if end <= clock.cutoff {
+        record["conversationEnd"] = json!(ts(end, short));
+    }
+    if media == "voice" {
+        record["mediaStatsMinConversationMos"] =
+            json!((rng.random_range(3.6..4.5f64) * 100.0).round() / 100.0);
+    }
+    record
+}
 
-    // The customer: a caller (`ani` as tel: or a SIP URI), a messaging visitor (a UUID
-    // address, no ani), or an e-mail sender.
+/// The customer: a caller (`ani` as tel: or a SIP URI), a messaging visitor (a UUID address,
+/// no ani), or an e-mail sender.
+fn customer_participant<R: Rng>(
+    rng: &mut R,
+    k: &Contact<'_>,
+    dir: &Directory<'_>,
+    planted: &mut Planted,
+) -> Value {
+    let Contact {
+        c,
+        q,
+        customer,
+        media,
+        clock,
+        end,
+        ..
+    } = *k;
     let mut attributes = Map::new();
     attributes.insert(
         "IVRPath".into(),
@@ -340,14 +399,29 @@ pub fn render<R: Rng>(
         }
     }
     let customer_session = cs.into_json(uuid(rng), media, extra);
-    let mut participants = vec![json!({
+    json!({
         "participantId": uuid(rng),
         "participantName": match media { "voice" | "callback" => "Mobile Caller", _ => "Web Visitor" },
         "purpose": "customer",
         "attributes": attributes,
         "sessions": [customer_session],
-    })];
-    if media == "voice" && c.ivr_s > 0.0 {
+    })
+}
+
+/// The IVR flow a voice call went through before the queue.
+fn ivr_participant<R: Rng>(rng: &mut R, k: &Contact<'_>) -> Option<Value> {
+    let Contact {
+        c,
+        q,
+        media,
+        clock,
+        queued,
+        ..
+    } = *k;
+    if media != "voice" || c.ivr_s <= 0.0 {
+        return None;
+    }
+    {
         let mut s = Session::new(clock);
         s.metric("nFlow", 1, c.start);
         s.metric("tIvr", ms(c.ivr_s), queued);
@@ -362,15 +436,26 @@ pub fn render<R: Rng>(
             "flow".into(),
             json!({"flowName": "Member Main IVR", "flowType": "INBOUNDCALL", "exitReason": "TRANSFER", "transferType": "ACD", "transferTargetName": q.name}),
         );
-        participants.push(json!({
+        Some(json!({
             "participantId": uuid(rng),
             "participantName": "Member Main IVR",
             "purpose": "ivr",
             "sessions": [s.into_json(uuid(rng), media, flow)],
-        }));
+        }))
     }
+}
 
-    // The queue: offered, then waited tAcd; tAbandon when the caller hung up.
+/// The queue: offered, then waited tAcd; tAbandon when the caller hung up.
+fn acd_participant<R: Rng>(rng: &mut R, k: &Contact<'_>) -> Value {
+    let Contact {
+        c,
+        q,
+        media,
+        clock,
+        queued,
+        left_queue,
+        ..
+    } = *k;
     let mut acd = Session::new(clock);
     acd.metric("nOffered", 1, queued);
     acd.metric("tAcd", ms(c.wait_s), left_queue);
@@ -383,13 +468,32 @@ pub fn render<R: Rng>(
         left_queue,
         json!({"queueId": q.id, "disconnectType": if c.abandoned { "peer" } else { "transfer" }}),
     );
-    participants.push(json!({
+    json!({
         "participantId": uuid(rng),
         "participantName": q.name,
         "purpose": "acd",
         "sessions": [acd.into_json(uuid(rng), media, Map::new())],
-    }));
+    })
+}
 
+/// The agents of an answered contact: now and then one who did not answer first, the one who
+/// did, and on a transfer the second.
+fn agent_participants<R: Rng>(
+    rng: &mut R,
+    k: &Contact<'_>,
+    dir: &Directory<'_>,
+    planted: &mut Planted,
+    participants: &mut Vec<Value>,
+) {
+    let Contact {
+        c,
+        q,
+        customer,
+        media,
+        clock,
+        left_queue,
+        ..
+    } = *k;
     if let (true, Some(ai)) = (c.answered, c.agent) {
         let agents = dir.agents;
         let agent = &agents[ai];
@@ -463,23 +567,6 @@ pub fn render<R: Rng>(
             participants.push(agent_participant(rng, answering, &q.id, media, clock, "client").0);
         }
     }
-
-    let mut record = json!({
-        "conversationId": uuid(rng),
-        "conversationStart": ts(c.start, short),
-        "originatingDirection": "inbound",
-        "divisionIds": [dir.division_id],
-        "participants": participants,
-    });
-    // Still going when the export ran: no end yet.
-    if end <= clock.cutoff {
-        record["conversationEnd"] = json!(ts(end, short));
-    }
-    if media == "voice" {
-        record["mediaStatsMinConversationMos"] =
-            json!((rng.random_range(3.6..4.5f64) * 100.0).round() / 100.0);
-    }
-    record
 }
 
 #[cfg(test)]

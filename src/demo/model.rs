@@ -172,55 +172,19 @@ pub fn simulate_day<R: Rng>(
             round1(offered_wait.min(will_wait))
         };
         // Some callers who would have hung up leave a voicemail or take a callback instead.
-        let (voicemail, callback) = if abandoned && media == Media::Voice {
-            match rng.random_range(0..100) {
-                0..=5 => (true, false),
-                6..=13 => (false, true),
-                _ => (false, false),
-            }
-        } else {
-            (false, false)
+        let (voicemail, callback) = match abandoned && media == Media::Voice {
+            true => voicemail_or_callback(rng),
+            false => (false, false),
         };
         let answered = !abandoned;
-        let (talk_s, hold_s, acw_s, agent) = if answered {
-            let talk = LogNormal::from_mean_cv(q.talk_mean, 0.6)
-                .map_or(q.talk_mean, |d| d.sample(rng))
-                .clamp(20.0, 5400.0);
-            let hold = if rng.random_bool(0.28) {
-                sample_exp(rng, 55.0).min(900.0)
-            } else {
-                0.0
-            };
-            let acw = LogNormal::from_mean_cv(42.0f64, 0.5)
-                .map_or(42.0, |d| d.sample(rng))
-                .clamp(5.0, 600.0);
-            (
-                round1(talk),
-                round1(hold),
-                round1(acw),
-                Some(rng.random_range(0..agents.len().max(1))),
-            )
-        } else {
-            (0.0, 0.0, 0.0, None)
+        let (talk_s, hold_s, acw_s, agent) = match answered {
+            true => handling(rng, q, agents.len()),
+            false => (0.0, 0.0, 0.0, None),
         };
         let transferred = answered && rng.random_bool(0.06);
-        let csat = if answered && rng.random_bool(0.27) {
-            let mut score: i32 = match rng.random_range(0..100) {
-                0..=4 => 1,
-                5..=11 => 2,
-                12..=24 => 3,
-                25..=54 => 4,
-                _ => 5,
-            };
-            if wait_s > 120.0 {
-                score -= 1;
-            }
-            if transferred {
-                score -= 1;
-            }
-            Some(score.clamp(1, 5) as u8)
-        } else {
-            None
+        let csat = match answered && rng.random_bool(0.27) {
+            true => Some(survey_score(rng, wait_s, transferred)),
+            false => None,
         };
         let wrap_code = answered.then(|| {
             let i = rng.random_range(0..q.wrap_codes.len().max(1));
@@ -253,6 +217,50 @@ pub fn simulate_day<R: Rng>(
     }
     out.sort_by_key(|c| c.start);
     out
+}
+
+/// Whether a caller who gave up left a voicemail, or took a callback.
+fn voicemail_or_callback<R: Rng>(rng: &mut R) -> (bool, bool) {
+    match rng.random_range(0..100) {
+        0..=5 => (true, false),
+        6..=13 => (false, true),
+        _ => (false, false),
+    }
+}
+
+/// An answered contact's talk, hold and after-call work (seconds), and its agent.
+fn handling<R: Rng>(rng: &mut R, q: &Queue, agents: usize) -> (f64, f64, f64, Option<usize>) {
+    let talk = LogNormal::from_mean_cv(q.talk_mean, 0.6)
+        .map_or(q.talk_mean, |d| d.sample(rng))
+        .clamp(20.0, 5400.0);
+    let hold = if rng.random_bool(0.28) {
+        sample_exp(rng, 55.0).min(900.0)
+    } else {
+        0.0
+    };
+    let acw = LogNormal::from_mean_cv(42.0f64, 0.5)
+        .map_or(42.0, |d| d.sample(rng))
+        .clamp(5.0, 600.0);
+    let agent = rng.random_range(0..agents.max(1));
+    (round1(talk), round1(hold), round1(acw), Some(agent))
+}
+
+/// A survey score from 1 to 5: long waits and transfers cost a point each.
+fn survey_score<R: Rng>(rng: &mut R, wait_s: f64, transferred: bool) -> u8 {
+    let mut score: i32 = match rng.random_range(0..100) {
+        0..=4 => 1,
+        5..=11 => 2,
+        12..=24 => 3,
+        25..=54 => 4,
+        _ => 5,
+    };
+    if wait_s > 120.0 {
+        score -= 1;
+    }
+    if transferred {
+        score -= 1;
+    }
+    score.clamp(1, 5) as u8
 }
 
 fn sample_exp<R: Rng>(rng: &mut R, mean: f64) -> f64 {

@@ -248,3 +248,47 @@ pub fn demo_lake(
     process(rt, &lake, cclake::silver::ProcessMode::Incremental);
     lake
 }
+
+/// The `cclake` binary with these environment variables set (`None`: removed), the HMAC key
+/// variables removed unless set here, and `CCLAKE_LAKE` removed: (success, stdout, stderr).
+pub fn cclake_env(args: &[&str], env: &[(&str, Option<&str>)]) -> (bool, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cclake"));
+    cmd.args(args)
+        .env_remove("CCLAKE_LAKE")
+        .env_remove("CCLAKE_HMAC_KEY")
+        .env_remove("CCLAKE_HMAC_KEY_FILE");
+    for (k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `cclake --lake LAKE ARGS…` with the test key: (success, stdout, stderr).
+pub fn cclake_on(lake: &Path, args: &[&str]) -> (bool, String, String) {
+    let lake = lake.to_str().unwrap();
+    let mut all = vec!["--lake", lake];
+    all.extend_from_slice(args);
+    cclake_env(&all, &[("CCLAKE_HMAC_KEY", Some(KEY))])
+}
+
+/// A generic-shape record of `id` at `at` with a phone number, as NDJSON.
+pub fn record(id: &str, at: &str) -> String {
+    format!(
+        r#"{{"event_id":"{id}","timestamp":"{at}","queue_name":"Billing","outcome_status":"Completed","duration_seconds":60,"phone_number":"+13175550123"}}"#
+    )
+}
+
+/// Writes `lines` to `dir/name` and ingests the file.
+pub fn ingest_lines(lake: &cclake::lake::Lake, dir: &Path, name: &str, lines: &[String]) {
+    let f = dir.join(name);
+    std::fs::write(&f, lines.join("\n") + "\n").unwrap();
+    ingest(lake, &[f]);
+}
