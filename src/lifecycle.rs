@@ -348,33 +348,13 @@ async fn vacuum_all(
         if !delta::exists(&table) {
             continue;
         }
-        let (_, metrics) = vacuum_table(table, retention_days, dry_run)
+        let retention = chrono::Duration::days(retention_days as i64);
+        let (_, files) = delta::vacuum(table, retention, dry_run)
             .await
             .map_err(|source| LifecycleError::Vacuum { table: rel, source })?;
-        out.push((rel.to_string(), metrics.files_deleted.len()));
+        out.push((rel.to_string(), files));
     }
     Ok(out)
-}
-
-async fn vacuum_table(
-    table: deltalake::DeltaTable,
-    retention_days: u32,
-    dry_run: bool,
-) -> Result<
-    (
-        deltalake::DeltaTable,
-        deltalake::operations::vacuum::VacuumMetrics,
-    ),
-    deltalake::DeltaTableError,
-> {
-    table
-        .vacuum()
-        .with_retention_period(chrono::Duration::days(retention_days as i64))
-        // The retention is the lake owner's setting; Delta's 7-day floor is advice for
-        // concurrent readers, which a desktop lake with a configured retention has chosen.
-        .with_enforce_retention_duration(false)
-        .with_dry_run(dry_run)
-        .await
 }
 
 /// Carries out a plan: moves, deletes, vacuum; logs what it did under `_lifecycle/log/`.

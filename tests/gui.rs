@@ -406,6 +406,8 @@ fn the_policy_editor_previews_refuses_a_bad_regex_at_its_field_and_saves_with_hi
             .iter()
             .any(|l| l.starts_with('+') && l.contains("keep"))
     );
+    // The history is in the pane's audit part.
+    h.get_by_label("Audit").click();
     wait_until(&mut h, 20, "the history in the pane", |h| {
         has_label(h, "phones are pseudonymised upstream")
     });
@@ -442,6 +444,8 @@ fn rotate_key_from_the_compliance_pane_rebuilds_under_a_new_key_file_and_audits_
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(|ui, app: &mut CclakeApp| app.show(ui), app);
     h.get_by_label("Compliance").click();
+    wait_until(&mut h, 60, "the pane", |h| has_label(h, "Masking policy"));
+    h.get_by_label("Audit").click();
     let fingerprint = &key.fingerprint()[..12];
     wait_until(&mut h, 60, "the key section", |h| {
         has_label(h, "lake's fingerprint") && has_label(h, fingerprint)
@@ -494,5 +498,85 @@ fn rotate_key_from_the_compliance_pane_rebuilds_under_a_new_key_file_and_audits_
     let new_short = &new_key.fingerprint()[..12];
     wait_until(&mut h, 60, "the new fingerprint and the audit entry", |h| {
         has_label(h, new_short) && has_label(h, "laptop with the old key was lost (ticket 7)")
+    });
+}
+
+#[test]
+fn a_data_subject_is_found_and_erased_from_the_compliance_pane_and_the_audit_shows_it() {
+    use egui_kittest::kittest::NodeT;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let lake = common::lake(dir.path(), "lake");
+    let person = |id: &str, at: &str| {
+        format!(
+            r#"{{"event_id":"{id}","timestamp":"{at}","queue_name":"Billing","outcome_status":"Completed","duration_seconds":60,"phone_number":"sip:+13175550188@pbx.example"}}"#
+        )
+    };
+    let lines = [
+        person("mine-1", "2026-10-01T10:00:00Z"),
+        common::record("other-1", "2026-10-01T10:05:00Z"),
+        person("mine-2", "2026-10-02T11:00:00Z"),
+        common::record("other-2", "2026-10-02T11:05:00Z"),
+    ];
+    common::ingest_lines(&lake, dir.path(), "calls.ndjson", &lines);
+    common::process(&rt, &lake, cclake::silver::ProcessMode::Incremental);
+    let mut h = harness(&rt, &dir.path().join("lake"));
+    wait_until(&mut h, 20, "the lake", |h| h.state().lake().is_some());
+    h.get_by_label("Compliance").click();
+    wait_until(&mut h, 60, "the pane", |h| has_label(h, "Masking policy"));
+    h.get_by_label("Data subject").click();
+    wait_until(&mut h, 20, "the identifier fields", |h| {
+        has_label(h, "phone numbers")
+    });
+    assert!(
+        h.get_by_label("Find everywhere")
+            .accesskit_node()
+            .is_disabled()
+    );
+    h.state_mut()
+        .compliance
+        .set_subject_phones("(317) 555-0188");
+    h.step();
+    h.get_by_label("Find everywhere").click_accesskit();
+    wait_until(&mut h, 120, "the findings", |h| {
+        has_label(h, "Bronze: 2 lines in 2 files")
+    });
+    assert!(has_label(&h, "Silver: 2 contacts"));
+    // Places are shown, values are not.
+    assert!(!has_label(&h, "555-0188") && !has_label(&h, "5550188"));
+    // Erasing needs a reason, then a confirmation.
+    assert!(
+        h.get_by_label("Erase this person…")
+            .accesskit_node()
+            .is_disabled()
+    );
+    h.state_mut()
+        .compliance
+        .set_erase_reason("DSAR ticket 8812");
+    h.step();
+    h.get_by_label("Erase this person…").click_accesskit();
+    wait_until(&mut h, 20, "the confirmation", |h| {
+        has_label(h, "Erase this person everywhere?")
+    });
+    h.get_by_label("Erase").click_accesskit();
+    wait_until(&mut h, 300, "the erasure", |h| {
+        has_label(h, "none mentions this person")
+    });
+    assert!(has_label(&h, "2 Bronze lines removed from 2 files"));
+    let ids: Vec<String> = common::bronze_lines(&dir.path().join("lake"))
+        .into_iter()
+        .map(|(_, l)| {
+            serde_json::from_slice::<serde_json::Value>(&l).unwrap()["event_id"].to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.iter().all(|i| i.contains("other")), "{ids:?}");
+    // The receipt is listed and the audit part shows the log entry.
+    wait_until(&mut h, 20, "the receipt", |h| {
+        has_label(h, "DSAR ticket 8812")
+    });
+    h.get_by_label("Audit").click();
+    wait_until(&mut h, 20, "the audit entry", |h| {
+        has_label(h, "DSAR ticket 8812") && has_label(h, "bronze_lines_removed")
     });
 }

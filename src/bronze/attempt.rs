@@ -289,6 +289,8 @@ impl<'a> Attempt<'a> {
             batch_started_at: batch.started_at,
             input_seq: self.input.seq,
             ingested_at: Utc::now(),
+            erased: 0,
+            erased_by: Vec::new(),
         };
         debug_assert_eq!(entry.records, entry.bronze_records + entry.quarantined);
         self.run.progress.check()?;

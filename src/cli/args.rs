@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use crate::demo::GenerateOptions;
 
@@ -165,6 +165,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Data subject requests: find one person everywhere in the lake, erase them everywhere,
+    /// and prove nothing of them is left.
+    Subject {
+        #[command(subcommand)]
+        action: SubjectAction,
+    },
     /// Open the desktop app (what `cclake` with no subcommand does).
     Gui,
     /// Create the demo lake (generate a month of exports and ingest them), then show it.
@@ -196,5 +202,60 @@ pub enum PullSource {
         /// Only ingest into Bronze; do not process.
         #[arg(long)]
         no_process: bool,
+    },
+}
+
+/// Who a data subject request is about. Each flag may be given more than once.
+#[derive(Args, Clone)]
+pub struct SubjectArgs {
+    /// A phone number in any format: +15551234567, (555) 123-4567, tel:/sip: URIs.
+    #[arg(long = "phone")]
+    pub phones: Vec<String>,
+    /// A member (loyalty, account) id.
+    #[arg(long = "member-id")]
+    pub member_ids: Vec<String>,
+    #[arg(long = "email")]
+    pub emails: Vec<String>,
+    /// Silver's keyed customer_key (what the lake stores in place of a phone).
+    #[arg(long = "customer-key")]
+    pub customer_keys: Vec<String>,
+}
+
+#[derive(Subcommand)]
+pub enum SubjectAction {
+    /// Every place the person appears: Bronze lines, quarantined records, Silver rows, the Gold
+    /// days and queues they count in, CRM rows. Shows places, never values; --out writes the
+    /// findings with the raw values for the requester (.json or .csv).
+    Find {
+        #[command(flatten)]
+        who: SubjectArgs,
+        #[arg(long)]
+        json: bool,
+        /// Write the findings, raw values included, to this .json or .csv file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Erase the person everywhere: shows the plan; --apply rewrites Bronze and quarantine
+    /// without them, deletes their Silver rows and rebuilds those dates and Gold, vacuums
+    /// every Delta table with zero retention, audits, then reads every file of the lake to
+    /// prove nothing is left (exit 1 if anything is). Rerun after a crash to finish.
+    Erase {
+        #[command(flatten)]
+        who: SubjectArgs,
+        /// Why (the request's ticket or reference); kept in the audit log.
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        apply: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read every file of the lake and its cold store (Delta history included) for the person:
+    /// the proof of an erasure. Exits 1 if anything mentions them.
+    Verify {
+        #[command(flatten)]
+        who: SubjectArgs,
+        #[arg(long)]
+        json: bool,
     },
 }

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod print;
 mod progress;
+mod subject;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -154,6 +155,7 @@ pub async fn run(command: Option<Command>, location: String) -> Result<()> {
             pull(&open()?, options, !no_process).await
         }
         Some(Command::Scan { json }) => scan(&open()?, json).await,
+        Some(Command::Subject { action }) => subject::subject(&open()?, action).await,
         Some(Command::Gui) => Ok(()),
         None => first_run(&open()?).await,
     }

@@ -46,6 +46,9 @@ pub fn print_outcome(outcome: &JobOutcome, quiet: bool, json: bool) -> Result<()
             print_pull(pull);
             layers.iter().for_each(print_layers);
         }
+        JobOutcome::SubjectFound(_)
+        | JobOutcome::SubjectErased(_)
+        | JobOutcome::SubjectTraced(_) => super::subject::print_subject(outcome, json)?,
         JobOutcome::Rekeyed { layers, .. } => {
             print_layers(layers);
             println!("the lake's key is rotated; the audit log records it (_cclake/audit/)");
@@ -471,6 +474,7 @@ pub fn print_status(inv: &Inventory, partitions: bool) {
             .map(|t| format!(", last {}", t.format("%Y-%m-%d %H:%M:%S UTC")))
             .unwrap_or_default()
     );
+    print_reconciliation(inv);
     if inv.uncommitted_files > 0 {
         println!(
             "  {} files of an unfinished ingest (ignored; the next ingest removes them)",
@@ -518,5 +522,35 @@ pub fn print_status(inv: &Inventory, partitions: bool) {
                 ),
             }
         }
+    }
+}
+
+/// Whether the ledger's counts add up, and the data subject erasures done and unfinished.
+fn print_reconciliation(inv: &Inventory) {
+    println!(
+        "  records read {} = Bronze {} + quarantined {} + erased {}{}",
+        thousands(inv.records_read),
+        thousands(inv.ledger_bronze_records),
+        thousands(inv.quarantine_records),
+        thousands(inv.erased_records),
+        if inv.reconciled() {
+            ""
+        } else {
+            "  (DOES NOT ADD UP)"
+        }
+    );
+    if inv.erasures_done > 0 {
+        println!(
+            "  data subject erasures: {} done (audit log)",
+            inv.erasures_done
+        );
+    }
+    for e in &inv.erasures_unfinished {
+        println!(
+            "  warning: erasure {} ({}) started {} is unfinished: the lake still holds part of that person; rerun `cclake subject erase … --apply` to finish it",
+            e.id,
+            e.reason,
+            e.started_at.format("%Y-%m-%d %H:%M UTC")
+        );
     }
 }

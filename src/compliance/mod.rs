@@ -3,4 +3,5 @@
 
 pub mod policy;
 pub mod scan;
+pub mod subject;
 pub mod view;

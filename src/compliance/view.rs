@@ -60,6 +60,8 @@ pub struct ComplianceView {
     /// The lake's key record (fingerprint, never the key).
     pub key: Option<KeyRecord>,
     pub audit: Vec<AuditEntry>,
+    /// Data subject erasures: receipts of those done, the state of those unfinished.
+    pub erasures: Vec<crate::lake::erasures::ErasureState>,
 }
 
 impl ComplianceView {
@@ -112,6 +114,7 @@ pub async fn load(lake: &Lake) -> Result<ComplianceView, ViewError> {
         written,
         key: key_record::read(lake).await?,
         audit: audit::read_all(lake).await?,
+        erasures: crate::lake::erasures::all(lake).await?,
     })
 }
 

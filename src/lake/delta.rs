@@ -508,6 +508,37 @@ pub async fn changed_dates(
     Ok(Some(dates))
 }
 
+/// Removes the table's data files no longer referenced and older than `retention`; returns
+/// the table and how many files went (or would go, `dry_run`). The retention is the lake
+/// owner's choice: Delta's 7-day floor is advice for concurrent readers, which a lake with a
+/// configured retention (or an erasure) has chosen to forgo.
+pub async fn vacuum(
+    table: DeltaTable,
+    retention: chrono::Duration,
+    dry_run: bool,
+) -> Result<(DeltaTable, usize), DeltaTableError> {
+    let (table, metrics) = table
+        .vacuum()
+        .with_retention_period(retention)
+        .with_enforce_retention_duration(false)
+        .with_dry_run(dry_run)
+        .await?;
+    Ok((table, metrics.files_deleted.len()))
+}
+
+/// Writes a checkpoint of the table's current version and deletes every log file before it,
+/// so the log no longer describes (or carries statistics of) what the table held before.
+/// Returns the log files deleted.
+pub async fn cut_log(table: &DeltaTable) -> Result<usize, DeltaTableError> {
+    use deltalake::protocol::checkpoints::{cleanup_expired_logs_for, create_checkpoint};
+    let Some(version) = table.version() else {
+        return Ok(0);
+    };
+    create_checkpoint(table, None).await?;
+    let cutoff = chrono::Utc::now().timestamp_millis() + 1;
+    cleanup_expired_logs_for(version, table.log_store().as_ref(), cutoff, None).await
+}
+
 /// One commit of a Delta table, from its log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Commit {

@@ -56,8 +56,29 @@ pub struct Inventory {
     pub uncommitted_files: usize,
     /// Ledger rows whose file is not in the store any more.
     pub missing_files: usize,
+    /// Bronze records as the ledger counts them (the listing's count can differ only while an
+    /// ingest is under way or when files are missing).
+    pub ledger_bronze_records: u64,
     /// Silver and Gold Delta tables (a table never written has no version).
     pub tables: Vec<super::delta::TableStats>,
+    /// Records the ledger says were read from the inputs: Bronze's records, the quarantined
+    /// ones and the ones erased for data subjects add up to it.
+    pub records_read: u64,
+    /// Records removed from Bronze and quarantine by data subject erasures.
+    pub erased_records: u64,
+    /// Erasures that finished, and those started and not finished (the lake still holds part
+    /// of someone whose erasure was asked for: rerun `cclake subject erase … --apply`).
+    pub erasures_done: usize,
+    pub erasures_unfinished: Vec<super::erasures::ErasureState>,
+}
+
+impl Inventory {
+    /// Whether the ledger's counts add up: records read = Bronze + quarantined + erased,
+    /// summed over the ledger's rows (an input's `records` count the same way).
+    pub fn reconciled(&self) -> bool {
+        self.records_read
+            == self.ledger_bronze_records + self.quarantine_records + self.erased_records
+    }
 }
 
 impl Inventory {
@@ -111,7 +132,15 @@ pub async fn inventory(lake: &Lake) -> Result<Inventory, LedgerError> {
         })
         .sum::<usize>();
     let listing = tally(listed, &records_by_path);
+    let erasures = super::erasures::all(lake).await?;
+    let (done, unfinished): (Vec<_>, Vec<_>) =
+        (erasures.into_iter()).partition(|e| e.phase == super::erasures::Phase::Done);
     Ok(Inventory {
+        records_read: rows.iter().map(|r| r.records).sum(),
+        ledger_bronze_records: rows.iter().map(|r| r.bronze_records).sum(),
+        erased_records: rows.iter().map(|r| r.erased).sum(),
+        erasures_done: done.len(),
+        erasures_unfinished: unfinished,
         location: lake.location().to_string(),
         bronze: by_event_type(&listing.parts),
         partitions: listing.parts.into_values().collect(),

@@ -53,6 +53,17 @@ pub struct LedgerEntry {
     pub batch_started_at: DateTime<Utc>,
     pub input_seq: u64,
     pub ingested_at: DateTime<Utc>,
+    /// Records removed since by data-subject erasures: `records` = `bronze_records` +
+    /// `quarantined` + `erased`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub erased: u64,
+    /// The erasures that removed them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub erased_by: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl LedgerEntry {
@@ -136,6 +147,18 @@ pub async fn commit(lake: &Lake, entry: &LedgerEntry) -> Result<(), LedgerError>
     })?;
     lake.put_create(&path, body.into()).await?;
     lake.sync(&[path])?;
+    Ok(())
+}
+
+/// Replaces a committed ledger row (same input, same batch) with its new content, whole or
+/// not at all: what an erasure does when it rewrites the row's files.
+pub async fn rewrite(lake: &Lake, entry: &LedgerEntry) -> Result<(), LedgerError> {
+    let path = entry_path(entry);
+    let body = serde_json::to_vec_pretty(entry).map_err(|source| LedgerError::Parse {
+        path: path.to_string(),
+        source,
+    })?;
+    lake.put_overwrite(&path, body.into()).await?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod delta;
+pub mod erasures;
 pub mod gzip;
 pub mod inventory;
 pub mod lease;

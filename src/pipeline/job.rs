@@ -7,10 +7,13 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::demo::{DemoError, create_demo_lake, demo_exports_dir};
+use super::erase::{self, EraseError, EraseReport};
 use super::layers::{self, LayersSummary, NewKey, ProcessError};
 use super::pull::{PullSummary, pull_genesys};
 use crate::bronze::{self, IngestError, IngestOptions, IngestSummary};
 use crate::compliance::scan::{self, ScanError, ScanReport};
+use crate::compliance::subject::trace::TraceReport;
+use crate::compliance::subject::{Findings, Subject, SubjectError};
 use crate::demo::GenerateSummary;
 use crate::format::{duration, thousands};
 use crate::lake::Lake;
@@ -45,6 +48,16 @@ pub enum Job {
     },
     /// Rotate the lake's HMAC key: Silver and Gold rebuilt under the new one, audited.
     Rekey { new: NewKey, reason: String },
+    /// Find a data subject everywhere in the lake.
+    SubjectFind { subject: Subject },
+    /// Erase a data subject everywhere: the plan, carried out when `apply`.
+    SubjectErase {
+        subject: Subject,
+        reason: String,
+        apply: bool,
+    },
+    /// Read every file of the lake for a data subject.
+    SubjectVerify { subject: Subject },
 }
 
 impl Job {
@@ -61,6 +74,7 @@ impl Job {
     pub fn needs_key(&self) -> bool {
         match self {
             Job::Demo { .. } | Job::Process(_) | Job::Rekey { .. } => true,
+            Job::SubjectFind { .. } | Job::SubjectErase { .. } | Job::SubjectVerify { .. } => true,
             Job::Ingest { then_process, .. } | Job::PullGenesys { then_process, .. } => {
                 *then_process
             }
@@ -83,6 +97,10 @@ impl Job {
                 format!("pull Genesys {} … {}", options.from, options.to)
             }
             Job::Rekey { .. } => "rotate key".into(),
+            Job::SubjectFind { .. } => "find a data subject".into(),
+            Job::SubjectErase { apply: false, .. } => "plan a data subject's erasure".into(),
+            Job::SubjectErase { apply: true, .. } => "erase a data subject".into(),
+            Job::SubjectVerify { .. } => "trace a data subject".into(),
         }
     }
 }
@@ -139,6 +157,9 @@ pub enum JobOutcome {
         layers: LayersSummary,
         key: HmacKey,
     },
+    SubjectFound(Box<Findings>),
+    SubjectErased(Box<EraseReport>),
+    SubjectTraced(TraceReport),
 }
 
 impl JobOutcome {
@@ -210,6 +231,26 @@ impl JobOutcome {
                 s
             }
             JobOutcome::Rekeyed { layers, .. } => format!("key rotated; {}", layers_line(layers)),
+            JobOutcome::SubjectFound(f) => findings_line(f),
+            JobOutcome::SubjectErased(r) => match &r.erasure {
+                Some(e) if r.applied => format!(
+                    "erasure {} done: {} Bronze lines in {} files, {} quarantined records and {} Silver rows removed; {} Gold dates recomputed; {} files of the lake read, {} still mention the subject",
+                    e.id,
+                    e.bronze_lines_removed,
+                    e.bronze_files_rewritten,
+                    e.quarantine_rows_removed,
+                    e.silver_rows_removed,
+                    e.gold_dates.len(),
+                    r.trace.as_ref().map_or(0, |t| t.files_scanned),
+                    r.trace.as_ref().map_or(0, |t| t.hits.len()),
+                ),
+                _ => format!("plan (nothing changed): {}", findings_line(&r.found)),
+            },
+            JobOutcome::SubjectTraced(t) => format!(
+                "{} files of the lake read: {} mention the subject",
+                t.files_scanned,
+                t.hits.len()
+            ),
         }
     }
 
@@ -244,9 +285,44 @@ impl JobOutcome {
                     lines.join("; ")
                 ))
             }
+            JobOutcome::SubjectErased(r)
+                if r.trace.as_ref().is_some_and(|t| !t.hits.is_empty()) =>
+            {
+                let files: Vec<&str> = (r.trace.iter().flat_map(|t| &t.hits))
+                    .map(|h| h.path.as_str())
+                    .take(5)
+                    .collect();
+                Some(format!(
+                    "the subject is still in {} file(s) after the erasure: {}",
+                    r.trace.as_ref().map_or(0, |t| t.hits.len()),
+                    files.join(", ")
+                ))
+            }
+            JobOutcome::SubjectTraced(t) if !t.hits.is_empty() => Some(format!(
+                "the subject is in {} file(s) of the lake",
+                t.hits.len()
+            )),
             _ => None,
         }
     }
+}
+
+/// Where a subject was found, in counts (no value).
+fn findings_line(f: &Findings) -> String {
+    format!(
+        "{} Bronze lines in {} files, {} quarantined records, {} damaged originals, {} Silver rows, {} Gold days and queues, {} CRM rows",
+        f.bronze.len(),
+        f.bronze
+            .iter()
+            .map(|h| &h.file)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        f.quarantine.len(),
+        f.originals.len(),
+        f.silver.len(),
+        f.gold.len(),
+        f.crm.len()
+    )
 }
 
 fn layers_line(l: &LayersSummary) -> String {
@@ -282,6 +358,10 @@ pub enum JobError {
     Demo(Box<DemoError>),
     #[error(transparent)]
     Pull(Box<PullError>),
+    #[error(transparent)]
+    Subject(Box<SubjectError>),
+    #[error(transparent)]
+    Erase(Box<EraseError>),
     #[error("the job stopped unexpectedly: {0}")]
     Panicked(String),
 }
@@ -303,6 +383,8 @@ boxed_from!(
     Scan(ScanError),
     Demo(DemoError),
     Pull(PullError),
+    Subject(SubjectError),
+    Erase(EraseError),
 );
 
 /// Runs a job to its outcome. Blocking steps (ingest, generating exports) run on the runtime's
@@ -377,6 +459,22 @@ pub async fn run(job: Job, ctx: &JobContext) -> Result<JobOutcome, JobError> {
                 }
             };
             Ok(JobOutcome::Rekeyed { layers, key })
+        }
+        Job::SubjectFind { subject } => {
+            let found = erase::find(lake, &subject, ctx.key()?, progress).await?;
+            Ok(JobOutcome::SubjectFound(Box::new(found)))
+        }
+        Job::SubjectErase {
+            subject,
+            reason,
+            apply,
+        } => {
+            let r = erase::erase(lake, &subject, &reason, ctx.key()?, apply, progress).await?;
+            Ok(JobOutcome::SubjectErased(Box::new(r)))
+        }
+        Job::SubjectVerify { subject } => {
+            let t = erase::verify(lake, &subject, ctx.key()?, progress).await?;
+            Ok(JobOutcome::SubjectTraced(t))
         }
     }
 }

@@ -3,6 +3,7 @@
 //! lake, a pull from a platform's API).
 
 pub mod demo;
+pub mod erase;
 pub mod job;
 pub mod layers;
 pub mod pull;

@@ -116,15 +116,15 @@ pub async fn check(lake: &Lake, key: &HmacKey) -> Result<KeyCheck, KeyCheckError
         .await?;
         return Ok(KeyCheck::Recorded);
     };
+    compare(record, key)
+}
+
+/// What `key` may do with a lake whose record is `record`.
+fn compare(record: KeyRecord, key: &HmacKey) -> Result<KeyCheck, KeyCheckError> {
+    let given = key.fingerprint();
     match &record.rotation {
         Some(r) if r.to_fingerprint == given => Ok(KeyCheck::Rotating),
-        Some(r) => Err(KeyCheckError::RotationUnderWay {
-            to: short(&r.to_fingerprint),
-            started_at: r.started_at,
-            reason: r.reason.clone(),
-            source_text: key.source().to_string(),
-            given: short(&given),
-        }),
+        Some(r) => Err(under_way(r, key)),
         None if record.fingerprint == given => Ok(KeyCheck::Matches),
         None => Err(KeyCheckError::Mismatch {
             source_text: key.source().to_string(),
@@ -134,6 +134,30 @@ pub async fn check(lake: &Lake, key: &HmacKey) -> Result<KeyCheck, KeyCheckError
             recorded_source: record.source,
         }),
     }
+}
+
+fn under_way(r: &Rotation, key: &HmacKey) -> KeyCheckError {
+    KeyCheckError::RotationUnderWay {
+        to: short(&r.to_fingerprint),
+        started_at: r.started_at,
+        reason: r.reason.clone(),
+        source_text: key.source().to_string(),
+        given: short(&key.fingerprint()),
+    }
+}
+
+/// Checks, without writing, that `key` is the one this lake's Silver is masked with: what a
+/// read that compares keyed hashes (finding a data subject) needs, since hashes made with
+/// another key match nothing and would report the person absent. A lake with no Silver yet
+/// accepts any key; during a rotation Silver is masked with two keys, so none is accepted.
+pub async fn check_read_only(lake: &Lake, key: &HmacKey) -> Result<(), KeyCheckError> {
+    let Some(record) = read(lake).await? else {
+        return Ok(());
+    };
+    if let Some(r) = &record.rotation {
+        return Err(under_way(r, key));
+    }
+    compare(record, key).map(drop)
 }
 
 /// Starts a rotation to `new_key`: from now on only the new key may write, and the next run

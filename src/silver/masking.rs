@@ -270,6 +270,11 @@ impl Masker {
         self.id
     }
 
+    /// The keyed hash of any value (what the audit log records of a subject's identifiers).
+    pub fn hash_value(&self, value: &str) -> String {
+        self.key.hash(value)
+    }
+
     /// The customer join key: the keyed hash of the E.164 phone, whatever the phone column's
     /// action, so one caller has one key in every source.
     pub fn customer_key(&self, phone: &str, phones: &mut PhoneCache) -> Option<String> {

@@ -32,6 +32,8 @@ pub struct JobRecord {
     pub started_at: Option<DateTime<Utc>>,
     pub secs: Option<f64>,
     pub state: JobState,
+    /// What a finished job did, for the pane that asked (a data subject's findings).
+    pub outcome: Option<Arc<JobOutcome>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +88,7 @@ impl Jobs {
             started_at: None,
             secs: None,
             state: JobState::Queued,
+            outcome: None,
         });
         self.queue.push_back((id, kind, lake.clone()));
         id
@@ -101,6 +104,11 @@ impl Jobs {
     /// The key jobs mask with, or why it could not be loaded.
     pub fn key(&self) -> Result<&HmacKey, &str> {
         self.key.as_ref().map_err(|e| e.as_str())
+    }
+
+    /// The newest job the predicate picks, queued, running or finished.
+    pub fn latest(&self, pick: impl Fn(&Job) -> bool) -> Option<&JobRecord> {
+        self.history.iter().rev().find(|r| pick(&r.kind))
     }
 
     pub fn is_busy(&self) -> bool {
@@ -120,6 +128,7 @@ impl Jobs {
                 .running
                 .as_ref()
                 .map(|(_, _, t)| t.elapsed().as_secs_f64());
+            let mut finished = None;
             let (id, state) = match ev {
                 JobEvent::Started { id } => {
                     if let Some(r) = self.history.iter_mut().find(|r| r.id == id) {
@@ -132,10 +141,12 @@ impl Jobs {
                     if let JobOutcome::Rekeyed { key, .. } = outcome.as_ref() {
                         self.key = Ok(key.clone());
                     }
-                    match outcome.problem() {
-                        Some(problem) => (id, JobState::Failed(problem)),
-                        None => (id, JobState::Done(outcome.summary())),
-                    }
+                    let state = match outcome.problem() {
+                        Some(problem) => JobState::Failed(problem),
+                        None => JobState::Done(outcome.summary()),
+                    };
+                    finished = Some(Arc::from(outcome));
+                    (id, state)
                 }
                 JobEvent::Failed { id, error } => {
                     let cancelled = self
@@ -152,6 +163,7 @@ impl Jobs {
             if let Some(r) = self.history.iter_mut().find(|r| r.id == id) {
                 r.state = state;
                 r.secs = secs;
+                r.outcome = finished;
             }
             if self.running.as_ref().is_some_and(|(rid, _, _)| *rid == id) {
                 self.running = None;

@@ -394,6 +394,51 @@ impl Detectors {
         (scrubbed, counts)
     }
 
+    /// Every phone number in free text, as E.164: digit runs (with their separators) that
+    /// validate, the way [`Detectors::scrub`] finds them, and the whole value when it is a
+    /// phone (`tel:`/`sip:` URIs included).
+    pub fn phones_in(&self, text: &str, phones: &mut PhoneCache) -> Vec<String> {
+        let mut out = Vec::new();
+        let whole = phone_text(text);
+        // The whole value is a phone only when it is written as one: digits and the marks
+        // phones are written with (an id like `a3175550123b` holds no phone).
+        let phone_marks = |c: u8| c.is_ascii_digit() || b" \t+().-/".contains(&c);
+        if whole.bytes().filter(u8::is_ascii_digit).count() >= 7
+            && whole.bytes().all(phone_marks)
+            && let Some(e164) = phones.e164(self, whole)
+        {
+            out.push(e164);
+        }
+        let b = text.as_bytes();
+        for (start, end) in digit_runs(text) {
+            // Digits glued to letters are part of a word or an id, not a phone.
+            let glued = |i: Option<usize>| {
+                i.and_then(|i| b.get(i))
+                    .is_some_and(u8::is_ascii_alphabetic)
+            };
+            if glued(start.checked_sub(1)) || glued(Some(end)) {
+                continue;
+            }
+            let run = &text[start..end];
+            let groups = group_bounds(run);
+            for i in 0..groups.len() {
+                for j in (i + 1..=groups.len()).rev() {
+                    let span = &run[groups[i].0..groups[j - 1].1];
+                    let digits = span.bytes().filter(u8::is_ascii_digit).count();
+                    if (10..=15).contains(&digits)
+                        && let Some(e164) = phones.e164(self, span)
+                    {
+                        out.push(e164);
+                        break;
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Personal data showing through an identifier (a feed that uses the caller's e-mail or
     /// phone as its contact id): an e-mail, or a phone written as one (`+…`, a `tel:` or
     /// `sip:` URI, or digits with separators). Bare digit strings are platform ids, not

@@ -147,6 +147,37 @@ fn layers(ui: &mut egui::Ui, inv: &Inventory) {
             .map(|t| format!(", last {}", t.format("%Y-%m-%d %H:%M UTC")))
             .unwrap_or_default()
     ));
+    let reconciled = format!(
+        "records read {} = Bronze {} + quarantined {} + erased {}",
+        thousands(inv.records_read),
+        thousands(inv.ledger_bronze_records),
+        thousands(inv.quarantine_records),
+        thousands(inv.erased_records),
+    );
+    match inv.reconciled() {
+        true => ui.label(reconciled),
+        false => ui.colored_label(
+            ui.visuals().error_fg_color,
+            reconciled + ": does not add up",
+        ),
+    };
+    if inv.erasures_done > 0 {
+        ui.label(format!(
+            "{} data subject erasures done (Compliance → Data subject, audit log)",
+            inv.erasures_done
+        ));
+    }
+    for e in &inv.erasures_unfinished {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!(
+                "erasure {} ({}) started {} is unfinished: the lake still holds part of that person. Run it again from Compliance → Data subject, or `cclake subject erase … --apply`.",
+                e.id,
+                e.reason,
+                e.started_at.format("%Y-%m-%d %H:%M UTC")
+            ),
+        );
+    }
     if inv.missing_files > 0 {
         ui.colored_label(
             ui.visuals().warn_fg_color,

@@ -180,11 +180,13 @@ fn audit_log(ui: &mut egui::Ui, view: &ComplianceView) {
             ui.label(e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string());
             ui.label(&e.action);
             ui.label(&e.reason);
-            let mut details = e.details.to_string();
+            let full = e.details.to_string();
+            let mut details = full.clone();
             if details.len() > 120 {
                 details = format!("{}…", &details[..details.floor_char_boundary(120)]);
             }
-            ui.label(egui::RichText::new(details).monospace());
+            ui.label(egui::RichText::new(details).monospace())
+                .on_hover_text(full);
             ui.end_row();
         }
     });
