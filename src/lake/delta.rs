@@ -19,9 +19,48 @@ pub const GOLD_HOURLY: &str = "gold/hourly_queue_metrics";
 /// Every Delta table of a lake, in flow order.
 pub const DELTA_TABLES: [&str; 4] = [SILVER_CONTACTS, SILVER_DRIFT, GOLD_DAILY, GOLD_HOURLY];
 
+/// Delta's log store for object stores: commits are written with `PutMode::Create`, which
+/// object_store turns into a conditional put on every cloud store (S3 `If-None-Match: *`,
+/// Azure `If-None-Match: *`, GCS `ifGenerationMatch=0`). Two writers racing for the same
+/// version cannot both succeed: the loser gets `VersionAlreadyExists` and retries on the new
+/// version. This is deltalake's conditional-put commit, without a DynamoDB lock table.
+struct ConditionalPutLogStore;
+
+impl deltalake::logstore::LogStoreFactory for ConditionalPutLogStore {
+    fn with_options(
+        &self,
+        prefixed_store: deltalake::logstore::ObjectStoreRef,
+        root_store: deltalake::logstore::ObjectStoreRef,
+        location: &url::Url,
+        options: &deltalake::logstore::StorageConfig,
+    ) -> deltalake::DeltaResult<std::sync::Arc<dyn deltalake::logstore::LogStore>> {
+        Ok(deltalake::logstore::default_logstore(
+            prefixed_store,
+            root_store,
+            location,
+            options,
+        ))
+    }
+}
+
+/// Registers the conditional-put log store for the cloud schemes a lake may use (deltalake
+/// knows only `file://` and `memory://` without its per-cloud crates).
+fn register_cloud_log_stores() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let registry = deltalake::logstore::logstore_factories();
+        for scheme in ["s3", "s3a", "az", "azure", "abfs", "abfss", "gs"] {
+            if let Ok(url) = url::Url::parse(&format!("{scheme}://")) {
+                registry.insert(url, std::sync::Arc::new(ConditionalPutLogStore));
+            }
+        }
+    });
+}
+
 /// Opens a table of the lake; a table that does not exist yet opens uninitialised (the first
 /// write creates it).
 pub async fn open(lake: &Lake, rel: &str) -> Result<DeltaTable, DeltaTableError> {
+    register_cloud_log_stores();
     if let Some(root) = lake.local_root() {
         let _ = std::fs::create_dir_all(root.join(rel));
     }
