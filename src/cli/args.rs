@@ -73,6 +73,10 @@ pub enum Command {
         /// Last date (UTC) of the range, inclusive.
         #[arg(long, requires = "from")]
         to: Option<NaiveDate>,
+        /// Build Silver's dates on a Ballista cluster (`df://HOST:PORT`, the scheduler started
+        /// with `cclake cluster scheduler`); the commits and Gold stay in this process.
+        #[arg(long)]
+        cluster: Option<String>,
     },
     /// Rotate the lake's HMAC key on purpose: Silver and Gold are rebuilt under the new key,
     /// its fingerprint is recorded and the audit log says why. With CCLAKE_HMAC_KEY set (or
@@ -171,6 +175,11 @@ pub enum Command {
         #[command(subcommand)]
         action: SubjectAction,
     },
+    /// Run a role of a Ballista cluster that builds Silver (`process --cluster`).
+    Cluster {
+        #[command(subcommand)]
+        role: ClusterRole,
+    },
     /// Open the desktop app (what `cclake` with no subcommand does).
     Gui,
     /// Create the demo lake (generate a month of exports and ingest them), then show it.
@@ -257,5 +266,42 @@ pub enum SubjectAction {
         who: SubjectArgs,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ClusterRole {
+    /// The scheduler: takes jobs from `process --cluster` and hands their tasks to executors.
+    Scheduler {
+        /// Address of its gRPC service.
+        #[arg(long, default_value = "0.0.0.0:50050")]
+        bind: std::net::SocketAddr,
+        /// Host name executors and clients reach it by.
+        #[arg(long, default_value = "localhost")]
+        external_host: String,
+    },
+    /// An executor: runs Silver tasks with its own HMAC key (CCLAKE_HMAC_KEY or the key file,
+    /// which must be the lake's) and cloud credentials, writing into the lake.
+    Executor {
+        /// The scheduler, HOST:PORT or df://HOST:PORT.
+        #[arg(long)]
+        scheduler: String,
+        /// Tasks run at once.
+        #[arg(short = 'c', long, default_value_t = 2)]
+        concurrency: usize,
+        #[arg(long, default_value = "0.0.0.0")]
+        bind_host: String,
+        /// Host name the scheduler and other executors reach it by (default: its bind host).
+        #[arg(long)]
+        external_host: Option<String>,
+        /// Arrow Flight port (results and shuffle data).
+        #[arg(long, default_value_t = 50051)]
+        port: u16,
+        /// gRPC port.
+        #[arg(long, default_value_t = 50052)]
+        grpc_port: u16,
+        /// Folder for shuffle files (default: a temporary folder).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
     },
 }

@@ -24,7 +24,7 @@ use crate::silver::digest::HmacKey;
 use crate::sources::genesys::{Credentials, PullOptions, private_staging};
 use crate::{lifecycle, query, silver};
 
-pub use args::{Cli, Command, PullSource};
+pub use args::{Cli, ClusterRole, Command, PullSource};
 use print::*;
 use progress::{run_job, with_progress};
 
@@ -91,7 +91,13 @@ pub async fn run(command: Option<Command>, location: String) -> Result<()> {
             quiet,
         }) => ingest(&open()?, inputs, compression_level, quiet).await,
         Some(Command::Status { json, partitions }) => status(&open()?, json, partitions).await,
-        Some(Command::Process { full, from, to }) => process(&open()?, full, from, to).await,
+        Some(Command::Process {
+            full,
+            from,
+            to,
+            cluster,
+        }) => process(&open()?, full, from, to, cluster).await,
+        Some(Command::Cluster { role }) => cluster_role(role).await,
         Some(Command::Rekey {
             reason,
             use_current_key,
@@ -250,6 +256,7 @@ async fn process(
     full: bool,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+    cluster: Option<String>,
 ) -> Result<()> {
     let mode = match (full, from, to) {
         (true, _, _) => ProcessMode::Full,
@@ -258,9 +265,56 @@ async fn process(
         _ => ProcessMode::Incremental,
     };
     let show = Show::default();
-    job(lake, Job::Process(mode), "processing", show)
-        .await
-        .map(drop)
+    let work = match cluster {
+        Some(cluster) => Job::ProcessOnCluster { mode, cluster },
+        None => Job::Process(mode),
+    };
+    job(lake, work, "processing", show).await.map(drop)
+}
+
+/// Runs a cluster role until the process is stopped.
+async fn cluster_role(role: ClusterRole) -> Result<()> {
+    use crate::pipeline::cluster;
+    match role {
+        ClusterRole::Scheduler {
+            bind,
+            external_host,
+        } => {
+            eprintln!(
+                "Ballista scheduler for cclake on {bind} (df://{external_host}:{})",
+                bind.port()
+            );
+            cluster::run_scheduler(bind, &external_host).await?;
+        }
+        ClusterRole::Executor {
+            scheduler,
+            concurrency,
+            bind_host,
+            external_host,
+            port,
+            grpc_port,
+            work_dir,
+        } => {
+            // Checked here so a missing key stops the executor at once, not at its first task.
+            let key =
+                HmacKey::from_environment().context("an executor needs the lake's HMAC key")?;
+            eprintln!(
+                "Ballista executor for cclake: scheduler {scheduler}, {concurrency} tasks at once, key fingerprint {}",
+                &key.fingerprint()[..16]
+            );
+            let opts = cluster::ExecutorOptions {
+                scheduler,
+                bind_host,
+                external_host,
+                port,
+                grpc_port,
+                concurrency,
+                work_dir: work_dir.map(|p| p.display().to_string()),
+            };
+            cluster::run_executor(opts).await?;
+        }
+    }
+    Ok(())
 }
 
 async fn rekey(lake: &Lake, reason: String, use_current_key: bool) -> Result<()> {

@@ -200,6 +200,12 @@ pub fn print_process(s: &ProcessSummary) {
         thousands(s.rows_out),
         thousands(s.duplicates_dropped)
     );
+    if !s.executors.is_empty() {
+        let by: Vec<String> = (s.executors.iter())
+            .map(|(e, n)| format!("{e} ({n} dates)"))
+            .collect();
+        println!("  built on the cluster by {}", by.join(", "));
+    }
     if s.masking_enabled {
         for (col, n) in &s.masked {
             let spans = if n.spans_scrubbed > 0 {

@@ -195,13 +195,6 @@ pub async fn replace_date_partitions(
     metadata: serde_json::Map<String, serde_json::Value>,
     writer: WriterProperties,
 ) -> Result<DeltaTable, DeltaTableError> {
-    use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
-    use deltalake::kernel::Action;
-    use deltalake::kernel::scalars::ScalarExt;
-    use deltalake::kernel::transaction::CommitBuilder;
-    use deltalake::operations::write::configs::WriterStatsConfig;
-    use deltalake::protocol::DeltaOperation;
-
     let dates: Vec<NaiveDate> = per_date.iter().map(|(d, _)| *d).collect();
     let Some(schema) = per_date
         .iter()
@@ -228,42 +221,96 @@ pub async fn replace_date_partitions(
         return replace_dates_with(table, batches, &dates, metadata, Some(writer)).await;
     };
 
+    let config = date_writer_config(&table, schema, writer)?;
+    let store = table.log_store().object_store(None);
+    let tasks: Vec<_> = per_date
+        .into_iter()
+        .map(|(date, batches)| {
+            let (store, config) = (store.clone(), config.clone());
+            tokio::spawn(
+                async move { write_date_files(store, config, date_col, date, batches).await },
+            )
+        })
+        .collect();
+    let mut adds = Vec::new();
+    for t in tasks {
+        adds.extend(
+            t.await
+                .map_err(|e| DeltaTableError::Generic(format!("Parquet writer task: {e}")))??,
+        );
+    }
+    commit_date_files(table, &dates, adds, metadata).await
+}
+
+/// Creates `table` (which does not exist yet) empty, with `schema`, partitioned by date.
+pub async fn create(
+    table: DeltaTable,
+    schema: deltalake::arrow::datatypes::SchemaRef,
+) -> Result<DeltaTable, DeltaTableError> {
+    use deltalake::kernel::engine::arrow_conversion::TryIntoKernel as _;
+    let kernel: deltalake::kernel::StructType = schema.as_ref().try_into_kernel()?;
+    deltalake::operations::create::CreateBuilder::new()
+        .with_log_store(table.log_store())
+        .with_columns(kernel.fields().cloned())
+        .with_partition_columns(["date"])
+        .await
+}
+
+/// How a date's Parquet files are written for `table`: its schema, partitioned by date, the
+/// statistics its configuration asks for.
+pub fn date_writer_config(
+    table: &DeltaTable,
+    schema: deltalake::arrow::datatypes::SchemaRef,
+    writer: WriterProperties,
+) -> Result<deltalake::datafile::writer::WriterConfig, DeltaTableError> {
+    use deltalake::operations::write::configs::WriterStatsConfig;
     let state = table.snapshot()?;
     let stats = WriterStatsConfig::from_config(state.snapshot().table_configuration());
-    let config = WriterConfig::new(
-        schema.clone(),
+    Ok(deltalake::datafile::writer::WriterConfig::new(
+        schema,
         vec!["date".to_string()],
         Some(writer),
         None,
         None,
         stats.num_indexed_cols,
         stats.stats_columns,
-    );
-    let store = table.log_store().object_store(None);
-    let tasks: Vec<_> = per_date
-        .into_iter()
-        .map(|(date, batches)| {
-            let mut w = DeltaWriter::new(store.clone(), config.clone());
-            tokio::spawn(async move {
-                for b in batches.iter().filter(|b| b.num_rows() > 0) {
-                    let values =
-                        ScalarExt::from_array(b.column(date_col).as_ref(), 0).ok_or_else(|| {
-                            DeltaTableError::Generic(format!("{date}: no date value"))
-                        })?;
-                    let values = indexmap::IndexMap::from([("date".to_string(), values)]);
-                    w.write_partition(b.clone(), &values).await?;
-                }
-                w.close().await
-            })
-        })
-        .collect();
-    let mut actions: Vec<Action> = Vec::new();
-    for t in tasks {
-        let adds = t
-            .await
-            .map_err(|e| DeltaTableError::Generic(format!("Parquet writer task: {e}")))??;
-        actions.extend(adds.into_iter().map(Action::Add));
+    ))
+}
+
+/// Writes one date's batches as Parquet files of the table (not yet part of it): the add
+/// actions a commit makes them part of. Files never committed are unreferenced and vacuumed.
+pub async fn write_date_files(
+    store: deltalake::logstore::ObjectStoreRef,
+    config: deltalake::datafile::writer::WriterConfig,
+    date_col: usize,
+    date: NaiveDate,
+    batches: Vec<RecordBatch>,
+) -> Result<Vec<deltalake::kernel::Add>, DeltaTableError> {
+    use deltalake::datafile::writer::DeltaWriter;
+    use deltalake::kernel::scalars::ScalarExt;
+    let mut w = DeltaWriter::new(store, config);
+    for b in batches.iter().filter(|b| b.num_rows() > 0) {
+        let values = ScalarExt::from_array(b.column(date_col).as_ref(), 0)
+            .ok_or_else(|| DeltaTableError::Generic(format!("{date}: no date value")))?;
+        let values = indexmap::IndexMap::from([("date".to_string(), values)]);
+        w.write_partition(b.clone(), &values).await?;
     }
+    w.close().await
+}
+
+/// Commits written files in place of whatever the table held on `dates`, in one atomic
+/// commit (a replaceWhere on the date partitions).
+pub async fn commit_date_files(
+    table: DeltaTable,
+    dates: &[NaiveDate],
+    adds: Vec<deltalake::kernel::Add>,
+    metadata: serde_json::Map<String, serde_json::Value>,
+) -> Result<DeltaTable, DeltaTableError> {
+    use deltalake::kernel::Action;
+    use deltalake::kernel::transaction::CommitBuilder;
+    use deltalake::protocol::DeltaOperation;
+    let state = table.snapshot()?;
+    let mut actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
     let wanted: std::collections::HashSet<String> = dates
         .iter()
         .map(|d| d.format("%Y-%m-%d").to_string())
@@ -277,7 +324,7 @@ pub async fn replace_date_partitions(
     let operation = DeltaOperation::Write {
         mode: SaveMode::Overwrite,
         partition_by: Some(vec!["date".to_string()]),
-        predicate: Some(dates_predicate("date", &dates)),
+        predicate: Some(dates_predicate("date", dates)),
     };
     // The same metrics Delta's own writes record, so the table's history reads alike.
     let added = actions

@@ -36,6 +36,8 @@ pub enum Job {
     },
     /// Silver and Gold: the dates with new data, every date, or a range of dates.
     Process(ProcessMode),
+    /// Silver's dates built on a Ballista cluster (`df://HOST:PORT`), committed here.
+    ProcessOnCluster { mode: ProcessMode, cluster: String },
     /// Bronze lifecycle and Delta vacuum as of `now`: the plan, carried out when `apply`.
     Lifecycle { now: NaiveDate, apply: bool },
     /// Look for raw PII in every string column of Silver and Gold.
@@ -73,7 +75,10 @@ impl Job {
     /// Whether the job masks (and so needs the HMAC key).
     pub fn needs_key(&self) -> bool {
         match self {
-            Job::Demo { .. } | Job::Process(_) | Job::Rekey { .. } => true,
+            Job::Demo { .. }
+            | Job::Process(_)
+            | Job::ProcessOnCluster { .. }
+            | Job::Rekey { .. } => true,
             Job::SubjectFind { .. } | Job::SubjectErase { .. } | Job::SubjectVerify { .. } => true,
             Job::Ingest { then_process, .. } | Job::PullGenesys { then_process, .. } => {
                 *then_process
@@ -90,6 +95,9 @@ impl Job {
             Job::Process(ProcessMode::Incremental) => "process new data".into(),
             Job::Process(ProcessMode::Full) => "full rebuild".into(),
             Job::Process(ProcessMode::Range { from, to }) => format!("reprocess {from} … {to}"),
+            Job::ProcessOnCluster { mode, cluster } => {
+                format!("{} on {cluster}", Job::Process(*mode).label())
+            }
             Job::Lifecycle { apply: false, .. } => "lifecycle plan".into(),
             Job::Lifecycle { apply: true, .. } => "lifecycle apply".into(),
             Job::Scan => "leak scan".into(),
@@ -427,6 +435,11 @@ pub async fn run(job: Job, ctx: &JobContext) -> Result<JobOutcome, JobError> {
             Ok(JobOutcome::Ingested { ingest, layers })
         }
         Job::Process(mode) => Ok(JobOutcome::Processed(process(ctx, mode).await?)),
+        Job::ProcessOnCluster { mode, cluster } => {
+            let key = ctx.key()?;
+            let layers = layers::process_on(lake, mode, key, Some(&cluster), progress).await?;
+            Ok(JobOutcome::Processed(layers))
+        }
         Job::Lifecycle { now, apply } => {
             progress.set_stage("lifecycle: planning");
             let plan = lifecycle::plan(lake, now).await?;

@@ -22,6 +22,8 @@ pub enum ProcessError {
     Key(#[from] KeyError),
     #[error(transparent)]
     KeyCheck(#[from] KeyCheckError),
+    #[error(transparent)]
+    Cluster(#[from] super::cluster::ClusterError),
     #[error("the lake now uses the new key, but it could not be put in place of {path}: {source}")]
     PromoteKey {
         path: PathBuf,
@@ -46,11 +48,27 @@ pub async fn process(
     key: HmacKey,
     progress: &JobProgress,
 ) -> Result<LayersSummary, ProcessError> {
+    process_on(lake, mode, key, None, progress).await
+}
+
+/// [`process`], with Silver's dates built on the Ballista cluster at `cluster`
+/// (`df://HOST:PORT`) when one is given; the commits stay here.
+pub async fn process_on(
+    lake: &Lake,
+    mode: ProcessMode,
+    key: HmacKey,
+    cluster: Option<&str>,
+    progress: &JobProgress,
+) -> Result<LayersSummary, ProcessError> {
     let _lease = lake
         .writer_lease("process")
         .await
         .map_err(SilverError::from)?;
-    let silver = silver::process(lake, mode, key.clone(), progress).await?;
+    let remote = cluster
+        .map(|c| super::cluster::Cluster::new(c, &key))
+        .transpose()?;
+    let remote = remote.as_ref().map(|r| r as &dyn silver::RemoteBuilder);
+    let silver = silver::process_on(lake, mode, key.clone(), remote, progress).await?;
     release_freed_memory();
     let rotating = silver.key_check == Some(KeyCheck::Rotating);
     let gold_mode = match mode {

@@ -2,6 +2,7 @@
 //! through [`run`], and the steps that span layers (Silver then Gold, a key rotation, the demo
 //! lake, a pull from a platform's API).
 
+pub mod cluster;
 pub mod demo;
 pub mod erase;
 pub mod job;

@@ -111,17 +111,38 @@ fn read_bronze(
     crate::lake::gzip::gunzip(&bytes).map_err(|e| err(e.to_string()))
 }
 
+/// A date's Silver rows: built here, or already written to the lake as Parquet files by a
+/// cluster executor (the commit makes them part of the table).
+pub enum DateRows {
+    Batches(Vec<RecordBatch>),
+    Written {
+        adds: Vec<deltalake::kernel::Add>,
+        rows: u64,
+    },
+}
+
+impl DateRows {
+    pub fn rows(&self) -> u64 {
+        match self {
+            DateRows::Batches(b) => b.iter().map(|x| x.num_rows() as u64).sum(),
+            DateRows::Written { rows, .. } => *rows,
+        }
+    }
+}
+
 /// One date's rows, ready to commit.
 pub struct DateBuild {
     pub date: NaiveDate,
-    pub batches: Vec<RecordBatch>,
+    pub rows: DateRows,
     pub rows_in: u64,
     pub duplicates: u64,
     pub rows_with_rescued: u64,
     pub rescued_fields: u64,
     pub crm_matched: u64,
-    pub masked: BTreeMap<&'static str, ColumnCounts>,
+    pub masked: BTreeMap<String, ColumnCounts>,
     pub drift: DriftCollector,
+    /// The cluster executor that built it (none: this process).
+    pub built_by: Option<String>,
 }
 
 /// Turns one date's Bronze lines into Silver rows. Each work unit parses, maps, masks and
@@ -156,14 +177,17 @@ pub fn build_date(
     tracing::debug!(%date, secs = t0.elapsed().as_secs_f64(), "built date");
     Ok(DateBuild {
         date,
-        batches,
+        rows: DateRows::Batches(batches),
         rows_in,
         duplicates,
         rows_with_rescued: tally.rows_with_rescued,
         rescued_fields: tally.rescued_fields,
         crm_matched: tally.crm_matched,
-        masked: tally.masked_by_column(),
+        masked: (tally.masked_by_column().into_iter())
+            .map(|(c, n)| (c.to_string(), n))
+            .collect(),
         drift,
+        built_by: None,
     })
 }
 

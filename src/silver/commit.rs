@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::ProcessSummary;
-use super::build::DateBuild;
+use super::build::{DateBuild, DateRows};
 use super::drift::{self, DriftKind};
 use super::error::SilverError;
 use super::masking::{ColumnCounts, Masker};
@@ -75,6 +75,21 @@ impl Tables {
             drift: open(SILVER_DRIFT).await?,
             summary,
         })
+    }
+
+    /// Creates the contacts table, empty, partitioned by date, when it does not exist yet.
+    pub async fn create_contacts(&mut self) -> Result<(), SilverError> {
+        if delta::exists(&self.contacts) {
+            return Ok(());
+        }
+        let table = std::mem::replace(&mut self.contacts, deltalake::DeltaTable::new_in_memory());
+        self.contacts = delta::create(table, super::table::CONTACTS_SCHEMA.clone())
+            .await
+            .map_err(|source| SilverError::Delta {
+                table: SILVER_CONTACTS,
+                source,
+            })?;
+        Ok(())
     }
 
     /// The contacts table's version after the run's commits.
@@ -170,13 +185,16 @@ async fn commit_group(
     for b in built {
         let b = b?;
         summary.rows_in += b.rows_in;
-        summary.rows_out += b.batches.iter().map(|x| x.num_rows() as u64).sum::<u64>();
+        summary.rows_out += b.rows.rows();
         summary.duplicates_dropped += b.duplicates;
         summary.rows_with_rescued_data += b.rows_with_rescued;
         summary.rescued_fields += b.rescued_fields;
         summary.crm_matched += b.crm_matched;
+        if let Some(executor) = &b.built_by {
+            *summary.executors.entry(executor.clone()).or_default() += 1;
+        }
         for (col, n) in &b.masked {
-            summary.masked.entry((*col).to_string()).or_default().add(n);
+            summary.masked.entry(col.clone()).or_default().add(n);
         }
         for ((shape, field, kind), obs) in b.drift.seen {
             if kind == DriftKind::UnmappedStatus {
@@ -184,7 +202,7 @@ async fn commit_group(
             }
             drift_rows_owned.push((b.date, shape, field, kind, obs));
         }
-        per_date.push((b.date, b.batches));
+        per_date.push((b.date, b.rows));
     }
     summary.drift_observations += drift_rows_owned.len() as u64;
     let mut phones = PhoneCache::default();
@@ -228,17 +246,12 @@ async fn commit_group(
     );
     // The replace consumes the table handle; an empty handle stands in until it returns.
     let table = std::mem::replace(&mut tables.contacts, deltalake::DeltaTable::new_in_memory());
-    tables.contacts = delta::replace_date_partitions(
-        table,
-        per_date,
-        meta.clone(),
-        delta::silver_writer_properties(),
-    )
-    .await
-    .map_err(|source| SilverError::Delta {
-        table: SILVER_CONTACTS,
-        source,
-    })?;
+    tables.contacts = commit_contacts(table, &group, per_date, meta.clone())
+        .await
+        .map_err(|source| SilverError::Delta {
+            table: SILVER_CONTACTS,
+            source,
+        })?;
     let table = std::mem::replace(&mut tables.drift, deltalake::DeltaTable::new_in_memory());
     tables.drift = delta::replace_dates(table, vec![drift_batch], &group, meta)
         .await
@@ -248,4 +261,37 @@ async fn commit_group(
         })?;
     tables.summary.dates.extend(group);
     Ok(())
+}
+
+/// Replaces the group's dates in the contacts table: batches built here are written and
+/// committed; files a cluster executor wrote are committed as they are.
+async fn commit_contacts(
+    table: deltalake::DeltaTable,
+    group: &[NaiveDate],
+    per_date: Vec<(NaiveDate, DateRows)>,
+    meta: Map<String, Value>,
+) -> Result<deltalake::DeltaTable, deltalake::DeltaTableError> {
+    let mut batches = Vec::new();
+    let mut adds = Vec::new();
+    for (date, rows) in per_date {
+        match rows {
+            DateRows::Batches(b) => batches.push((date, b)),
+            DateRows::Written { adds: a, .. } => adds.extend(a),
+        }
+    }
+    if adds.is_empty() {
+        return delta::replace_date_partitions(
+            table,
+            batches,
+            meta,
+            delta::silver_writer_properties(),
+        )
+        .await;
+    }
+    if !batches.is_empty() {
+        return Err(deltalake::DeltaTableError::Generic(
+            "a group mixes dates built here with dates written by the cluster".into(),
+        ));
+    }
+    delta::commit_date_files(table, group, adds, meta).await
 }

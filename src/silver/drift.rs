@@ -10,7 +10,10 @@ use serde_json::Value;
 
 use crate::sources::Shape;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum DriftKind {
     New,
     Missing,
@@ -31,7 +34,7 @@ impl DriftKind {
 
 /// How often and when one kind of drift was seen, with one example value (raw; scrubbed
 /// before it is written).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Observation {
     pub count: u64,
     pub first_seen: DateTime<Utc>,

@@ -36,6 +36,8 @@ pub enum SilverError {
     },
     #[error("Bronze file {path} cannot be read: {message}")]
     Bronze { path: String, message: String },
+    #[error("on the cluster: {0}")]
+    Cluster(String),
     #[error("processing cancelled; dates already committed stay, the rest are rebuilt next run")]
     Cancelled,
     #[error(

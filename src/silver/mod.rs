@@ -34,11 +34,12 @@ use serde::Serialize;
 
 use crate::lake::Lake;
 use crate::progress::JobProgress;
-use build::{Settings, build_date, read_date};
+pub use build::Settings;
+use build::{build_date, read_date};
 use commit::{ROWS_PER_COMMIT, Tables};
 use digest::HmacKey;
 use masking::ColumnCounts;
-use plan::SilverPlan;
+pub use plan::SilverPlan;
 
 pub use commit::last_masking_counts;
 pub use error::SilverError;
@@ -47,6 +48,8 @@ pub use plan::ProcessMode;
 /// What a run did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ProcessSummary {
+    /// Dates each cluster executor built (empty when built in this process).
+    pub executors: BTreeMap<String, u64>,
     pub dates: Vec<NaiveDate>,
     pub rows_in: u64,
     pub rows_out: u64,
@@ -70,12 +73,38 @@ pub struct ProcessSummary {
     pub key_check: Option<key_record::KeyCheck>,
 }
 
+/// Builds dates somewhere else than this process (a cluster's executors): each date's rows
+/// are written to the lake as Parquet files there, and come back as what the commit needs.
+#[async_trait::async_trait]
+pub trait RemoteBuilder: Send + Sync {
+    /// Builds `group`'s dates from their Bronze files in `plan`, one result per date.
+    async fn build(
+        &self,
+        lake: &Lake,
+        settings: &Settings,
+        plan: &SilverPlan,
+        group: &[NaiveDate],
+        progress: &JobProgress,
+    ) -> Vec<Result<build::DateBuild, SilverError>>;
+}
+
 /// Builds Silver from Bronze with the HMAC key `key`. Runs on tokio's multi-thread runtime
 /// (it uses `block_in_place` for the CPU-bound part).
 pub async fn process(
     lake: &Lake,
     mode: ProcessMode,
     key: HmacKey,
+    progress: &JobProgress,
+) -> Result<ProcessSummary, SilverError> {
+    process_on(lake, mode, key, None, progress).await
+}
+
+/// [`process`], with the dates built by `remote` when one is given.
+pub async fn process_on(
+    lake: &Lake,
+    mode: ProcessMode,
+    key: HmacKey,
+    remote: Option<&dyn RemoteBuilder>,
     progress: &JobProgress,
 ) -> Result<ProcessSummary, SilverError> {
     let started = std::time::Instant::now();
@@ -102,13 +131,20 @@ pub async fn process(
         frozen_dates: plan.frozen.clone(),
         ..Default::default()
     };
-    let tables = Tables::open(lake, summary).await?;
+    let mut tables = Tables::open(lake, summary).await?;
+    if remote.is_some() {
+        // Executors write files with the table's settings: the table must exist first.
+        tables.create_contacts().await?;
+    }
     let rt = tokio::runtime::Handle::current();
     let build = |group: &[NaiveDate]| {
         let t = std::time::Instant::now();
-        let built: Vec<_> = (group.par_iter())
-            .map(|d| build_date(&settings, *d, &read_date(&plan, &rt, d)?, progress))
-            .collect();
+        let built: Vec<_> = match remote {
+            Some(r) => rt.block_on(r.build(lake, &settings, &plan, group, progress)),
+            None => (group.par_iter())
+                .map(|d| build_date(&settings, *d, &read_date(&plan, &rt, d)?, progress))
+                .collect(),
+        };
         tracing::info!(
             dates = group.len(),
             secs = t.elapsed().as_secs_f64(),

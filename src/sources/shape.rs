@@ -11,7 +11,10 @@ use serde_json::value::RawValue;
 use super::time::{TimeError, in_range, parse_timestamp_json};
 
 /// Which export a record came from (SPEC §1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Shape {
     /// Genesys Cloud analytics conversation detail record.
     Genesys,

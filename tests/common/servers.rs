@@ -3,6 +3,8 @@
 //! installs both; elsewhere a test that needs one it cannot find says so and passes, unless
 //! `CCLAKE_REQUIRE_SERVERS=1` (set by CI) makes that a failure.
 
+#![allow(dead_code)]
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -16,6 +16,8 @@ pub struct JobsPane {
     to: jiff::civil::Date,
     /// The file dialog of "Ingest files…", while it is open.
     picking: Option<Fetch<Vec<PathBuf>>>,
+    /// A Ballista scheduler (`df://HOST:PORT`) to build Silver on; empty: this machine.
+    pub cluster: String,
 }
 
 impl Default for JobsPane {
@@ -29,6 +31,7 @@ impl Default for JobsPane {
             from: d(today - chrono::Duration::days(7)),
             to: d(today),
             picking: None,
+            cluster: String::new(),
         }
     }
 }
@@ -62,6 +65,17 @@ impl Pane for JobsPane {
 }
 
 impl JobsPane {
+    /// A process job, on the cluster when one is named.
+    fn process(&self, mode: ProcessMode) -> Job {
+        match self.cluster.trim() {
+            "" => Job::Process(mode),
+            cluster => Job::ProcessOnCluster {
+                mode,
+                cluster: cluster.to_string(),
+            },
+        }
+    }
+
     /// The jobs a user can start, each with what it does.
     fn buttons(&mut self, ui: &mut egui::Ui, ctx: &PaneContext<'_>) {
         egui::Grid::new("job_buttons").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
@@ -77,19 +91,29 @@ impl JobsPane {
             }
             ui.label("Pick export files (or drop files and folders onto the window): they are ingested into Bronze, then processed.");
             ui.end_row();
+            ui.label("Build Silver on");
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.cluster)
+                        .desired_width(220.0)
+                        .hint_text("this machine, or df://HOST:PORT"),
+                );
+                ui.label("a Ballista cluster (`cclake cluster scheduler` and executors sharing the lake and its key) builds each Silver date as a task; the commits and Gold stay here.");
+            });
+            ui.end_row();
             if ui.button("Process new data").clicked() {
-                ctx.submit(Job::Process(ProcessMode::Incremental));
+                ctx.submit(self.process(ProcessMode::Incremental));
             }
             ui.label("Silver and Gold for the dates that received data since the last run.");
             ui.end_row();
             if ui.button("Full rebuild").clicked() {
-                ctx.submit(Job::Process(ProcessMode::Full));
+                ctx.submit(self.process(ProcessMode::Full));
             }
             ui.label("Every Silver date from Bronze, then all of Gold (after a policy or status-map change).");
             ui.end_row();
             if ui.button("Reprocess range").clicked() && let (Some(a), Some(b)) = (naive(self.from), naive(self.to)) {
                 let (from, to) = (a.min(b), a.max(b));
-                ctx.submit(Job::Process(ProcessMode::Range { from, to }));
+                ctx.submit(self.process(ProcessMode::Range { from, to }));
             }
             ui.horizontal(|ui| {
                 ui.add(egui_extras::DatePickerButton::new(&mut self.from).id_salt("re_from").show_icon(false));
