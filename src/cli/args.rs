@@ -169,6 +169,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Export the evidence pack for an auditor: one self-contained HTML report (policy, rule
+    /// counts, last leak scan, policy history, policy per Silver partition, key fingerprint,
+    /// audit log) and a SHA-256 manifest beside it.
+    Evidence {
+        /// Folder to write the report and its manifest into.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Data subject requests: find one person everywhere in the lake, erase them everywhere,
     /// and prove nothing of them is left.
     Subject {

@@ -98,6 +98,7 @@ pub async fn run(command: Option<Command>, location: String) -> Result<()> {
             cluster,
         }) => process(&open()?, full, from, to, cluster).await,
         Some(Command::Cluster { role }) => cluster_role(role).await,
+        Some(Command::Evidence { out }) => evidence(&open()?, &out).await,
         Some(Command::Rekey {
             reason,
             use_current_key,
@@ -270,6 +271,18 @@ async fn process(
         None => Job::Process(mode),
     };
     job(lake, work, "processing", show).await.map(drop)
+}
+
+async fn evidence(lake: &Lake, out: &std::path::Path) -> Result<()> {
+    let pack = crate::compliance::evidence::build(lake).await?;
+    let report = pack.write(out)?;
+    println!(
+        "evidence pack written to {} (SHA-256 {}; manifest beside it), masking policy {}",
+        report.display(),
+        pack.sha256(),
+        &pack.policy_version[..12.min(pack.policy_version.len())]
+    );
+    Ok(())
 }
 
 /// Runs a cluster role until the process is stopped.

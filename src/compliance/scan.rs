@@ -46,7 +46,7 @@ pub enum ScanError {
 }
 
 /// Raw PII of one kind in one column of one partition.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Finding {
     pub table: String,
     pub column: String,
@@ -60,7 +60,7 @@ pub struct Finding {
 }
 
 /// What a scan looked at and found.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct ScanReport {
     pub tables: Vec<String>,
     pub columns_scanned: usize,
@@ -124,7 +124,43 @@ pub async fn scan(lake: &Lake, progress: &JobProgress) -> Result<ScanReport, Sca
         scan.table(&ctx, table, progress).await?;
     }
     scan.report.findings = scan.found.into_values().collect();
+    record_last(lake, &scan.report).await?;
     Ok(scan.report)
+}
+
+/// Where the last scan's result is kept, for the overview and the evidence pack.
+pub const LAST_SCAN: &str = "_cclake/scans/last.json";
+
+/// The last scan: when, what it found, and the version of each table it read.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ScanRecord {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub report: ScanReport,
+    pub versions: Vec<(String, Option<u64>)>,
+}
+
+async fn record_last(lake: &Lake, report: &ScanReport) -> Result<(), ScanError> {
+    let mut versions = Vec::new();
+    for rel in crate::lake::delta::DELTA_TABLES {
+        let v = crate::lake::delta::open(lake, rel)
+            .await
+            .ok()
+            .and_then(|t| t.version());
+        versions.push((rel.to_string(), v));
+    }
+    let record = ScanRecord {
+        at: chrono::Utc::now(),
+        report: report.clone(),
+        versions,
+    };
+    lake.put_json(LAST_SCAN, &record)
+        .await
+        .map_err(|e| ScanError::Query(format!("recording the scan: {e}")))
+}
+
+/// The last scan recorded, if any.
+pub async fn last(lake: &Lake) -> Result<Option<ScanRecord>, crate::lake::LakeError> {
+    lake.get_json(LAST_SCAN).await
 }
 
 fn query_error(e: impl std::fmt::Display) -> ScanError {

@@ -17,6 +17,7 @@ pub(super) struct AuditState {
     /// The two policy versions compared.
     diff_pick: (usize, usize),
     export: Saving,
+    evidence: Saving,
 }
 
 /// The audit, top to bottom.
@@ -36,12 +37,36 @@ pub(super) fn audit(
                 .start(ctx.rt, ui.ctx(), save_csv(view.audit_csv()));
         }
         state.export.ui(ui);
+        if let Some(lake) = ctx.lake
+            && ui
+                .button("Export evidence pack…")
+                .on_hover_text(
+                    "One self-contained HTML report for an auditor, with a SHA-256 manifest",
+                )
+                .clicked()
+        {
+            state
+                .evidence
+                .start(ctx.rt, ui.ctx(), save_evidence(lake.clone()));
+        }
+        state.evidence.ui(ui);
     });
     ui.add_space(6.0);
     key_section(ui, ctx, view, &mut state.rekey_reason);
     audit_log(ui, view);
     ui.add_space(6.0);
     policy_history(ui, view, &mut state.diff_pick);
+}
+
+async fn save_evidence(lake: crate::lake::Lake) -> Result<String, String> {
+    let pack = crate::compliance::evidence::build(&lake)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(dir) = rfd::AsyncFileDialog::new().pick_folder().await else {
+        return Err("export cancelled".to_string());
+    };
+    let report = pack.write(dir.path()).map_err(|e| e.to_string())?;
+    Ok(report.display().to_string())
 }
 
 async fn save_csv(csv: String) -> Result<String, String> {
