@@ -24,7 +24,7 @@ use crate::lake::delta::{self, DELTA_TABLES};
 #[derive(Debug, thiserror::Error)]
 pub enum EvidenceError {
     #[error(transparent)]
-    View(#[from] view::ViewError),
+    View(#[from] Box<view::ViewError>),
     #[error(transparent)]
     Lake(#[from] crate::lake::LakeError),
     #[error("Delta table {table}: {source}")]
@@ -86,7 +86,7 @@ impl EvidencePack {
 
 /// Builds the pack from the lake as it is now.
 pub async fn build(lake: &Lake) -> Result<EvidencePack, EvidenceError> {
-    let view = view::load(lake).await?;
+    let view = view::load(lake).await.map_err(Box::new)?;
     let scan = scan::last(lake).await?;
     let mut versions = Vec::new();
     for table in DELTA_TABLES {
