@@ -72,6 +72,7 @@ fn every_pane_opens_and_an_empty_lake_offers_the_demo() {
         ("Jobs", "No jobs yet in this session"),
         ("API server", "Gold API for BI tools"),
         ("Schema drift", "No schema drift recorded"),
+        ("Quarantine", "Nothing is quarantined"),
         ("Overview", "This lake is empty"),
     ];
     for (nav, text) in expect {
@@ -579,4 +580,54 @@ fn a_data_subject_is_found_and_erased_from_the_compliance_pane_and_the_audit_sho
     wait_until(&mut h, 20, "the audit entry", |h| {
         has_label(h, "DSAR ticket 8812") && has_label(h, "bronze_lines_removed")
     });
+}
+
+#[test]
+fn quarantined_records_are_listed_and_retried_from_the_quarantine_pane() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let lake = common::lake(dir.path(), "lake");
+    let lines = [
+        common::record("ok-1", "2026-10-01T10:00:00Z"),
+        r#"{"event_id":"fixed-1","timestamp":"01.10.2026 10:05","queue_name":"Billing"}"#
+            .to_string(),
+    ];
+    common::ingest_lines(&lake, dir.path(), "feed.ndjson", &lines);
+    // Stand-in for a reader fix (see tests/quarantine_retry.rs).
+    let q = common::walk(&dir.path().join("lake/bronze/_quarantine"));
+    let gz = std::fs::read(&q[0]).unwrap();
+    let text = String::from_utf8(cclake::lake::gzip::gunzip(&gz).unwrap()).unwrap();
+    let fixed = text.replace("01.10.2026 10:05", "2026-10-01T10:05:00Z");
+    std::fs::write(&q[0], cclake::lake::gzip::gzip(fixed.as_bytes())).unwrap();
+
+    let mut h = harness(&rt, &dir.path().join("lake"));
+    wait_until(&mut h, 20, "the lake", |h| h.state().lake().is_some());
+    h.get_by_label("Quarantine").click();
+    wait_until(&mut h, 60, "the quarantine list", |h| {
+        has_label(h, "1 records in 1 files")
+    });
+    h.get_by_label("Retry all").click();
+    wait_until(&mut h, 120, "the retry", |h| {
+        h.state()
+            .jobs
+            .history
+            .iter()
+            .any(|r| !matches!(r.state, JobState::Queued | JobState::Running))
+    });
+    let rec = h.state().jobs.history.last().unwrap().clone();
+    assert!(matches!(rec.state, JobState::Done(_)), "{:?}", rec.state);
+    wait_until(&mut h, 60, "the empty quarantine", |h| {
+        has_label(h, "Nothing is quarantined")
+    });
+    let ids: Vec<String> = common::bronze_lines(&dir.path().join("lake"))
+        .into_iter()
+        .map(|(_, l)| {
+            serde_json::from_slice::<serde_json::Value>(&l).unwrap()["event_id"].to_string()
+        })
+        .collect();
+    assert_eq!(
+        ids.iter().filter(|i| i.contains("fixed-1")).count(),
+        1,
+        "{ids:?}"
+    );
 }

@@ -291,6 +291,7 @@ impl<'a> Attempt<'a> {
             ingested_at: Utc::now(),
             erased: 0,
             erased_by: Vec::new(),
+            retried: 0,
         };
         debug_assert_eq!(entry.records, entry.bronze_records + entry.quarantined);
         self.run.progress.check()?;

@@ -10,6 +10,7 @@
 mod attempt;
 pub mod quarantine;
 mod recover;
+pub mod retry;
 mod writer;
 
 use std::collections::HashMap;
@@ -77,6 +78,8 @@ pub enum IngestError {
     Config(#[from] crate::config::ConfigError),
     #[error("ingest must run inside the tokio runtime (call it from spawn_blocking)")]
     NoRuntime,
+    #[error("the retried records could not be ingested, so they stay in quarantine: {0}")]
+    RetryFailed(String),
 }
 
 impl From<Cancelled> for IngestError {

@@ -39,6 +39,9 @@ pub struct QuarantineRow {
     pub length: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_copy: Option<String>,
+    /// The quarantine file the row is in (filled when listed, not stored).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub file: String,
 }
 
 /// Collects one input file's quarantined items, gzip-compressed as they come.
@@ -109,6 +112,7 @@ impl QuarantineWriter {
             quarantined_at: self.at,
             length,
             original_copy,
+            file: String::new(),
         };
         let enc = self
             .enc
@@ -162,6 +166,9 @@ pub async fn list_all(lake: &Lake) -> Result<Vec<QuarantineRow>, LakeError> {
             path: std::path::PathBuf::from(m.location.to_string()),
             source,
         })?;
+        for row in &mut r {
+            row.file = m.location.to_string();
+        }
         rows.append(&mut r);
     }
     rows.sort_by(|a, b| {

@@ -109,6 +109,13 @@ pub enum Command {
         /// Show at most this many rows (newest ingests last).
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Send the quarantined records through today's readers again (all, or the quarantine
+        /// files named with --file), then process; what still fails stays with its new error.
+        #[arg(long)]
+        retry: bool,
+        /// A quarantine file to retry (as `--json` shows it); repeatable.
+        #[arg(long = "file", requires = "retry")]
+        files: Vec<String>,
     },
     /// SQL over the lake (DataFusion): silver_contacts, schema_drift,
     /// gold_daily_queue_metrics, gold_hourly_queue_metrics, bronze_contacts, bronze_events.

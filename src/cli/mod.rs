@@ -105,7 +105,24 @@ pub async fn run(command: Option<Command>, location: String) -> Result<()> {
         }) => rekey(&open()?, reason, use_current_key).await,
         Some(Command::Run { inputs, quiet }) => run_inputs(&open()?, inputs, quiet).await,
         Some(Command::Drift { json }) => drift(&open()?, json).await,
-        Some(Command::Quarantine { json, limit }) => quarantine(&open()?, json, limit).await,
+        Some(Command::Quarantine {
+            json,
+            limit,
+            retry: true,
+            files,
+        }) => {
+            let files = (!files.is_empty()).then(|| files.into_iter().collect());
+            let retry = Job::RetryQuarantine {
+                files,
+                then_process: true,
+            };
+            job(&open()?, retry, "retrying", Show::default())
+                .await
+                .map(drop)?;
+            let _ = (json, limit);
+            Ok(())
+        }
+        Some(Command::Quarantine { json, limit, .. }) => quarantine(&open()?, json, limit).await,
         Some(Command::Query { sql, out, limit }) => sql_query(&open()?, &sql, out, limit).await,
         Some(Command::Lifecycle {
             apply,

@@ -42,6 +42,10 @@ pub fn print_outcome(outcome: &JobOutcome, quiet: bool, json: bool) -> Result<()
             layers.iter().for_each(print_layers);
         }
         JobOutcome::Processed(layers) => print_layers(layers),
+        JobOutcome::Retried { layers, .. } => {
+            println!("{}", outcome.summary());
+            layers.iter().for_each(print_layers);
+        }
         JobOutcome::Pulled { pull, layers } => {
             print_pull(pull);
             layers.iter().for_each(print_layers);
@@ -534,11 +538,15 @@ pub fn print_status(inv: &Inventory, partitions: bool) {
 /// Whether the ledger's counts add up, and the data subject erasures done and unfinished.
 fn print_reconciliation(inv: &Inventory) {
     println!(
-        "  records read {} = Bronze {} + quarantined {} + erased {}{}",
+        "  records read {} = Bronze {} + quarantined {} + erased {}{}{}",
         thousands(inv.records_read),
         thousands(inv.ledger_bronze_records),
         thousands(inv.quarantine_records),
         thousands(inv.erased_records),
+        match inv.retried_records {
+            0 => String::new(),
+            n => format!(" + retried {}", thousands(n)),
+        },
         if inv.reconciled() {
             ""
         } else {

@@ -110,6 +110,15 @@ pub fn gunzip(gz: &[u8]) -> Result<Vec<u8>, GzipError> {
     Ok(out)
 }
 
+/// Compresses `text` as one gzip member (small state files rewritten in place of old ones).
+pub fn gzip(text: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(text);
+    enc.finish().unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,3 +205,4 @@ mod tests {
         assert!(gunzip(b"not gzip at all").is_err());
     }
 }
+

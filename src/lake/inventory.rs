@@ -66,6 +66,9 @@ pub struct Inventory {
     pub records_read: u64,
     /// Records removed from Bronze and quarantine by data subject erasures.
     pub erased_records: u64,
+    /// Quarantined records sent through the readers again (each counted again as read by its
+    /// retry's own ledger row).
+    pub retried_records: u64,
     /// Erasures that finished, and those started and not finished (the lake still holds part
     /// of someone whose erasure was asked for: rerun `cclake subject erase … --apply`).
     pub erasures_done: usize,
@@ -73,11 +76,15 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    /// Whether the ledger's counts add up: records read = Bronze + quarantined + erased,
+    /// Whether the ledger's counts add up: records read = Bronze + quarantined + erased +
+    /// retried,
     /// summed over the ledger's rows (an input's `records` count the same way).
     pub fn reconciled(&self) -> bool {
         self.records_read
-            == self.ledger_bronze_records + self.quarantine_records + self.erased_records
+            == self.ledger_bronze_records
+                + self.quarantine_records
+                + self.erased_records
+                + self.retried_records
     }
 }
 
@@ -139,6 +146,7 @@ pub async fn inventory(lake: &Lake) -> Result<Inventory, LedgerError> {
         records_read: rows.iter().map(|r| r.records).sum(),
         ledger_bronze_records: rows.iter().map(|r| r.bronze_records).sum(),
         erased_records: rows.iter().map(|r| r.erased).sum(),
+        retried_records: rows.iter().map(|r| r.retried).sum(),
         erasures_done: done.len(),
         erasures_unfinished: unfinished,
         location: lake.location().to_string(),

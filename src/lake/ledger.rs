@@ -60,6 +60,12 @@ pub struct LedgerEntry {
     /// The erasures that removed them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub erased_by: Vec<String>,
+    /// Quarantined records sent through the readers again (`cclake quarantine --retry`): they
+    /// left this input's quarantine and were read again as the retry's own input, whose
+    /// ledger row counts them. `records` = `bronze_records` + `quarantined` + `erased` +
+    /// `retried`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retried: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -36,6 +36,11 @@ pub enum Job {
     },
     /// Silver and Gold: the dates with new data, every date, or a range of dates.
     Process(ProcessMode),
+    /// Quarantined records through today's readers again: the named quarantine files, or all.
+    RetryQuarantine {
+        files: Option<std::collections::BTreeSet<String>>,
+        then_process: bool,
+    },
     /// Silver's dates built on a Ballista cluster (`df://HOST:PORT`), committed here.
     ProcessOnCluster { mode: ProcessMode, cluster: String },
     /// Bronze lifecycle and Delta vacuum as of `now`: the plan, carried out when `apply`.
@@ -80,9 +85,9 @@ impl Job {
             | Job::ProcessOnCluster { .. }
             | Job::Rekey { .. } => true,
             Job::SubjectFind { .. } | Job::SubjectErase { .. } | Job::SubjectVerify { .. } => true,
-            Job::Ingest { then_process, .. } | Job::PullGenesys { then_process, .. } => {
-                *then_process
-            }
+            Job::Ingest { then_process, .. }
+            | Job::PullGenesys { then_process, .. }
+            | Job::RetryQuarantine { then_process, .. } => *then_process,
             Job::Lifecycle { .. } | Job::Scan => false,
         }
     }
@@ -92,6 +97,10 @@ impl Job {
         match self {
             Job::Demo { days, .. } => format!("create demo lake ({days} days)"),
             Job::Ingest { inputs, .. } => format!("ingest {} item(s)", inputs.len()),
+            Job::RetryQuarantine { files: None, .. } => "retry all quarantined records".into(),
+            Job::RetryQuarantine { files: Some(f), .. } => {
+                format!("retry {} quarantine file(s)", f.len())
+            }
             Job::Process(ProcessMode::Incremental) => "process new data".into(),
             Job::Process(ProcessMode::Full) => "full rebuild".into(),
             Job::Process(ProcessMode::Range { from, to }) => format!("reprocess {from} … {to}"),
@@ -149,6 +158,10 @@ pub enum JobOutcome {
         ingest: IngestSummary,
         layers: LayersSummary,
     },
+    Retried {
+        retry: crate::bronze::retry::RetrySummary,
+        layers: Option<LayersSummary>,
+    },
     Ingested {
         ingest: IngestSummary,
         layers: Option<LayersSummary>,
@@ -187,6 +200,24 @@ impl JobOutcome {
                 thousands(layers.silver.rows_out),
                 layers.gold.dates.len()
             ),
+            JobOutcome::Retried { retry, layers } => {
+                let mut s = format!(
+                    "{} quarantined records from {} files retried: {} now in Bronze, {} still failing{}",
+                    thousands(retry.retried),
+                    retry.files,
+                    thousands(retry.into_bronze),
+                    thousands(retry.still_failing),
+                    match retry.not_retryable {
+                        0 => String::new(),
+                        n => format!(", {n} held by reference (re-ingest their original file)"),
+                    }
+                );
+                if let Some(l) = layers {
+                    s.push_str("; ");
+                    s.push_str(&layers_line(l));
+                }
+                s
+            }
             JobOutcome::Ingested { ingest, layers } => {
                 let mut s = format!(
                     "{} files ingested ({} already in the lake, {} failed): {} records to Bronze, {} quarantined",
@@ -435,6 +466,26 @@ pub async fn run(job: Job, ctx: &JobContext) -> Result<JobOutcome, JobError> {
             Ok(JobOutcome::Ingested { ingest, layers })
         }
         Job::Process(mode) => Ok(JobOutcome::Processed(process(ctx, mode).await?)),
+        Job::RetryQuarantine {
+            files,
+            then_process,
+        } => {
+            let (l, p) = (lake.clone(), progress.clone());
+            let staging = crate::sources::genesys::private_staging()
+                .map_err(|e| JobError::Panicked(format!("no staging folder for the retry: {e}")))?
+                .join("quarantine-retry");
+            let retry = blocking(move || {
+                let opts = IngestOptions::default();
+                crate::bronze::retry::retry(&l, files.as_ref(), &staging, &opts, &p)
+                    .map_err(JobError::from)
+            })
+            .await?;
+            let layers = match then_process && retry.retried > 0 {
+                true => Some(process(ctx, ProcessMode::Incremental).await?),
+                false => None,
+            };
+            Ok(JobOutcome::Retried { retry, layers })
+        }
         Job::ProcessOnCluster { mode, cluster } => {
             let key = ctx.key()?;
             let layers = layers::process_on(lake, mode, key, Some(&cluster), progress).await?;

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::fetch::Fetch;
 use super::jobs::{JobState, Jobs};
 use super::pane::{AppCommand, Pane, PaneContext, PaneId};
-use super::panes::{api_server, browser, charts, compliance, drift, jobs, overview, sql};
+use super::panes::{
+    api_server, browser, charts, compliance, drift, jobs, overview, quarantine, sql,
+};
 use super::shell::FrameTimes;
 use crate::lake::Lake;
 use crate::pipeline::Job;
@@ -62,6 +64,7 @@ pub struct CclakeApp {
     pub sql: sql::SqlPane,
     pub jobs_pane: jobs::JobsPane,
     pub api_server: api_server::ApiServerPane,
+    pub quarantine: quarantine::QuarantinePane,
     pub drift: drift::DriftPane,
     pub compliance: compliance::CompliancePane,
     /// CPU time of the last frames' UI code, for the frame-time readout.
@@ -106,6 +109,7 @@ impl CclakeApp {
             browser: Default::default(),
             jobs_pane: Default::default(),
             api_server: Default::default(),
+            quarantine: Default::default(),
             drift: Default::default(),
             compliance: Default::default(),
             frame_ms: Default::default(),
@@ -215,6 +219,7 @@ impl CclakeApp {
             PaneId::Drift => &mut self.drift,
             PaneId::Jobs => &mut self.jobs_pane,
             PaneId::ApiServer => &mut self.api_server,
+            PaneId::Quarantine => &mut self.quarantine,
         };
         pane.ui(ui, &ctx);
     }

@@ -86,19 +86,21 @@ pub enum PaneId {
     Sql,
     Compliance,
     Drift,
+    Quarantine,
     Jobs,
     #[serde(alias = "Settings")]
     ApiServer,
 }
 
 impl PaneId {
-    pub const ALL: [PaneId; 8] = [
+    pub const ALL: [PaneId; 9] = [
         PaneId::Overview,
         PaneId::Charts,
         PaneId::Browser,
         PaneId::Sql,
         PaneId::Compliance,
         PaneId::Drift,
+        PaneId::Quarantine,
         PaneId::Jobs,
         PaneId::ApiServer,
     ];
@@ -111,6 +113,7 @@ impl PaneId {
             PaneId::Sql => "SQL",
             PaneId::Compliance => "Compliance",
             PaneId::Drift => "Schema drift",
+            PaneId::Quarantine => "Quarantine",
             PaneId::Jobs => "Jobs",
             PaneId::ApiServer => "API server",
         }
@@ -118,7 +121,7 @@ impl PaneId {
 
     /// Its shortcut: Ctrl and its place in the list.
     pub fn key(&self) -> egui::Key {
-        const KEYS: [egui::Key; 8] = [
+        const KEYS: [egui::Key; 9] = [
             egui::Key::Num1,
             egui::Key::Num2,
             egui::Key::Num3,
@@ -127,6 +130,7 @@ impl PaneId {
             egui::Key::Num6,
             egui::Key::Num7,
             egui::Key::Num8,
+            egui::Key::Num9,
         ];
         let i = PaneId::ALL.iter().position(|p| p == self).unwrap_or(0);
         KEYS[i]

@@ -9,13 +9,13 @@
 //! Rerunning after a crash at any step finishes the same erasure.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 
 use object_store::path::Path;
 
 use super::{Findings, Matcher, SubjectError};
 use crate::lake::delta::{self, DELTA_TABLES, SILVER_CONTACTS};
 use crate::lake::erasures::ErasureState;
+use crate::lake::gzip::gzip;
 use crate::lake::ledger::{self, LedgerEntry};
 use crate::lake::tiers::{BronzeLocator, Tier, TierState};
 use crate::lake::{Lake, LakeError};
@@ -64,13 +64,6 @@ async fn delete_everywhere(
         cold.delete(&p).await?;
     }
     Ok(())
-}
-
-fn gzip(text: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-    // Writing into a Vec cannot fail.
-    let _ = enc.write_all(text);
-    enc.finish().unwrap_or_default()
 }
 
 /// The name of a file's rewrite: the same folder and extension, marked with the erasure.

@@ -7,4 +7,5 @@ pub mod compliance;
 pub mod drift;
 pub mod jobs;
 pub mod overview;
+pub mod quarantine;
 pub mod sql;

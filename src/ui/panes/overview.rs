@@ -106,7 +106,7 @@ fn layers(ui: &mut egui::Ui, inv: &Inventory) {
             ui.label(thousands(inv.quarantine_records));
             ui.label(inv.quarantine_files.to_string());
             ui.label(bytes(inv.quarantine_bytes));
-            ui.label("records that could not be read (CLI: cclake quarantine)");
+            ui.label("records that could not be read (the Quarantine pane)");
             ui.end_row();
             for t in &inv.tables {
                 let layer = if t.name.starts_with("gold/") {
@@ -148,11 +148,12 @@ fn layers(ui: &mut egui::Ui, inv: &Inventory) {
             .unwrap_or_default()
     ));
     let reconciled = format!(
-        "records read {} = Bronze {} + quarantined {} + erased {}",
+        "records read {} = Bronze {} + quarantined {} + erased {} + retried {}",
         thousands(inv.records_read),
         thousands(inv.ledger_bronze_records),
         thousands(inv.quarantine_records),
         thousands(inv.erased_records),
+        thousands(inv.retried_records),
     );
     match inv.reconciled() {
         true => ui.label(reconciled),

@@ -1,0 +1,123 @@
+//! The quarantine pane: what ingest could not read, by quarantine file (its input, day and
+//! reasons) with each record's line, error and text, and Retry: the records go through
+//! today's readers again, into Bronze, and leave the quarantine once committed; what still
+//! fails stays with its new error.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::bronze::quarantine::{QuarantineRow, list_all};
+use crate::lake::Lake;
+use crate::pipeline::Job;
+use crate::ui::pane::{Pane, PaneContext, Reloading, loaded};
+
+/// Characters of a record's text shown in the list (the whole text is on hover).
+const SHOWN_CHARS: usize = 160;
+
+#[derive(Default)]
+pub struct QuarantinePane {
+    rows: Reloading<Vec<QuarantineRow>>,
+}
+
+async fn load(lake: Lake) -> Result<Vec<QuarantineRow>, String> {
+    list_all(&lake).await.map_err(|e| e.to_string())
+}
+
+impl Pane for QuarantinePane {
+    fn ui(&mut self, ui: &mut egui::Ui, ctx: &PaneContext<'_>) {
+        if ctx.lake.is_none() {
+            ui.label("Open a lake to see what ingest quarantined.");
+            return;
+        }
+        let Some(rows) = loaded(ui, self.rows.poll(ctx, ui.ctx(), load)) else {
+            return;
+        };
+        ui.heading("Quarantine");
+        ui.label("Records ingest could not read, kept with where they came from and why. Retry sends them through today's readers again (after a reader fix or a new shape): they enter Bronze and leave the quarantine once committed; what still fails stays here with its new error.");
+        if rows.is_empty() {
+            ui.label("Nothing is quarantined.");
+            return;
+        }
+        let mut by_file: BTreeMap<&str, Vec<&QuarantineRow>> = BTreeMap::new();
+        for r in rows {
+            by_file.entry(r.file.as_str()).or_default().push(r);
+        }
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "{} records in {} files.",
+                rows.len(),
+                by_file.len()
+            ));
+            let busy = ctx.jobs.is_busy();
+            if ui
+                .add_enabled(!busy, egui::Button::new("Retry all"))
+                .clicked()
+            {
+                ctx.submit(Job::RetryQuarantine {
+                    files: None,
+                    then_process: true,
+                });
+            }
+        });
+        egui::ScrollArea::vertical()
+            .id_salt("quarantine_files")
+            .show(ui, |ui| {
+                for (file, rows) in &by_file {
+                    file_section(ui, ctx, file, rows);
+                }
+            });
+    }
+}
+
+/// One quarantine file: its input, when, why, its records, and its Retry button.
+fn file_section(ui: &mut egui::Ui, ctx: &PaneContext<'_>, file: &str, rows: &[&QuarantineRow]) {
+    let first = rows[0];
+    let reasons: BTreeSet<&str> = rows.iter().map(|r| reason(&r.error)).collect();
+    let title = format!(
+        "{} — {} records, {}, {}",
+        first.source_file,
+        rows.len(),
+        first.quarantined_at.format("%Y-%m-%d %H:%M UTC"),
+        reasons.into_iter().collect::<Vec<_>>().join("; ")
+    );
+    egui::CollapsingHeader::new(title)
+        .id_salt(file)
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.weak(file);
+                let busy = ctx.jobs.is_busy();
+                if ui.add_enabled(!busy, egui::Button::new("Retry")).clicked() {
+                    ctx.submit(Job::RetryQuarantine {
+                        files: Some([file.to_string()].into()),
+                        then_process: true,
+                    });
+                }
+            });
+            egui::Grid::new(("quarantine_rows", file))
+                .striped(true)
+                .show(ui, |ui| {
+                    for h in ["line", "error", "text"] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for r in rows {
+                        ui.label(r.line.to_string());
+                        ui.label(&r.error);
+                        let text = match (&r.original_copy, r.length) {
+                            (Some(copy), _) => format!("(whole input kept as {copy})"),
+                            (_, Some(n)) => {
+                                format!("({n} bytes at offset {} of the input)", r.byte_offset)
+                            }
+                            _ => r.raw.chars().take(SHOWN_CHARS).collect(),
+                        };
+                        ui.label(egui::RichText::new(text).monospace().small())
+                            .on_hover_text(&r.raw);
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+/// The kind of an error, without its particulars (its first clause).
+fn reason(error: &str) -> &str {
+    error.split([':', '(']).next().unwrap_or(error).trim()
+}
