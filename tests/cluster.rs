@@ -1,7 +1,8 @@
 //! Silver on a real Ballista cluster: a scheduler and two executors started as `cclake
 //! cluster …` processes on loopback, over an `s3://` lake on moto's S3 server.
-//! `process --full --cluster` gives Silver, drift and Gold equal to a single-process run on
-//! the same Bronze, with dates built on both executors, a clean leak scan and the key in no
+//! `process --full --cluster` (Silver's dates as tasks, Gold's per-contact query as a plan
+//! over Silver's files) gives Silver, drift and Gold equal to a single-process run on the
+//! same Bronze, with dates built on both executors, a clean leak scan and the key in no
 //! log; an executor that dies under the scheduler leaves the lake at its last good version
 //! or finishes the job, and a rerun ends with the same tables.
 
@@ -155,6 +156,26 @@ fn tables(lake: &str, env: &[(&'static str, String)], dir: &Path, tag: &str) -> 
         .collect()
 }
 
+/// Asserts the two lakes' tables are equal, naming the first difference.
+fn assert_same(a: &[Vec<String>], b: &[Vec<String>], what: &str) {
+    let names = [
+        "silver_contacts",
+        "schema_drift",
+        "gold_daily",
+        "gold_hourly",
+    ];
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let first = x.iter().zip(y).find(|(p, q)| p != q);
+        assert!(
+            x == y,
+            "{what}: {} differs ({} vs {} rows): {first:?}",
+            names[i],
+            x.len(),
+            y.len()
+        );
+    }
+}
+
 /// The executors named in `process` output ("built on the cluster by A (n dates), B (m dates)").
 fn executors_used(out: &str) -> usize {
     out.lines()
@@ -203,11 +224,19 @@ fn process_on_a_two_executor_cluster_equals_a_single_process_run() {
         }
     }
     assert_eq!(executors_used(&out), 2, "both executors built dates: {out}");
-    ok(&single, &env, &["process", "--full"]);
     assert!(
-        tables(&on_cluster, &env, dir.path(), "cluster")
-            == tables(&single, &env, dir.path(), "single"),
-        "the cluster's tables differ from the single process's"
+        out.contains("per-contact query on the cluster"),
+        "Gold ran on the cluster: {out}"
+    );
+    ok(&single, &env, &["process", "--full"]);
+    let (a, b) = (
+        tables(&on_cluster, &env, dir.path(), "cluster"),
+        tables(&single, &env, dir.path(), "single"),
+    );
+    assert_same(
+        &a,
+        &b,
+        "the cluster's tables differ from the single process's",
     );
     let scan = ok(&on_cluster, &env, &["scan"]);
     assert!(scan.contains("no raw PII found"), "{scan}");
@@ -270,9 +299,13 @@ fn an_executor_that_dies_leaves_the_lake_whole_and_a_rerun_finishes() {
         assert!(out.contains("Silver: 4 dates rebuilt"), "{out}");
     }
     ok(&single, &env, &["process", "--full"]);
-    assert!(
-        tables(&on_cluster, &env, dir.path(), "cluster")
-            == tables(&single, &env, dir.path(), "single"),
-        "after the executor died, the tables differ from the single process's"
+    let (a, b) = (
+        tables(&on_cluster, &env, dir.path(), "cluster"),
+        tables(&single, &env, dir.path(), "single"),
+    );
+    assert_same(
+        &a,
+        &b,
+        "after the executor died, the tables differ from the single process's",
     );
 }

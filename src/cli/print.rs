@@ -170,9 +170,14 @@ pub fn print_gold(g: &GoldSummary) {
     let first = g.dates.first().map(|d| d.to_string()).unwrap_or_default();
     let last = g.dates.last().map(|d| d.to_string()).unwrap_or_default();
     println!(
-        "Gold: {} dates recomputed ({first} … {last}){}; {} daily and {} hourly queue rows, in {}",
+        "Gold: {} dates recomputed ({first} … {last}){}{}; {} daily and {} hourly queue rows, in {}",
         g.dates.len(),
         if g.full_rebuild { ", full rebuild" } else { "" },
+        if g.on_cluster {
+            ", per-contact query on the cluster"
+        } else {
+            ""
+        },
         thousands(g.daily_rows),
         thousands(g.hourly_rows),
         step_time(g.elapsed_secs)

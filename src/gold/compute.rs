@@ -12,6 +12,7 @@ use datafusion::prelude::SessionContext;
 
 use super::plan::clusters;
 use super::{GoldError, GoldSummary, KpiSettings};
+use crate::lake::Lake;
 use crate::lake::delta::{self, SILVER_CONTACTS};
 use crate::progress::JobProgress;
 
@@ -63,11 +64,14 @@ pub static HOURLY_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     Arc::new(Schema::new(fields))
 });
 
-/// Computes every date, a cluster of nearby dates per scan of Silver.
+/// Computes every date, a cluster of nearby dates per scan of Silver. With `remote`, each
+/// cluster's per-contact query runs there, over Silver's active Parquet files.
 pub(super) async fn compute_all(
+    lake: &Lake,
     silver: &deltalake::DeltaTable,
     settings: &KpiSettings,
     dates: &[NaiveDate],
+    remote: Option<&dyn super::RemoteQuery>,
     progress: &JobProgress,
     summary: &mut GoldSummary,
 ) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>), GoldError> {
@@ -77,17 +81,22 @@ pub(super) async fn compute_all(
     for udf in settings.zone.udfs() {
         ctx.register_udf(udf);
     }
-    delta::register(&ctx, "silver", silver)
-        .await
-        .map_err(|source| GoldError::Delta {
-            table: SILVER_CONTACTS,
-            source,
-        })?;
+    if remote.is_none() {
+        delta::register(&ctx, "silver", silver)
+            .await
+            .map_err(|source| GoldError::Delta {
+                table: SILVER_CONTACTS,
+                source,
+            })?;
+    }
     let computed_at = Utc::now();
     let (mut daily, mut hourly) = (Vec::new(), Vec::new());
     for cluster in clusters(dates, settings.fcr_window_days as i64 + 2) {
         progress.check().map_err(|_| GoldError::Cancelled)?;
-        let (d, h) = compute(&ctx, settings, &cluster, computed_at).await?;
+        if remote.is_some() {
+            register_active_files(&ctx, lake, silver, settings, &cluster)?;
+        }
+        let (d, h) = compute(&ctx, settings, &cluster, remote, computed_at).await?;
         summary.daily_rows += d.iter().map(|b| b.num_rows() as u64).sum::<u64>();
         summary.hourly_rows += h.iter().map(|b| b.num_rows() as u64).sum::<u64>();
         daily.extend(d);
@@ -104,6 +113,7 @@ async fn compute(
     ctx: &SessionContext,
     s: &KpiSettings,
     dates: &[NaiveDate],
+    remote: Option<&dyn super::RemoteQuery>,
     computed_at: DateTime<Utc>,
 ) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>), GoldError> {
     let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
@@ -124,17 +134,24 @@ async fn compute(
         .sql(&contacts_sql(s, dates, *first, *last))
         .await
         .map_err(query_err)?;
-    let rows = df.collect().await.map_err(query_err)?;
+    let rows = match remote {
+        Some(r) => {
+            let plan = df.create_physical_plan().await.map_err(query_err)?;
+            r.collect(plan, s).await.map_err(query_err)?
+        }
+        None => df.collect().await.map_err(query_err)?,
+    };
     // The batches' own schema (the plan's may differ in nullability).
     let Some(schema) = rows.first().map(|b| b.schema()) else {
         return Ok((Vec::new(), Vec::new()));
     };
-    let parts = ctx.state().config().target_partitions().max(1);
-    let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); parts];
-    for (i, b) in rows.into_iter().enumerate() {
-        partitions[i % parts].push(b);
-    }
-    let local = SessionContext::new();
+    // The rows arrive sorted and are aggregated in one partition: every sum adds the same
+    // values in the same order however they were computed and batched (here or on a
+    // cluster), so the floating-point KPIs come out bit for bit the same run after run.
+    let partitions = vec![rows];
+    let local = SessionContext::new_with_config(
+        datafusion::prelude::SessionConfig::new().with_target_partitions(1),
+    );
     for udf in s.zone.udfs() {
         local.register_udf(udf);
     }
@@ -153,6 +170,38 @@ async fn compute(
     let hourly = out.pop().unwrap_or_default();
     let daily = out.pop().unwrap_or_default();
     Ok((daily, hourly))
+}
+
+/// Registers as `silver` the active Parquet files of the Silver dates a cluster of dates
+/// reads (the same range as [`contacts_sql`]), and the store they are in.
+fn register_active_files(
+    ctx: &SessionContext,
+    lake: &Lake,
+    silver: &deltalake::DeltaTable,
+    s: &KpiSettings,
+    dates: &[NaiveDate],
+) -> Result<(), GoldError> {
+    let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
+        return Ok(());
+    };
+    let lo = *first - Duration::days(1);
+    let hi = *last + Duration::days(s.fcr_window_days as i64 + 1);
+    let delta_err = |source| GoldError::Delta {
+        table: SILVER_CONTACTS,
+        source,
+    };
+    let files =
+        delta::ActiveParquet::new(lake, SILVER_CONTACTS, silver, lo, hi).map_err(delta_err)?;
+    let url: &url::Url = files.store_url().as_ref();
+    ctx.register_object_store(url, lake.root_store());
+    let _ = ctx.deregister_table("silver");
+    let query_err = |source| GoldError::Query {
+        dates: format!("{first}…{last}"),
+        source,
+    };
+    ctx.register_table("silver", Arc::new(files))
+        .map_err(query_err)?;
+    Ok(())
 }
 
 /// Every contact of the dates, in their local date, with its FCR flag: scans the Silver dates
@@ -203,7 +252,9 @@ fn contacts_sql(s: &KpiSettings, dates: &[NaiveDate], first: NaiveDate, last: Na
     );
     format!(
         "{base} SELECT ldate, occurred_at, queue_id, queue_name, wait_seconds, duration_seconds,
-                       csat_score, answered, abandoned, fcr FROM c"
+                       csat_score, answered, abandoned, fcr FROM c
+         ORDER BY ldate, queue_id, occurred_at, wait_seconds, duration_seconds, csat_score,
+                  answered, abandoned, fcr, queue_name"
     )
 }
 

@@ -68,6 +68,8 @@ pub enum GoldMode {
 pub struct GoldSummary {
     /// Reporting-zone dates recomputed.
     pub dates: Vec<NaiveDate>,
+    /// The per-contact query ran on a cluster.
+    pub on_cluster: bool,
     pub full_rebuild: bool,
     /// Why the run did what it did, in words.
     pub reason: String,
@@ -128,11 +130,33 @@ pub(crate) struct GoldState {
     last_run: Option<DateTime<Utc>>,
 }
 
+/// Runs Gold's per-contact query somewhere else than this process (a cluster): the plan reads
+/// Silver's active Parquet files and calls the reporting zone's functions.
+#[async_trait::async_trait]
+pub trait RemoteQuery: Send + Sync {
+    async fn collect(
+        &self,
+        plan: std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+        settings: &KpiSettings,
+    ) -> datafusion::error::Result<Vec<arrow::array::RecordBatch>>;
+}
+
 /// Builds Gold from Silver: plans the dates, computes them in clusters that share a scan of
 /// Silver, replaces them in both tables, and records the Silver version consumed.
 pub async fn build(
     lake: &Lake,
     mode: GoldMode,
+    progress: &JobProgress,
+) -> Result<GoldSummary, GoldError> {
+    build_on(lake, mode, None, progress).await
+}
+
+/// [`build`], with the per-contact query run by `remote` when one is given; the aggregation
+/// and the commits stay here.
+pub async fn build_on(
+    lake: &Lake,
+    mode: GoldMode,
+    remote: Option<&dyn RemoteQuery>,
     progress: &JobProgress,
 ) -> Result<GoldSummary, GoldError> {
     let started = std::time::Instant::now();
@@ -171,8 +195,18 @@ pub async fn build(
         return Ok(summary);
     };
     (summary.full_rebuild, summary.reason) = (plan.full, plan.reason);
+    summary.on_cluster = remote.is_some();
     let dates: Vec<NaiveDate> = plan.dates.into_iter().collect();
-    let (d, h) = compute::compute_all(&silver, &settings, &dates, progress, &mut summary).await?;
+    let (d, h) = compute::compute_all(
+        lake,
+        &silver,
+        &settings,
+        &dates,
+        remote,
+        progress,
+        &mut summary,
+    )
+    .await?;
     progress.set_stage("Gold: committing");
     let mut meta = Map::new();
     meta.insert("cclake.operation".into(), Value::from("gold.build"));

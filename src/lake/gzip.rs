@@ -205,4 +205,3 @@ mod tests {
         assert!(gunzip(b"not gzip at all").is_err());
     }
 }
-

@@ -59,6 +59,77 @@ pub enum LakeError {
     },
 }
 
+/// The object store a cloud URL names (`s3://`, `az://`, `gs://`, `memory://`), with its
+/// credentials and endpoint from the provider's standard environment variables.
+pub fn cloud_store(url: &Url) -> Result<Arc<dyn ObjectStore>, String> {
+    let store: Arc<dyn ObjectStore> = match url.scheme() {
+        "s3" | "s3a" => Arc::new(
+            object_store::aws::AmazonS3Builder::from_env()
+                .with_url(url.as_str())
+                .build()
+                .map_err(|e| e.to_string())?,
+        ),
+        "az" | "azure" | "abfs" | "abfss" => Arc::new(
+            object_store::azure::MicrosoftAzureBuilder::from_env()
+                .with_url(url.as_str())
+                .build()
+                .map_err(|e| e.to_string())?,
+        ),
+        "gs" => Arc::new(
+            object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                .with_url(url.as_str())
+                .build()
+                .map_err(|e| e.to_string())?,
+        ),
+        "memory" => Arc::new(object_store::memory::InMemory::new()),
+        other => {
+            return Err(format!(
+                "unsupported scheme `{other}://` (use a local path, file://, s3://, az://, gs://)"
+            ));
+        }
+    };
+    Ok(store)
+}
+
+/// DataFusion's object stores for any lake URL: local files, and cloud stores built from the
+/// environment on first use (what a cluster executor reading the lake needs).
+#[derive(Debug, Default)]
+pub struct LakeStores {
+    stores: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn ObjectStore>>>,
+}
+
+impl LakeStores {
+    fn key(url: &Url) -> String {
+        format!("{}://{}", url.scheme(), url.authority())
+    }
+}
+
+impl datafusion::execution::object_store::ObjectStoreRegistry for LakeStores {
+    fn register_store(
+        &self,
+        url: &Url,
+        store: Arc<dyn ObjectStore>,
+    ) -> Option<Arc<dyn ObjectStore>> {
+        let mut stores = self.stores.lock().ok()?;
+        stores.insert(Self::key(url), store)
+    }
+
+    fn get_store(&self, url: &Url) -> datafusion::error::Result<Arc<dyn ObjectStore>> {
+        let key = Self::key(url);
+        let err = |m: String| datafusion::error::DataFusionError::Execution(m);
+        let mut stores = self.stores.lock().map_err(|e| err(e.to_string()))?;
+        if let Some(s) = stores.get(&key) {
+            return Ok(s.clone());
+        }
+        let store: Arc<dyn ObjectStore> = match url.scheme() {
+            "file" => Arc::new(LocalFileSystem::new()),
+            _ => cloud_store(url).map_err(|m| err(format!("{key}: {m}")))?,
+        };
+        stores.insert(key, store.clone());
+        Ok(store)
+    }
+}
+
 /// An opened lake.
 #[derive(Clone)]
 pub struct Lake {
@@ -109,32 +180,7 @@ impl Lake {
             }
             Some(url) => {
                 let prefix = Path::from(url.path().trim_matches('/'));
-                let store: Arc<dyn ObjectStore> = match url.scheme() {
-                    "s3" | "s3a" => Arc::new(
-                        object_store::aws::AmazonS3Builder::from_env()
-                            .with_url(url.as_str())
-                            .build()
-                            .map_err(|e| bad(e.to_string()))?,
-                    ),
-                    "az" | "azure" | "abfs" | "abfss" => Arc::new(
-                        object_store::azure::MicrosoftAzureBuilder::from_env()
-                            .with_url(url.as_str())
-                            .build()
-                            .map_err(|e| bad(e.to_string()))?,
-                    ),
-                    "gs" => Arc::new(
-                        object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                            .with_url(url.as_str())
-                            .build()
-                            .map_err(|e| bad(e.to_string()))?,
-                    ),
-                    "memory" => Arc::new(object_store::memory::InMemory::new()),
-                    other => {
-                        return Err(bad(format!(
-                            "unsupported scheme `{other}://` (use a local path, file://, s3://, az://, gs://)"
-                        )));
-                    }
-                };
+                let store = cloud_store(&url).map_err(bad)?;
                 let root_store = store.clone();
                 let store: Arc<dyn ObjectStore> = if prefix.as_ref().is_empty() {
                     store

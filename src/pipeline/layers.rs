@@ -51,8 +51,9 @@ pub async fn process(
     process_on(lake, mode, key, None, progress).await
 }
 
-/// [`process`], with Silver's dates built on the Ballista cluster at `cluster`
-/// (`df://HOST:PORT`) when one is given; the commits stay here.
+/// [`process`] on the Ballista cluster at `cluster` (`df://HOST:PORT`) when one is given:
+/// Silver's dates are built there, one task each, and Gold's per-contact query runs there over
+/// Silver's files; the commits stay here.
 pub async fn process_on(
     lake: &Lake,
     mode: ProcessMode,
@@ -64,10 +65,12 @@ pub async fn process_on(
         .writer_lease("process")
         .await
         .map_err(SilverError::from)?;
-    let remote = cluster
+    let remote_cluster = cluster
         .map(|c| super::cluster::Cluster::new(c, &key))
         .transpose()?;
-    let remote = remote.as_ref().map(|r| r as &dyn silver::RemoteBuilder);
+    let remote = remote_cluster
+        .as_ref()
+        .map(|r| r as &dyn silver::RemoteBuilder);
     let silver = silver::process_on(lake, mode, key.clone(), remote, progress).await?;
     release_freed_memory();
     let rotating = silver.key_check == Some(KeyCheck::Rotating);
@@ -76,7 +79,8 @@ pub async fn process_on(
         ProcessMode::Full => GoldMode::Full,
         _ => GoldMode::Incremental,
     };
-    let gold = gold::build(lake, gold_mode, progress).await?;
+    let remote_gold = remote_cluster.as_ref().map(|r| r as &dyn gold::RemoteQuery);
+    let gold = gold::build_on(lake, gold_mode, remote_gold, progress).await?;
     let layers = LayersSummary { silver, gold };
     if rotating {
         finish_rotation(lake, &key, &layers).await?;

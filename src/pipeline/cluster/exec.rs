@@ -122,11 +122,27 @@ impl ExecutionPlan for SilverDatesExec {
     }
 }
 
-/// cclake's physical codec: its own nodes, and Ballista's for everything else.
+/// cclake's physical codec: its own nodes and the reporting zone's functions, and Ballista's
+/// codec for everything else.
 #[derive(Debug, Default)]
 pub struct CclakeCodec {
     ballista: BallistaPhysicalExtensionCodec,
+    /// The reporting zone a Gold plan's `cclake_local_*` functions use (client side; the
+    /// executors read it from the plan).
+    zone: Option<String>,
 }
+
+impl CclakeCodec {
+    pub fn with_zone(zone: &str) -> CclakeCodec {
+        CclakeCodec {
+            zone: Some(zone.to_string()),
+            ..Default::default()
+        }
+    }
+}
+
+/// The reporting zone's functions travel as their zone's name.
+const ZONE_UDF: &str = "cclake_local_";
 
 impl PhysicalExtensionCodec for CclakeCodec {
     fn try_decode(
@@ -160,5 +176,37 @@ impl PhysicalExtensionCodec for CclakeCodec {
             }
             None => self.ballista.try_encode(node, buf, proto_converter),
         }
+    }
+
+    fn try_encode_udf(
+        &self,
+        node: &datafusion::logical_expr::ScalarUDF,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
+        match (&self.zone, node.name().starts_with(ZONE_UDF)) {
+            (Some(zone), true) => {
+                buf.extend_from_slice(zone.as_bytes());
+                Ok(())
+            }
+            _ => self.ballista.try_encode_udf(node, buf),
+        }
+    }
+
+    fn try_decode_udf(
+        &self,
+        name: &str,
+        buf: &[u8],
+    ) -> Result<Arc<datafusion::logical_expr::ScalarUDF>> {
+        if !name.starts_with(ZONE_UDF) {
+            return self.ballista.try_decode_udf(name, buf);
+        }
+        let zone_name =
+            std::str::from_utf8(buf).map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let zone = crate::config::zone::ReportingZone::parse(zone_name)
+            .map_err(DataFusionError::Execution)?;
+        (zone.udfs().into_iter())
+            .find(|u| u.name() == name)
+            .map(Arc::new)
+            .ok_or_else(|| DataFusionError::Execution(format!("no function {name}")))
     }
 }

@@ -71,12 +71,30 @@ pub async fn run_scheduler(bind: SocketAddr, external_host: &str) -> Result<(), 
         .with_task_distribution(TaskDistributionPolicy::RoundRobin);
     config.bind_host = bind.ip().to_string();
     config.override_physical_codec = Some(Arc::new(CclakeCodec::default()));
+    // Submitted plans name the lake's files: decoding them needs the lake's store.
+    config.override_session_builder = Some(Arc::new(|session_config| {
+        let state = ballista_core::utils::default_session_builder(session_config)?;
+        Ok(
+            datafusion::execution::SessionStateBuilder::new_from_existing(state)
+                .with_runtime_env(lake_runtime()?)
+                .build(),
+        )
+    }));
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(role)?;
     ballista_scheduler::scheduler_process::start_server(cluster, bind, Arc::new(config))
         .await
         .map_err(role)
+}
+
+/// A runtime whose object stores resolve any lake URL with this machine's credentials.
+fn lake_runtime() -> datafusion::error::Result<Arc<datafusion::execution::runtime_env::RuntimeEnv>>
+{
+    let env = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+        .with_object_store_registry(Arc::new(crate::lake::LakeStores::default()))
+        .build()?;
+    Ok(Arc::new(env))
 }
 
 /// Where an executor listens and whom it serves.
@@ -106,6 +124,9 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<(), ClusterError> {
         vcores: opts.concurrency.max(1),
         work_dir: opts.work_dir,
         override_physical_codec: Some(Arc::new(CclakeCodec::default())),
+        // Plans read the lake's files (Gold's scan of Silver): any lake URL resolves to its
+        // store, with this machine's credentials.
+        override_runtime_producer: Some(Arc::new(|_config| lake_runtime())),
         ..Default::default()
     };
     start_executor_process(Arc::new(config))
@@ -220,5 +241,31 @@ impl RemoteBuilder for Cluster {
                     .ok_or_else(|| SilverError::Cluster(format!("no executor answered for {d}")))
             })
             .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::gold::RemoteQuery for Cluster {
+    async fn collect(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        settings: &crate::gold::KpiSettings,
+    ) -> datafusion::error::Result<Vec<arrow::array::RecordBatch>> {
+        let codec = CclakeCodec::with_zone(settings.zone.name());
+        let stream = execute_physical_plan::<PhysicalPlanNode>(
+            self.url.clone(),
+            &BallistaConfig::default(),
+            plan,
+            &codec,
+            uuid_like(),
+            SessionConfig::new_with_ballista(),
+        )
+        .await?;
+        let batches: Vec<arrow::array::RecordBatch> = stream.try_collect().await?;
+        tracing::info!(
+            batches = batches.len(),
+            "Gold's per-contact query ran on the cluster"
+        );
+        Ok(batches)
     }
 }
