@@ -191,7 +191,8 @@ fn register_active_files(
         source,
     };
     let files =
-        delta::ActiveParquet::new(lake, SILVER_CONTACTS, silver, lo, hi).map_err(delta_err)?;
+        crate::lake::parquet_scan::ActiveParquet::new(lake, SILVER_CONTACTS, silver, lo, hi)
+            .map_err(delta_err)?;
     let url: &url::Url = files.store_url().as_ref();
     ctx.register_object_store(url, lake.root_store());
     let _ = ctx.deregister_table("silver");

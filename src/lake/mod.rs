@@ -12,6 +12,7 @@ pub mod gzip;
 pub mod inventory;
 pub mod lease;
 pub mod ledger;
+pub mod parquet_scan;
 pub mod paths;
 pub mod tiers;
 
