@@ -109,8 +109,19 @@ fn cluster(dir: &Path, env: &[(&'static str, String)], n: usize) -> Cluster {
             role
         })
         .collect();
-    // Executors register with a heartbeat; give them a moment.
-    std::thread::sleep(Duration::from_secs(2));
+    // Every executor registered before the first job, so the scheduler can spread it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let log = std::fs::read_to_string(dir.join("scheduler.log")).unwrap_or_default();
+        if log.matches("register executor request").count() >= n {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the executors did not register: {log}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     Cluster {
         address: format!("df://127.0.0.1:{port}"),
         scheduler,
