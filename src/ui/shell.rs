@@ -84,6 +84,10 @@ impl CclakeApp {
             if let Some(e) = &self.lake_error {
                 ui.colored_label(ui.visuals().error_fg_color, e);
             }
+            // Light, dark or the system's; egui keeps the choice with the app's memory.
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                theme_buttons(ui);
+            });
         });
     }
 
@@ -195,5 +199,19 @@ impl FrameTimes {
         } else {
             self.samples.iter().sum::<f32>() / self.samples.len() as f32
         }
+    }
+}
+
+/// Dark, light or the system's theme, in words (the default font has no theme icons).
+fn theme_buttons(ui: &mut egui::Ui) {
+    use egui::ThemePreference;
+    let mut pref = ui.ctx().options(|o| o.theme_preference);
+    let before = pref;
+    // Right to left: the last is leftmost.
+    ui.selectable_value(&mut pref, ThemePreference::Dark, "Dark");
+    ui.selectable_value(&mut pref, ThemePreference::Light, "Light");
+    ui.selectable_value(&mut pref, ThemePreference::System, "System");
+    if pref != before {
+        ui.ctx().set_theme(pref);
     }
 }
