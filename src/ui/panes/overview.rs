@@ -164,7 +164,7 @@ fn layers(ui: &mut egui::Ui, inv: &Inventory) {
     };
     if inv.erasures_done > 0 {
         ui.label(format!(
-            "{} data subject erasures done (Compliance → Data subject, audit log)",
+            "{} data subject erasures done (Compliance, Data subject, audit log)",
             inv.erasures_done
         ));
     }
@@ -172,7 +172,7 @@ fn layers(ui: &mut egui::Ui, inv: &Inventory) {
         ui.colored_label(
             ui.visuals().warn_fg_color,
             format!(
-                "erasure {} ({}) started {} is unfinished: the lake still holds part of that person. Run it again from Compliance → Data subject, or `cclake subject erase … --apply`.",
+                "erasure {} ({}) started {} is unfinished: the lake still holds part of that person. Run it again from Compliance, Data subject, or `cclake subject erase … --apply`.",
                 e.id,
                 e.reason,
                 e.started_at.format("%Y-%m-%d %H:%M UTC")
