@@ -631,3 +631,53 @@ fn quarantined_records_are_listed_and_retried_from_the_quarantine_pane() {
         "{ids:?}"
     );
 }
+
+#[test]
+fn the_overview_tiles_equal_gold_recomputed_by_sql_and_a_worst_queue_opens_its_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let lake = common::demo_lake(&rt, dir.path(), 4, 60, 9);
+    // The last day's service level and AHT, recombined from Gold's counts by SQL.
+    let ctx = rt.block_on(cclake::query::session(&lake)).unwrap();
+    let sql = "SELECT date,
+        100.0 * SUM(answered_within_sl) / SUM(answered_contacts + abandoned_contacts - short_abandoned_contacts) AS sl,
+        SUM(avg_duration_sec * answered_contacts) / SUM(answered_contacts) AS aht
+        FROM gold_daily_queue_metrics GROUP BY date ORDER BY date DESC LIMIT 1";
+    let result = rt.block_on(cclake::query::run(&ctx, sql)).unwrap();
+    let b = &result.batches[0];
+    use arrow::array::AsArray;
+    let sl = b
+        .column(1)
+        .as_primitive::<arrow::datatypes::Float64Type>()
+        .value(0);
+    let aht = b
+        .column(2)
+        .as_primitive::<arrow::datatypes::Float64Type>()
+        .value(0);
+    let mut h = harness(&rt, &dir.path().join("lake"));
+    let sl_text = format!("{sl:.1} %");
+    let aht_text = format!("{aht:.0} s");
+    wait_until(&mut h, 60, "the tiles", |h| {
+        has_label(h, "last complete day")
+    });
+    assert!(has_label(&h, &sl_text), "service level tile {sl_text}");
+    assert!(has_label(&h, &aht_text), "AHT tile {aht_text}");
+    // The worst queue opens the charts on its service level.
+    let worst_sql = "SELECT queue_name FROM gold_daily_queue_metrics
+        WHERE date = (SELECT MAX(date) FROM gold_daily_queue_metrics) AND total_contacts >= 5
+          AND service_level_pct IS NOT NULL
+        ORDER BY service_level_pct, queue_id LIMIT 1";
+    let worst = rt.block_on(cclake::query::run(&ctx, worst_sql)).unwrap();
+    let name = cclake::lake::delta::utf8_column(worst.batches[0].column(0))
+        .unwrap()
+        .value(0)
+        .to_string();
+    wait_until(&mut h, 20, "the worst queues", |h| {
+        has_label(h, "Worst service level that day")
+    });
+    h.get_by_label(&name).click();
+    wait_until(&mut h, 20, "the charts", |h| {
+        h.state().state.pane == PaneId::Charts
+    });
+    assert_eq!(h.state().charts.settings.queues.len(), 1);
+}

@@ -9,6 +9,7 @@
 //! settings (time zone, thresholds, window) makes the next run a full rebuild.
 
 mod compute;
+pub mod health;
 mod plan;
 pub mod read;
 

@@ -233,6 +233,16 @@ impl CclakeApp {
                 }
                 AppCommand::OpenLake(location) => self.open_lake(location),
                 AppCommand::Show(pane) => self.state.pane = pane,
+                AppCommand::ChartQueue { queue_id, day } => {
+                    let s = &mut self.charts.settings;
+                    s.metric = super::panes::charts::Metric::ServiceLevel;
+                    s.queues = [queue_id].into();
+                    s.from = Some(day - chrono::Duration::days(13));
+                    s.to = Some(day);
+                    s.table_view = false;
+                    s.drill_day = Some(day);
+                    self.state.pane = PaneId::Charts;
+                }
             }
         }
     }

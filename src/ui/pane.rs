@@ -24,6 +24,11 @@ pub enum AppCommand {
     OpenLake(String),
     /// Show a pane.
     Show(PaneId),
+    /// Show one queue's service level on the charts, around a day.
+    ChartQueue {
+        queue_id: String,
+        day: chrono::NaiveDate,
+    },
 }
 
 /// Everything a pane may use while it draws.

@@ -1,19 +1,34 @@
-//! The overview: what each layer of the open lake holds, and on an empty lake the offer to
-//! create the demo lake.
+//! The overview: the contact center's health on its last complete day (KPI tiles against the
+//! week before, with two weeks of sparkline, and the queues with the worst service level),
+//! what each layer of the open lake holds, and on an empty lake the offer to create the demo
+//! lake.
 
 use crate::format::{bytes, thousands};
+use crate::gold::health::{Health, Kpi, Totals, change_words, health};
 use crate::lake::Lake;
 use crate::lake::inventory::{Inventory, inventory};
 use crate::pipeline::Job;
+use crate::ui::pane::AppCommand;
 use crate::ui::pane::{Pane, PaneContext, Reloading};
 
 #[derive(Default)]
 pub struct OverviewPane {
     inventory: Reloading<Inventory>,
+    health: Reloading<Option<Health>>,
 }
 
 async fn load(lake: Lake) -> Result<Inventory, String> {
     inventory(&lake).await.map_err(|e| e.to_string())
+}
+
+/// Gold's daily rows, as the health tiles need them (none before Gold is built).
+async fn load_health(lake: Lake) -> Result<Option<Health>, String> {
+    use crate::gold::read::{GoldReadError, Grain, Selection, rows};
+    match rows(&lake, Grain::Daily, &Selection::default()).await {
+        Ok(r) => Ok(health(&r, chrono::Utc::now().date_naive())),
+        Err(GoldReadError::NotBuilt { .. }) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 impl OverviewPane {
@@ -46,9 +61,17 @@ impl Pane for OverviewPane {
         };
         if inv.ingested_inputs == 0 {
             empty_lake(ui, lake, ctx);
-        } else {
-            layers(ui, inv);
+            return;
         }
+        egui::ScrollArea::vertical()
+            .id_salt("overview")
+            .show(ui, |ui| {
+                if let Some(Ok(Some(h))) = self.health.poll(ctx, ui.ctx(), load_health) {
+                    health_view(ui, ctx, h);
+                    ui.add_space(12.0);
+                }
+                layers(ui, inv);
+            });
     }
 }
 
@@ -187,5 +210,113 @@ fn layers(ui: &mut egui::Ui, inv: &Inventory) {
                 inv.missing_files
             ),
         );
+    }
+}
+
+/// The last complete day: a tile per KPI, then the worst queues.
+fn health_view(ui: &mut egui::Ui, ctx: &PaneContext<'_>, h: &Health) {
+    ui.heading(format!(
+        "{} (last complete day)",
+        h.day.format("%A %-d %B %Y")
+    ));
+    ui.label(format!(
+        "{} contacts, against the {} days before it. Rates are recombined from the queues' counts.",
+        thousands(h.totals.total as u64),
+        h.baseline_days
+    ));
+    ui.horizontal_wrapped(|ui| {
+        for kpi in Kpi::ALL {
+            tile(ui, h, kpi);
+        }
+    });
+    if h.worst.is_empty() {
+        return;
+    }
+    ui.add_space(6.0);
+    ui.strong("Worst service level that day");
+    egui::Grid::new("worst_queues")
+        .striped(true)
+        .show(ui, |ui| {
+            for q in &h.worst {
+                let name = if q.queue_name.is_empty() {
+                    &q.queue_id
+                } else {
+                    &q.queue_name
+                };
+                let open = ui
+                    .link(name)
+                    .on_hover_text("its service level on the charts");
+                if open.clicked() {
+                    ctx.send(AppCommand::ChartQueue {
+                        queue_id: q.queue_id.clone(),
+                        day: h.day,
+                    });
+                }
+                ui.label(format!("{:.1} %", q.service_level.unwrap_or_default()));
+                ui.weak(format!("{} contacts", q.contacts));
+                ui.end_row();
+            }
+        });
+}
+
+/// One KPI: the day's value, its change against the baseline in words, two weeks of line.
+fn tile(ui: &mut egui::Ui, h: &Health, kpi: Kpi) {
+    let now = h.totals.value(kpi);
+    let before = h.baseline.value(kpi);
+    let better = match (now, before) {
+        (Some(n), Some(b)) if (n - b).abs() >= 0.05 => Some((n > b) == kpi.higher_is_better()),
+        _ => None,
+    };
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(178.0);
+        ui.vertical(|ui| {
+            ui.weak(kpi.label());
+            let value = now.map_or("–".to_string(), |v| match kpi.unit() {
+                "%" => format!("{v:.1} %"),
+                "s" => format!("{v:.0} s"),
+                _ => format!("{v:.2}"),
+            });
+            ui.label(egui::RichText::new(value).size(24.0).strong());
+            let words = change_words(kpi, now, before, h.baseline_days);
+            let color = match better {
+                Some(true) => egui::Color32::from_rgb(60, 160, 80),
+                Some(false) => ui.visuals().error_fg_color,
+                None => ui.visuals().weak_text_color(),
+            };
+            let words = ui.colored_label(color, words);
+            if kpi == Kpi::Fcr {
+                words.on_hover_text(
+                    "A contact counts as resolved when the caller does not come back within the \
+                     FCR window; for the last days of the data that window has not passed yet, \
+                     so their FCR is provisional (it can only fall).",
+                );
+            }
+            sparkline(ui, &h.recent, kpi);
+        });
+    });
+}
+
+/// The KPI over the last two weeks, as a line without axes (the last point is the day).
+fn sparkline(ui: &mut egui::Ui, recent: &[(chrono::NaiveDate, Totals)], kpi: Kpi) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(180.0, 28.0), egui::Sense::hover());
+    let values: Vec<f64> = recent.iter().filter_map(|(_, t)| t.value(kpi)).collect();
+    if values.len() < 2 {
+        return;
+    }
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+    let span = (hi - lo).max(1e-9);
+    let step = rect.width() / (values.len() - 1) as f32;
+    let points: Vec<egui::Pos2> = (values.iter().enumerate())
+        .map(|(i, v)| {
+            let y = rect.bottom() - ((v - lo) / span) as f32 * rect.height();
+            egui::pos2(rect.left() + i as f32 * step, y)
+        })
+        .collect();
+    let stroke = egui::Stroke::new(1.5, ui.visuals().selection.bg_fill);
+    ui.painter().add(egui::Shape::line(points.clone(), stroke));
+    if let Some(last) = points.last() {
+        ui.painter().circle_filled(*last, 2.5, stroke.color);
     }
 }

@@ -353,7 +353,13 @@ fn queue_list(ui: &mut egui::Ui, settings: &mut ChartSettings, search: &mut Stri
                     continue;
                 }
                 let mut on = settings.shows(id);
-                let check = ui.checkbox(&mut on, name);
+                // Contacts that never reached a queue (IVR only, abandoned before routing).
+                let label = match (name.is_empty(), id.is_empty()) {
+                    (false, _) => name.as_str(),
+                    (true, false) => id.as_str(),
+                    (true, true) => "(no queue: IVR or before routing)",
+                };
+                let check = ui.checkbox(&mut on, label);
                 if !check.on_hover_text(format!("queue_id {id}")).changed() {
                     continue;
                 }
