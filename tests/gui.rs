@@ -681,3 +681,69 @@ fn the_overview_tiles_equal_gold_recomputed_by_sql_and_a_worst_queue_opens_its_c
     });
     assert_eq!(h.state().charts.settings.queues.len(), 1);
 }
+
+#[test]
+fn three_clicks_from_the_overview_to_the_contacts_of_the_worst_hour() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let lake = common::demo_lake(&rt, dir.path(), 4, 60, 9);
+    let ctx = rt.block_on(cclake::query::session(&lake)).unwrap();
+    let worst_sql = "SELECT queue_name FROM gold_daily_queue_metrics
+        WHERE date = (SELECT MAX(date) FROM gold_daily_queue_metrics) AND total_contacts >= 5
+          AND service_level_pct IS NOT NULL
+        ORDER BY service_level_pct, queue_id LIMIT 1";
+    let worst = rt.block_on(cclake::query::run(&ctx, worst_sql)).unwrap();
+    let name = cclake::lake::delta::utf8_column(worst.batches[0].column(0))
+        .unwrap()
+        .value(0)
+        .to_string();
+    let mut h = harness(&rt, &dir.path().join("lake"));
+    // 1: the worst queue on the overview.
+    wait_until(&mut h, 60, "the worst queues", |h| {
+        has_label(h, "Worst service level that day")
+    });
+    h.get_by_label(&name).click();
+    // 2: the contacts of its worst hour, from the hourly breakdown.
+    wait_until(&mut h, 60, "the hourly breakdown", |h| {
+        h.query_all_by_label_contains("Contacts of the worst hour")
+            .next()
+            .is_some()
+    });
+    let button = h
+        .query_all_by_label_contains("Contacts of the worst hour")
+        .next()
+        .unwrap();
+    button.click();
+    wait_until(&mut h, 60, "the contacts", |h| {
+        h.state().state.pane == PaneId::Sql && has_label(h, "rows")
+    });
+    // The rows are the Silver contacts Gold counted in that hour: as many as its total.
+    let text = h.state().sql.settings.text.clone();
+    assert!(text.contains("cclake_local_hour(occurred_at) ="), "{text}");
+    let hour: u32 = text
+        .split("cclake_local_hour(occurred_at) = ")
+        .nth(1)
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let gold_sql = format!(
+        "SELECT SUM(total_contacts) FROM gold_hourly_queue_metrics
+         WHERE queue_name = '{name}' AND hour = {hour}
+           AND date = (SELECT MAX(date) FROM gold_daily_queue_metrics)"
+    );
+    let gold = rt.block_on(cclake::query::run(&ctx, &gold_sql)).unwrap();
+    use arrow::array::AsArray;
+    let total = gold.batches[0]
+        .column(0)
+        .as_primitive::<arrow::datatypes::Int64Type>()
+        .value(0);
+    let silver = rt.block_on(cclake::query::run(&ctx, &text)).unwrap();
+    assert_eq!(
+        silver.num_rows() as i64,
+        total,
+        "the contacts behind the hour's Gold row"
+    );
+}

@@ -40,3 +40,25 @@ pub fn bronze_line_of_row(bronze_file: &str, contact_id: &str) -> Option<String>
         quote(contact_id).replace('%', "")
     ))
 }
+
+/// The query for the Silver contacts behind a Gold number: one queue on one reporting-zone
+/// day, or one hour of it, with the columns that explain its KPIs (abandoned first, then by
+/// time). A contact's `_bronze_file` leads on to its raw line.
+pub fn contacts_behind(queue_id: &str, day: chrono::NaiveDate, hour: Option<u32>) -> String {
+    let queue = match queue_id {
+        "" => "queue_id IS NULL".to_string(),
+        q => format!("queue_id = '{}'", quote(q)),
+    };
+    let hour = hour.map_or(String::new(), |h| {
+        format!(" AND cclake_local_hour(occurred_at) = {h}")
+    });
+    format!(
+        "SELECT cclake_local_hour(occurred_at) AS hour, occurred_at, source_system, contact_id,
+       abandoned, answered, wait_seconds, talk_seconds, hold_seconds, acw_seconds,
+       duration_seconds AS handle_seconds, outcome_status, csat_score, customer_key,
+       queue_name, _bronze_file
+FROM silver_contacts
+WHERE {queue} AND cclake_local_date(occurred_at) = DATE '{day}'{hour}
+ORDER BY abandoned DESC, occurred_at"
+    )
+}

@@ -202,7 +202,7 @@ impl CclakeApp {
             .exact_size(150.0)
             .show(ui, |ui| self.nav(ui));
         egui::CentralPanel::default_margins().show(ui, |ui| self.current_pane(ui));
-        self.run_commands();
+        self.run_commands(&ctx);
         self.frame_ms.push(started.elapsed().as_secs_f32() * 1000.0);
         self.log_frame_times();
     }
@@ -225,7 +225,7 @@ impl CclakeApp {
     }
 
     /// Carries out what the panes asked for this frame.
-    fn run_commands(&mut self) {
+    fn run_commands(&mut self, ctx: &egui::Context) {
         while let Ok(command) = self.commands.1.try_recv() {
             match command {
                 AppCommand::Submit(job) => {
@@ -233,6 +233,18 @@ impl CclakeApp {
                 }
                 AppCommand::OpenLake(location) => self.open_lake(location),
                 AppCommand::Show(pane) => self.state.pane = pane,
+                AppCommand::ShowContacts {
+                    queue_id,
+                    day,
+                    hour,
+                } => {
+                    self.sql.settings.text =
+                        crate::query::lineage::contacts_behind(&queue_id, day, hour);
+                    if let Some(lake) = self.lake.clone() {
+                        self.sql.run(&self.rt, ctx, &lake);
+                    }
+                    self.state.pane = PaneId::Sql;
+                }
                 AppCommand::ChartQueue { queue_id, day } => {
                     let s = &mut self.charts.settings;
                     s.metric = super::panes::charts::Metric::ServiceLevel;

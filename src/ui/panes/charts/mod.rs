@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::gold::{self, read::GoldReadError, read::Grain, read::KpiRow, read::Selection};
 use crate::lake::Lake;
-use crate::ui::pane::{Pane, PaneContext, Reloading, Saving, loaded};
+use crate::ui::pane::{AppCommand, Pane, PaneContext, Reloading, Saving, loaded};
 use plot::{daily_chart, export_csv, hourly_chart, kpi_table, queue_colors};
 
 pub use plot::write_csv;
@@ -276,7 +276,7 @@ impl Pane for ChartsPane {
             let hourly = self
                 .hourly
                 .poll_with(key, ctx.rt, ui.ctx(), || load(l, Grain::Hourly, sel));
-            hourly_view(ui, settings, day, hourly, &daily.colors);
+            hourly_view(ui, ctx, settings, day, hourly, &daily.colors);
         });
         if let Some(rows) = export {
             let save = export_csv(rows, "kpis_daily.csv");
@@ -406,9 +406,51 @@ fn daily_view(
     }
 }
 
+/// With one queue chosen: its contacts of the day, or of its worst hour, in the SQL grid.
+fn contacts_buttons(
+    ui: &mut egui::Ui,
+    ctx: &PaneContext<'_>,
+    settings: &ChartSettings,
+    day: NaiveDate,
+    rows: &[&KpiRow],
+) {
+    let [queue] = settings.queues.iter().collect::<Vec<_>>()[..] else {
+        ui.weak("Pick one queue for the contacts behind its numbers.");
+        return;
+    };
+    let worst = (rows.iter())
+        .filter(|r| r.sl.is_some())
+        .min_by(|a, b| a.sl.partial_cmp(&b.sl).unwrap_or(std::cmp::Ordering::Equal));
+    ui.horizontal(|ui| {
+        let send = |hour| {
+            ctx.send(AppCommand::ShowContacts {
+                queue_id: queue.clone(),
+                day,
+                hour,
+            })
+        };
+        if ui.button("Contacts of the day").clicked() {
+            send(None);
+        }
+        if let Some(w) = worst
+            && let Some(h) = w.hour
+        {
+            let label = format!(
+                "Contacts of the worst hour ({h:02}:00, {:.0} %)",
+                w.sl.unwrap_or_default()
+            );
+            if ui.button(label).clicked() {
+                send(Some(h as u32));
+            }
+        }
+        ui.weak("abandoned first; a contact's _bronze_file leads to its raw line");
+    });
+}
+
 /// One day's hours: chart or table, with the previous and next day.
 fn hourly_view(
     ui: &mut egui::Ui,
+    ctx: &PaneContext<'_>,
     settings: &mut ChartSettings,
     day: NaiveDate,
     hourly: Option<&Result<Vec<KpiRow>, String>>,
@@ -438,6 +480,7 @@ fn hourly_view(
         ui.weak("no contacts that day for the chosen queues");
         return;
     }
+    contacts_buttons(ui, ctx, settings, day, &rows);
     if settings.table_view {
         ui.push_id("hourly_table", |ui| {
             kpi_table(ui, &rows, settings.metric, ui.available_height());
