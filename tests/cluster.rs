@@ -7,6 +7,8 @@
 //! or finishes the job, and a rerun ends with the same tables.
 
 mod common;
+#[path = "common/remote.rs"]
+mod remote;
 #[path = "common/servers.rs"]
 mod servers;
 
@@ -14,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use remote::{assert_same, cli, ok, tables};
 use servers::{Moto, free_port};
 
 /// A cluster role, its output captured in a file.
@@ -126,64 +129,6 @@ fn cluster(dir: &Path, env: &[(&'static str, String)], n: usize) -> Cluster {
         address: format!("df://127.0.0.1:{port}"),
         scheduler,
         executors,
-    }
-}
-
-fn cli(lake: &str, env: &[(&'static str, String)], args: &[&str]) -> (bool, String, String) {
-    let mut all = vec!["--lake", lake];
-    all.extend_from_slice(args);
-    let mut vars: Vec<(&str, Option<&str>)> =
-        env.iter().map(|(k, v)| (*k, Some(v.as_str()))).collect();
-    vars.push(("CCLAKE_HMAC_KEY", Some(common::KEY)));
-    common::cclake_env(&all, &vars)
-}
-
-fn ok(lake: &str, env: &[(&'static str, String)], args: &[&str]) -> String {
-    let (done, out, err) = cli(lake, env, args);
-    assert!(done, "cclake {args:?}: {out}\n{err}");
-    out
-}
-
-/// Silver, drift and both Gold tables as sorted CSV lines, clock and file-name columns aside.
-fn tables(lake: &str, env: &[(&'static str, String)], dir: &Path, tag: &str) -> Vec<Vec<String>> {
-    let queries = [
-        "SELECT * EXCLUDE (_ingested_at, _bronze_file) FROM silver_contacts",
-        "SELECT * EXCLUDE (processed_at) FROM schema_drift",
-        "SELECT * EXCLUDE (computed_at) FROM gold_daily_queue_metrics",
-        "SELECT * EXCLUDE (computed_at) FROM gold_hourly_queue_metrics",
-    ];
-    (queries.iter().enumerate())
-        .map(|(i, q)| {
-            let f = dir.join(format!("{tag}-{i}.csv"));
-            ok(lake, env, &["query", q, "--out", f.to_str().unwrap()]);
-            let mut lines: Vec<String> = std::fs::read_to_string(&f)
-                .unwrap()
-                .lines()
-                .map(String::from)
-                .collect();
-            lines.sort();
-            lines
-        })
-        .collect()
-}
-
-/// Asserts the two lakes' tables are equal, naming the first difference.
-fn assert_same(a: &[Vec<String>], b: &[Vec<String>], what: &str) {
-    let names = [
-        "silver_contacts",
-        "schema_drift",
-        "gold_daily",
-        "gold_hourly",
-    ];
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        let first = x.iter().zip(y).find(|(p, q)| p != q);
-        assert!(
-            x == y,
-            "{what}: {} differs ({} vs {} rows): {first:?}",
-            names[i],
-            x.len(),
-            y.len()
-        );
     }
 }
 

@@ -4,50 +4,15 @@
 //! lifecycle moves cold Bronze to an S3 cold store; the Gold API serves the S3 lake.
 
 mod common;
+#[path = "common/remote.rs"]
+mod remote;
 #[path = "common/servers.rs"]
 mod servers;
 
 use std::path::Path;
 
+use remote::{assert_same, cli, ok, tables};
 use servers::{Azurite, Moto};
-
-/// `cclake ARGS…` against `lake` with the test key and the server's environment.
-fn cli(lake: &str, env: &[(&'static str, String)], args: &[&str]) -> (bool, String, String) {
-    let mut all = vec!["--lake", lake];
-    all.extend_from_slice(args);
-    let mut vars: Vec<(&str, Option<&str>)> =
-        env.iter().map(|(k, v)| (*k, Some(v.as_str()))).collect();
-    vars.push(("CCLAKE_HMAC_KEY", Some(common::KEY)));
-    common::cclake_env(&all, &vars)
-}
-
-fn ok(lake: &str, env: &[(&'static str, String)], args: &[&str]) -> String {
-    let (ok, out, err) = cli(lake, env, args);
-    assert!(ok, "cclake {args:?} on {lake}: {out}\n{err}");
-    out
-}
-
-/// Silver, drift and Gold as CSV lines, sorted, without the columns that say when a row was written
-/// or from which Bronze file name.
-fn tables_as_csv(lake: &str, env: &[(&'static str, String)], dir: &Path, tag: &str) -> Vec<String> {
-    let queries = [
-        "SELECT * EXCLUDE (_ingested_at, _bronze_file) FROM silver_contacts ORDER BY source_system, contact_id",
-        "SELECT * EXCLUDE (processed_at) FROM schema_drift ORDER BY 1, 2, 3, 4",
-        "SELECT * EXCLUDE (computed_at) FROM gold_daily_queue_metrics ORDER BY 1, 2",
-        "SELECT * EXCLUDE (computed_at) FROM gold_hourly_queue_metrics ORDER BY 1, 2, 3",
-    ];
-    let mut out = Vec::new();
-    for (i, q) in queries.iter().enumerate() {
-        let f = dir.join(format!("{tag}-{i}.csv"));
-        ok(lake, env, &["query", q, "--out", f.to_str().unwrap()]);
-        // Sorted whole lines: the ORDER BY keys need not be unique.
-        let text = std::fs::read_to_string(&f).unwrap();
-        let mut lines: Vec<&str> = text.lines().collect();
-        lines.sort();
-        out.push(lines.join("\n"));
-    }
-    out
-}
 
 /// Ingests, processes, queries and scans the lake at `url`; its tables equal the local run's.
 fn the_pipeline_on(
@@ -55,7 +20,7 @@ fn the_pipeline_on(
     env: &[(&'static str, String)],
     dir: &Path,
     exports: &Path,
-    local: &[String],
+    local: &[Vec<String>],
 ) {
     let ex = exports.to_str().unwrap();
     let out = ok(url, env, &["ingest", "--quiet", ex]);
@@ -71,28 +36,20 @@ fn the_pipeline_on(
     let scan = ok(url, env, &["scan"]);
     assert!(scan.contains("no raw PII found"), "{scan}");
     let tag = url.split("://").next().unwrap();
-    let remote = tables_as_csv(url, env, dir, tag);
-    for (i, (r, l)) in remote.iter().zip(local).enumerate() {
-        let first = (r.lines().zip(l.lines())).find(|(a, b)| a != b);
-        assert!(
-            r == l,
-            "{url}: table {i} differs from the local lake's: {first:?}, {} vs {} lines",
-            r.lines().count(),
-            l.lines().count()
-        );
-    }
+    let here = tables(url, env, dir, tag);
+    assert_same(&here, local, url);
     // A person is found there too.
     let found = ok(url, env, &["subject", "find", "--phone", "+18005550142"]);
     assert!(found.contains("Bronze:"), "{found}");
 }
 
-fn local_tables(dir: &Path, exports: &Path) -> Vec<String> {
+fn local_tables(dir: &Path, exports: &Path) -> Vec<Vec<String>> {
     let local = dir.join("local");
     let l = local.to_str().unwrap();
     common::cclake_on(&local, &["ingest", "--quiet", exports.to_str().unwrap()]);
     let (done, _, err) = common::cclake_on(&local, &["process"]);
     assert!(done, "{err}");
-    tables_as_csv(l, &[], dir, "local")
+    tables(l, &[], dir, "local")
 }
 
 #[test]
