@@ -132,6 +132,20 @@ fn cluster(dir: &Path, env: &[(&'static str, String)], n: usize) -> Cluster {
     }
 }
 
+/// Processes `single` in one process and asserts every table equals `on_cluster`'s.
+fn equals_a_single_process_run(
+    on_cluster: &str,
+    single: &str,
+    env: &[(&'static str, String)],
+    dir: &Path,
+    what: &str,
+) {
+    ok(single, env, &["process", "--full"]);
+    let a = tables(on_cluster, env, dir, "cluster");
+    let b = tables(single, env, dir, "single");
+    assert_same(&a, &b, what);
+}
+
 /// The executors named in `process` output ("built on the cluster by A (n dates), B (m dates)").
 fn executors_used(out: &str) -> usize {
     out.lines()
@@ -184,14 +198,11 @@ fn process_on_a_two_executor_cluster_equals_a_single_process_run() {
         out.contains("per-contact query on the cluster"),
         "Gold ran on the cluster: {out}"
     );
-    ok(&single, &env, &["process", "--full"]);
-    let (a, b) = (
-        tables(&on_cluster, &env, dir.path(), "cluster"),
-        tables(&single, &env, dir.path(), "single"),
-    );
-    assert_same(
-        &a,
-        &b,
+    equals_a_single_process_run(
+        &on_cluster,
+        &single,
+        &env,
+        dir.path(),
         "the cluster's tables differ from the single process's",
     );
     let scan = ok(&on_cluster, &env, &["scan"]);
@@ -254,14 +265,11 @@ fn an_executor_that_dies_leaves_the_lake_whole_and_a_rerun_finishes() {
     } else {
         assert!(out.contains("Silver: 4 dates rebuilt"), "{out}");
     }
-    ok(&single, &env, &["process", "--full"]);
-    let (a, b) = (
-        tables(&on_cluster, &env, dir.path(), "cluster"),
-        tables(&single, &env, dir.path(), "single"),
-    );
-    assert_same(
-        &a,
-        &b,
+    equals_a_single_process_run(
+        &on_cluster,
+        &single,
+        &env,
+        dir.path(),
         "after the executor died, the tables differ from the single process's",
     );
 }

@@ -420,29 +420,12 @@ fn stream_values<R: BufRead, E>(
                         return drain(sc, Vec::new(), msg, on_item, what);
                     }
                 }
-                let at = sc.location();
-                match sc.read_value(&mut buf) {
-                    Ok(None) => emit_value(&buf, at, 1, on_item).map_err(ReadError::Consumer)?,
-                    Ok(Some(length)) => on_item(Item::Oversized {
-                        head: &buf,
-                        length,
-                        limit: sc.limit,
-                        loc: at,
-                    })
-                    .map_err(ReadError::Consumer)?,
-                    Err(ScanError::Io(e)) => return Err(io_err(e)),
-                    Err(ScanError::Structure(msg)) => {
+                match read_one(&mut sc, &mut buf, 1, on_item, what)? {
+                    ValueRead::Read => {}
+                    ValueRead::Broken(msg) => {
                         return drain(sc, std::mem::take(&mut buf), msg, on_item, what);
                     }
-                    Err(ScanError::OversizedCutOff(length)) => {
-                        return on_item(Item::Oversized {
-                            head: &buf,
-                            length,
-                            limit: sc.limit,
-                            loc: at,
-                        })
-                        .map_err(ReadError::Consumer);
-                    }
+                    ValueRead::CutOff => return Ok(()),
                 }
                 match sc.peek_non_ws().map_err(io_err)? {
                     Some(b',') => sc.bump(),
@@ -463,35 +446,65 @@ fn stream_values<R: BufRead, E>(
                 }
             }
         } else {
-            let at = sc.location();
-            match sc.read_value(&mut buf) {
-                Ok(None) => emit_value(&buf, at, 0, on_item).map_err(ReadError::Consumer)?,
-                Ok(Some(length)) => on_item(Item::Oversized {
-                    head: &buf,
-                    length,
-                    limit: sc.limit,
-                    loc: at,
-                })
-                .map_err(ReadError::Consumer)?,
-                Err(ScanError::Io(e)) => return Err(io_err(e)),
-                Err(ScanError::Structure(msg)) => {
+            match read_one(&mut sc, &mut buf, 0, on_item, what)? {
+                ValueRead::Read => {}
+                ValueRead::Broken(msg) => {
                     return drain(sc, std::mem::take(&mut buf), msg, on_item, what);
                 }
-                Err(ScanError::OversizedCutOff(length)) => {
-                    return on_item(Item::Oversized {
-                        head: &buf,
-                        length,
-                        limit: sc.limit,
-                        loc: at,
-                    })
-                    .map_err(ReadError::Consumer);
-                }
+                ValueRead::CutOff => return Ok(()),
             }
         }
     }
 }
 
 /// Hands the unreadable rest of a stream (starting with `partial`) to quarantine in pieces.
+/// How reading one value ended.
+enum ValueRead {
+    /// Read and handed on (whole, or as an oversized item): go on.
+    Read,
+    /// Not valid JSON: the rest of the stream is quarantined from here.
+    Broken(String),
+    /// Too large and cut off at the end of the input: handed on as oversized; nothing follows.
+    CutOff,
+}
+
+/// Reads the next value (at nesting `depth`) and hands it on.
+fn read_one<R: BufRead, E>(
+    sc: &mut Scanner<R>,
+    buf: &mut Vec<u8>,
+    depth: u8,
+    on_item: &mut impl FnMut(Item<'_>) -> Result<(), E>,
+    what: &str,
+) -> Result<ValueRead, ReadError<E>> {
+    let at = sc.location();
+    let oversized =
+        |buf: &[u8], length, limit, on_item: &mut dyn FnMut(Item<'_>) -> Result<(), E>| {
+            on_item(Item::Oversized {
+                head: buf,
+                length,
+                limit,
+                loc: at,
+            })
+            .map_err(ReadError::Consumer)
+        };
+    match sc.read_value(buf) {
+        Ok(None) => emit_value(buf, at, depth, on_item).map_err(ReadError::Consumer)?,
+        Ok(Some(length)) => oversized(buf, length, sc.limit, on_item)?,
+        Err(ScanError::Io(source)) => {
+            return Err(ReadError::Io {
+                what: what.to_string(),
+                source,
+            });
+        }
+        Err(ScanError::Structure(msg)) => return Ok(ValueRead::Broken(msg)),
+        Err(ScanError::OversizedCutOff(length)) => {
+            oversized(buf, length, sc.limit, on_item)?;
+            return Ok(ValueRead::CutOff);
+        }
+    }
+    Ok(ValueRead::Read)
+}
+
 fn drain<R: BufRead, E>(
     mut sc: Scanner<R>,
     mut partial: Vec<u8>,
