@@ -44,6 +44,19 @@ pub fn duration(secs: f64) -> String {
     }
 }
 
+/// How long ago `then` was, in the largest whole unit: `just now`, `12 min ago`, `3 h ago`,
+/// `5 days ago` (a time in the future reads `just now`: clocks of two machines differ).
+pub fn ago(then: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let secs = (now - then).num_seconds();
+    match secs {
+        ..60 => "just now".to_string(),
+        60..3600 => format!("{} min ago", secs / 60),
+        3600..86400 => format!("{} h ago", secs / 3600),
+        86400..172800 => "1 day ago".to_string(),
+        _ => format!("{} days ago", secs / 86400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,6 +71,14 @@ mod tests {
         assert_eq!(bytes(1536), "1.5 KB");
         assert_eq!(bytes(3 << 20), "3.0 MB");
         assert_eq!(duration(4.25), "4.2 s");
+        let now = chrono::DateTime::from_timestamp(1_000_000, 0).unwrap();
+        let before = |s| now - chrono::Duration::seconds(s);
+        assert_eq!(ago(before(-5), now), "just now");
+        assert_eq!(ago(before(59), now), "just now");
+        assert_eq!(ago(before(61), now), "1 min ago");
+        assert_eq!(ago(before(7200), now), "2 h ago");
+        assert_eq!(ago(before(90000), now), "1 day ago");
+        assert_eq!(ago(before(5 * 86400), now), "5 days ago");
         assert_eq!(duration(192.0), "3 min 12 s");
         assert_eq!(duration(3900.0), "1 h 05 min");
     }

@@ -6,6 +6,7 @@
 //! `cclake_local_date`, `cclake_local_hour` and `cclake_hour_start` are available too.
 
 pub mod bronze_table;
+pub mod freshness;
 pub mod lineage;
 
 use std::path::Path as FsPath;

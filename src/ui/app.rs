@@ -28,6 +28,8 @@ pub struct AppState {
     pub charts: charts::ChartSettings,
     pub sql: sql::SqlSettings,
     pub show_frame_time: bool,
+    /// Quarantined records per lake when its Quarantine pane was last shown.
+    pub quarantine_seen: std::collections::BTreeMap<String, u64>,
 }
 
 impl Default for AppState {
@@ -39,6 +41,7 @@ impl Default for AppState {
             charts: Default::default(),
             sql: Default::default(),
             show_frame_time: true,
+            quarantine_seen: Default::default(),
         }
     }
 }
@@ -207,8 +210,21 @@ impl CclakeApp {
         self.log_frame_times();
     }
 
+    /// Keeps what the Quarantine pane showed, for the overview's "new since your last look".
+    fn note_quarantine_seen(&mut self) {
+        let Some(lake) = &self.lake else { return };
+        let seen = &mut self.state.quarantine_seen;
+        if self.state.pane == PaneId::Quarantine
+            && let Some(n) = self.overview.quarantine_records()
+        {
+            seen.insert(lake.location().to_string(), n);
+        }
+        self.overview.quarantine_seen = seen.get(lake.location()).copied();
+    }
+
     /// Draws the pane in view with this frame's context.
     fn current_pane(&mut self, ui: &mut egui::Ui) {
+        self.note_quarantine_seen();
         let ctx = PaneContext::new(&self.rt, self.lake.as_ref(), &self.jobs, &self.commands.0);
         let pane: &mut dyn Pane = match self.state.pane {
             PaneId::Overview => &mut self.overview,
@@ -233,15 +249,9 @@ impl CclakeApp {
                 }
                 AppCommand::OpenLake(location) => self.open_lake(location),
                 AppCommand::Show(pane) => self.state.pane = pane,
-                AppCommand::ShowContacts {
-                    queue_id,
-                    day,
-                    hour,
-                } => {
-                    self.sql.settings.text =
-                        crate::query::lineage::contacts_behind(&queue_id, day, hour);
+                AppCommand::ShowContacts(group) => {
                     if let Some(lake) = self.lake.clone() {
-                        self.sql.run(&self.rt, ctx, &lake);
+                        self.sql.show_contacts(&self.rt, ctx, &lake, group);
                     }
                     self.state.pane = PaneId::Sql;
                 }
@@ -251,7 +261,7 @@ impl CclakeApp {
                     s.queues = [queue_id].into();
                     s.from = Some(day - chrono::Duration::days(13));
                     s.to = Some(day);
-                    s.table_view = false;
+                    s.view = super::panes::charts::View::Chart;
                     s.drill_day = Some(day);
                     self.state.pane = PaneId::Charts;
                 }

@@ -514,3 +514,11 @@ pub fn cell_text(col: &ArrayRef, row: usize) -> String {
         Err(_) => String::new(),
     }
 }
+
+/// JSON pretty-printed, or the text as it is when it is not JSON.
+pub fn pretty_json(text: String) -> String {
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or(text)
+}

@@ -25,11 +25,7 @@ pub enum AppCommand {
     /// Show a pane.
     Show(PaneId),
     /// Show the Silver contacts behind a Gold number in the SQL pane's grid.
-    ShowContacts {
-        queue_id: String,
-        day: chrono::NaiveDate,
-        hour: Option<u32>,
-    },
+    ShowContacts(crate::query::lineage::Group),
     /// Show one queue's service level on the charts, around a day.
     ChartQueue {
         queue_id: String,

@@ -6,7 +6,7 @@ use arrow::record_batch::RecordBatch;
 use super::Node;
 use crate::lake::Lake;
 use crate::query::{self, lineage};
-use crate::ui::grid::{cell_text, static_table};
+use crate::ui::grid::{cell_text, pretty_json, static_table};
 use crate::ui::pane::{Reloading, loaded};
 
 /// The lineage rows of the selected row, by (node, row).
@@ -31,20 +31,25 @@ pub(super) fn row_detail(
         value.map(|(_, v)| v.clone()).unwrap_or_default()
     };
     ui.columns(2, |cols| {
+        // Columns lay out justified, which would spread a wrapped line letter by letter
+        // across the width: the raw text is laid out from the left.
         let ui = &mut cols[0];
-        egui::ScrollArea::vertical()
-            .id_salt("detail_left")
-            .show(ui, |ui| {
-                if node.is_bronze() {
-                    ui.strong(format!("Raw line {}", get("line")));
-                    let file = egui::RichText::new(get("bronze_file")).weak().small();
-                    ui.add(egui::Label::new(file).wrap());
-                    let pretty = egui::RichText::new(pretty_json(get("raw"))).monospace();
-                    ui.add(egui::Label::new(pretty).selectable(true));
-                } else {
-                    key_values(ui, "row_values", &values);
-                }
-            });
+        let left = egui::Layout::top_down(egui::Align::Min);
+        ui.with_layout(left, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("detail_left")
+                .show(ui, |ui| {
+                    if node.is_bronze() {
+                        ui.strong(format!("Raw line {}", get("line")));
+                        let file = egui::RichText::new(get("bronze_file")).weak().small();
+                        ui.add(egui::Label::new(file).wrap());
+                        let pretty = egui::RichText::new(pretty_json(get("raw"))).monospace();
+                        ui.add(egui::Label::new(pretty).selectable(true));
+                    } else {
+                        key_values(ui, "row_values", &values);
+                    }
+                })
+        });
         let ui = &mut cols[1];
         let sql = if node.is_bronze() {
             lineage::silver_rows_of_line(&get("raw"))
@@ -102,14 +107,6 @@ fn lineage_view(ui: &mut egui::Ui, found: Option<&Result<Vec<RecordBatch>, Strin
     egui::ScrollArea::vertical()
         .id_salt("lineage_one")
         .show(ui, |ui| key_values(ui, "lineage_values", &values));
-}
-
-/// JSON pretty-printed, or the text as it is when it is not JSON.
-fn pretty_json(text: String) -> String {
-    serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or(text)
 }
 
 /// Column name and value, one per line.

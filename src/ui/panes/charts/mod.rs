@@ -1,15 +1,20 @@
-//! KPI charts: one Gold metric per queue over days, with an hourly drill-down for a chosen
-//! day. Reads Gold only (through [`gold::read`]).
+//! KPI charts: one Gold metric per queue over days (lines, small multiples, a table, or a
+//! queue × hour heatmap), the worst queues first, with an hourly drill-down for a chosen day
+//! and a click through to the contacts behind any number. Reads Gold (through [`gold::read`])
+//! and, for the source filter, which sources each queue's contacts come from.
 
 mod plot;
+mod views;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::gold::health::{Kpi, Totals};
 use crate::gold::{self, read::GoldReadError, read::Grain, read::KpiRow, read::Selection};
 use crate::lake::Lake;
+use crate::query::lineage::Group;
 use crate::ui::pane::{AppCommand, Pane, PaneContext, Reloading, Saving, loaded};
 use plot::{daily_chart, export_csv, hourly_chart, kpi_table, queue_colors};
 
@@ -50,6 +55,34 @@ impl Metric {
         }
     }
 
+    /// The overview's KPI of the metric (none for the contact count).
+    fn kpi(&self) -> Option<Kpi> {
+        match self {
+            Metric::Aht => Some(Kpi::Aht),
+            Metric::Asa => Some(Kpi::Asa),
+            Metric::ServiceLevel => Some(Kpi::ServiceLevel),
+            Metric::AbandonRate => Some(Kpi::AbandonRate),
+            Metric::Fcr => Some(Kpi::Fcr),
+            Metric::Csat => Some(Kpi::Csat),
+            Metric::Contacts => None,
+        }
+    }
+
+    /// Whether a higher value is the better one (more contacts is neither: ranked by volume).
+    fn higher_is_better(&self) -> bool {
+        self.kpi().is_some_and(Kpi::higher_is_better)
+    }
+
+    /// The metric over several rows, recombined from their counts (not a mean of rates).
+    fn combined<'a>(&self, rows: impl IntoIterator<Item = &'a KpiRow>) -> Option<f64> {
+        let mut t = Totals::default();
+        rows.into_iter().for_each(|r| t.add(r));
+        match self.kpi() {
+            Some(k) => t.value(k),
+            None => Some(t.total as f64),
+        }
+    }
+
     fn value(&self, r: &KpiRow) -> Option<f64> {
         match self {
             Metric::Aht => r.aht,
@@ -63,18 +96,45 @@ impl Metric {
     }
 }
 
+/// How the rows are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum View {
+    /// One line per queue, contact volume as bars beneath.
+    Chart,
+    /// One small chart per queue on shared axes.
+    SmallMultiples,
+    Table,
+    /// Queues × hours of the day, over the range or the chosen day.
+    Heatmap,
+}
+
+impl View {
+    const ALL: [(View, &'static str); 4] = [
+        (View::Chart, "Chart"),
+        (View::SmallMultiples, "Small multiples"),
+        (View::Table, "Table"),
+        (View::Heatmap, "Heatmap"),
+    ];
+}
+
 /// What the user chose, kept across restarts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ChartSettings {
     pub metric: Metric,
-    /// Queue ids shown; empty means all.
+    /// Queue ids shown; empty means the worst `worst_n` (or all when it is 0).
     pub queues: BTreeSet<String>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
-    pub table_view: bool,
+    pub view: View,
     pub sl_target_pct: f64,
     pub drill_day: Option<NaiveDate>,
+    /// With no queue chosen, how many of the worst queues to show (0: all).
+    pub worst_n: usize,
+    /// Draw each queue's value of the same weekday a week earlier, dashed.
+    pub week_overlay: bool,
+    /// Only queues whose contacts come from this source.
+    pub source: Option<String>,
 }
 
 impl Default for ChartSettings {
@@ -84,9 +144,12 @@ impl Default for ChartSettings {
             queues: BTreeSet::new(),
             from: None,
             to: None,
-            table_view: false,
+            view: View::Chart,
             sl_target_pct: 80.0,
             drill_day: None,
+            worst_n: 5,
+            week_overlay: false,
+            source: None,
         }
     }
 }
@@ -182,8 +245,20 @@ pub struct ChartsPane {
     daily: Reloading<Daily>,
     /// The drill-down day's hourly rows, by lake, generation and day.
     hourly: Reloading<Vec<KpiRow>, (String, u64, NaiveDate)>,
+    /// The range's hourly rows for the heatmap, by lake, generation and range.
+    range_hourly: Reloading<Vec<KpiRow>, (String, u64, NaiveDate, NaiveDate)>,
+    /// The sources of each queue's contacts (from Silver), for the source filter.
+    sources: Reloading<BTreeMap<String, BTreeSet<String>>>,
+    /// The queue under the pointer on the last frame: its series is drawn on top, the rest dim.
+    hovered: Option<String>,
     queue_search: String,
     export: Saving,
+}
+
+async fn load_sources(lake: Lake) -> Result<BTreeMap<String, BTreeSet<String>>, String> {
+    crate::query::freshness::queue_sources(&lake)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 impl ChartsPane {
@@ -205,6 +280,22 @@ impl ChartsPane {
     pub fn is_loading(&self) -> bool {
         self.daily.is_loading()
     }
+}
+
+/// Opens the contacts behind a number in the SQL pane.
+fn show_contacts(
+    ctx: &PaneContext<'_>,
+    queue_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    hour: Option<i32>,
+) {
+    ctx.send(AppCommand::ShowContacts(Group {
+        queue_id: queue_id.to_string(),
+        from,
+        to,
+        hour: hour.and_then(|h| u32::try_from(h).ok()),
+    }));
 }
 
 impl Pane for ChartsPane {
@@ -233,20 +324,45 @@ impl Pane for ChartsPane {
             ui.label("Gold is built by processing: ingest exports (Jobs pane) or create the demo lake from the Overview.");
             return;
         }
+        let sources = match self.sources.poll(ctx, ui.ctx(), load_sources) {
+            Some(Ok(s)) => Some(s),
+            _ => None,
+        };
         let settings = &mut self.settings;
-        ui.horizontal_wrapped(|ui| controls(ui, settings, daily));
+        ui.horizontal_wrapped(|ui| controls(ui, settings, daily, sources));
+        let from = settings.from.unwrap_or(daily.first);
+        let to = settings.to.unwrap_or(daily.last);
+        let in_range: Vec<&KpiRow> = (daily.rows.iter())
+            .filter(|r| r.date >= from && r.date <= to && settings.of_source(sources, &r.queue_id))
+            .collect();
+        let pick = settings.pick(&in_range);
         egui::Panel::left("kpi_queues")
             .resizable(true)
             .default_size(220.0)
             .show(ui, |ui| {
-                queue_list(ui, settings, &mut self.queue_search, daily)
+                queue_list(ui, settings, &mut self.queue_search, daily, &pick)
             });
-        let from = settings.from.unwrap_or(daily.first);
-        let to = settings.to.unwrap_or(daily.last);
-        let shown: Vec<&KpiRow> = (daily.rows.iter())
-            .filter(|r| r.date >= from && r.date <= to && settings.shows(&r.queue_id))
-            .collect();
+        let shown: Vec<&KpiRow> = match &pick.shown {
+            None => in_range.clone(),
+            Some(ids) => in_range
+                .iter()
+                .copied()
+                .filter(|r| ids.contains(&r.queue_id))
+                .collect(),
+        };
+        let week_before: Vec<&KpiRow> = match settings.week_overlay {
+            false => Vec::new(),
+            true => (daily.rows.iter())
+                .filter(|r| {
+                    let week_later = r.date + chrono::Duration::days(7);
+                    week_later >= from
+                        && week_later <= to
+                        && shown.iter().any(|s| s.queue_id == r.queue_id)
+                })
+                .collect(),
+        };
         let mut export = None;
+        let hovered = &mut self.hovered;
         egui::CentralPanel::default_margins().show(ui, |ui| {
             ui.horizontal(|ui| {
                 let metric = settings.metric.label();
@@ -260,9 +376,38 @@ impl Pane for ChartsPane {
                 }
                 self.export.ui(ui);
             });
-            daily_view(ui, settings, &shown, &daily.colors);
+            pick.note(ui, settings);
+            match settings.view {
+                View::SmallMultiples => {
+                    let all = match settings.queues.is_empty() {
+                        true => &in_range,
+                        false => &shown,
+                    };
+                    views::small_multiples(ui, ctx, settings, all, &daily.colors);
+                    return;
+                }
+                View::Heatmap => {
+                    let (hf, ht) = match settings.drill_day {
+                        Some(d) => (d, d),
+                        None => (from, to),
+                    };
+                    let key = (lake.location().to_string(), ctx.generation, hf, ht);
+                    let sel = Selection { from: Some(hf), to: Some(ht), queue_id: None };
+                    let l = lake.clone();
+                    let rows = self.range_hourly.poll_with(key, ctx.rt, ui.ctx(), || load(l, Grain::Hourly, sel));
+                    let Some(rows) = loaded(ui, rows) else { return };
+                    let rows: Vec<&KpiRow> = (rows.iter())
+                        .filter(|r| settings.of_source(sources, &r.queue_id))
+                        .filter(|r| settings.queues.is_empty() || settings.shows(&r.queue_id))
+                        .collect();
+                    views::heatmap(ui, ctx, settings, &rows, (hf, ht));
+                    return;
+                }
+                View::Chart | View::Table => {}
+            }
+            daily_view(ui, ctx, settings, &shown, &week_before, &daily.colors, hovered);
             let Some(day) = settings.drill_day else {
-                ui.weak("Click a day in the chart for its hourly breakdown.");
+                ui.weak("Click a day in the chart for its hourly breakdown, a point for the contacts behind it.");
                 return;
             };
             ui.separator();
@@ -276,7 +421,8 @@ impl Pane for ChartsPane {
             let hourly = self
                 .hourly
                 .poll_with(key, ctx.rt, ui.ctx(), || load(l, Grain::Hourly, sel));
-            hourly_view(ui, ctx, settings, day, hourly, &daily.colors);
+            let ids: BTreeSet<&str> = shown.iter().map(|r| r.queue_id.as_str()).collect();
+            hourly_view(ui, ctx, settings, day, hourly, &ids, &daily.colors, hovered);
         });
         if let Some(rows) = export {
             let save = export_csv(rows, "kpis_daily.csv");
@@ -285,15 +431,116 @@ impl Pane for ChartsPane {
     }
 }
 
-impl ChartSettings {
-    /// Whether a queue is among the ones shown (none chosen: all).
-    fn shows(&self, queue_id: &str) -> bool {
-        self.queues.is_empty() || self.queues.contains(queue_id)
+/// Which queues the line chart and the table show, and why.
+struct Pick {
+    /// Queue ids; none: every queue of the range.
+    shown: Option<BTreeSet<String>>,
+    /// Queues in the range (after the source filter).
+    of: usize,
+}
+
+impl Pick {
+    /// "The 5 worst of 12 queues", with the rest one click away.
+    fn note(&self, ui: &mut egui::Ui, settings: &mut ChartSettings) {
+        if !settings.queues.is_empty() {
+            return;
+        }
+        ui.horizontal(|ui| match &self.shown {
+            Some(ids) if ids.len() < self.of => {
+                let by = match settings.metric {
+                    Metric::Contacts => "the busiest".to_string(),
+                    m => format!("the worst by {}", m.label()),
+                };
+                ui.weak(format!(
+                    "{} {} of {} queues over the range",
+                    ids.len(),
+                    by,
+                    self.of
+                ));
+                if ui.small_button(format!("Show all {}", self.of)).clicked() {
+                    settings.worst_n = 0;
+                }
+            }
+            _ => {
+                ui.weak(format!("all {} queues", self.of));
+                if self.of > 5 && ui.small_button("Only the 5 worst").clicked() {
+                    settings.worst_n = 5;
+                }
+            }
+        });
     }
 }
 
-/// The metric, the date range, chart or table.
-fn controls(ui: &mut egui::Ui, settings: &mut ChartSettings, daily: &Daily) {
+impl ChartSettings {
+    /// Whether a queue is among the ones chosen (none chosen: all).
+    fn shows(&self, queue_id: &str) -> bool {
+        self.queues.is_empty() || self.queues.contains(queue_id)
+    }
+
+    /// Whether a queue's contacts come from the chosen source (before the sources are
+    /// known, every queue does).
+    fn of_source(
+        &self,
+        sources: Option<&BTreeMap<String, BTreeSet<String>>>,
+        queue_id: &str,
+    ) -> bool {
+        match (&self.source, sources) {
+            (Some(s), Some(map)) => map.get(queue_id).is_some_and(|q| q.contains(s)),
+            _ => true,
+        }
+    }
+
+    /// The queues to draw: the chosen ones, else the worst `worst_n` over the range by the
+    /// metric recombined over it (the busiest for the contact count).
+    fn pick(&self, rows: &[&KpiRow]) -> Pick {
+        let mut by_queue: BTreeMap<&str, Vec<&KpiRow>> = BTreeMap::new();
+        for r in rows {
+            by_queue.entry(r.queue_id.as_str()).or_default().push(r);
+        }
+        let of = by_queue.len();
+        if !self.queues.is_empty() {
+            let ids = by_queue.keys().filter(|q| self.queues.contains(**q));
+            return Pick {
+                shown: Some(ids.map(|q| q.to_string()).collect()),
+                of,
+            };
+        }
+        if self.worst_n == 0 || self.worst_n >= of {
+            return Pick { shown: None, of };
+        }
+        let metric = self.metric;
+        let mut ranked: Vec<(&str, f64)> = (by_queue.iter())
+            .filter_map(|(q, rs)| Some((*q, metric.combined(rs.iter().copied())?)))
+            .collect();
+        // Worst first: the lowest of a higher-is-better metric, the highest otherwise (the
+        // busiest for the contact count).
+        let worst_first = |v: f64| match metric.higher_is_better() {
+            true => v,
+            false => -v,
+        };
+        ranked.sort_by(|a, b| {
+            worst_first(a.1)
+                .total_cmp(&worst_first(b.1))
+                .then(a.0.cmp(b.0))
+        });
+        let ids = ranked
+            .into_iter()
+            .take(self.worst_n)
+            .map(|(q, _)| q.to_string());
+        Pick {
+            shown: Some(ids.collect()),
+            of,
+        }
+    }
+}
+
+/// The metric, the date range, the source, the view.
+fn controls(
+    ui: &mut egui::Ui,
+    settings: &mut ChartSettings,
+    daily: &Daily,
+    sources: Option<&BTreeMap<String, BTreeSet<String>>>,
+) {
     for m in Metric::ALL {
         if ui
             .selectable_label(settings.metric == m, m.label())
@@ -324,18 +571,44 @@ fn controls(ui: &mut egui::Ui, settings: &mut ChartSettings, daily: &Daily) {
         settings.to = None;
     }
     ui.separator();
-    ui.selectable_value(&mut settings.table_view, false, "Chart");
-    ui.selectable_value(&mut settings.table_view, true, "Table");
+    let all: BTreeSet<&str> = sources
+        .map(|m| m.values().flatten().map(String::as_str).collect())
+        .unwrap_or_default();
+    let current = settings
+        .source
+        .clone()
+        .unwrap_or_else(|| "all sources".into());
+    egui::ComboBox::from_id_salt("kpi_source")
+        .selected_text(current)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut settings.source, None, "all sources");
+            for s in all.into_iter().filter(|s| !s.is_empty()) {
+                ui.selectable_value(&mut settings.source, Some(s.to_string()), s);
+            }
+        });
+    ui.checkbox(&mut settings.week_overlay, "week before")
+        .on_hover_text("each queue's value on the same weekday a week earlier, dashed");
+    ui.separator();
+    for (view, label) in View::ALL {
+        ui.selectable_value(&mut settings.view, view, label);
+    }
 }
 
 /// The queues to show, searchable.
-fn queue_list(ui: &mut egui::Ui, settings: &mut ChartSettings, search: &mut String, d: &Daily) {
+fn queue_list(
+    ui: &mut egui::Ui,
+    settings: &mut ChartSettings,
+    search: &mut String,
+    d: &Daily,
+    pick: &Pick,
+) {
     let queues = &d.queues;
     ui.strong(format!("Queues ({})", queues.len()));
     ui.add(egui::TextEdit::singleline(search).hint_text("search queues"));
     ui.horizontal(|ui| {
         if ui.small_button("All").clicked() {
             settings.queues.clear();
+            settings.worst_n = 0;
         }
         if ui.small_button("None").clicked() {
             settings.queues = [String::from("\u{0}none")].into();
@@ -352,7 +625,11 @@ fn queue_list(ui: &mut egui::Ui, settings: &mut ChartSettings, search: &mut Stri
                 {
                     continue;
                 }
-                let mut on = settings.shows(id);
+                // Ticked: drawn (the chosen queues, else the worst ones picked).
+                let mut on = match &pick.shown {
+                    Some(ids) => ids.contains(id),
+                    None => settings.shows(id),
+                };
                 // Contacts that never reached a queue (IVR only, abandoned before routing).
                 let label = match (name.is_empty(), id.is_empty()) {
                     (false, _) => name.as_str(),
@@ -364,7 +641,10 @@ fn queue_list(ui: &mut egui::Ui, settings: &mut ChartSettings, search: &mut Stri
                     continue;
                 }
                 if settings.queues.is_empty() {
-                    settings.queues = queues.iter().map(|(q, _)| q.clone()).collect();
+                    settings.queues = match &pick.shown {
+                        Some(ids) => ids.clone(),
+                        None => queues.iter().map(|(q, _)| q.clone()).collect(),
+                    };
                 }
                 settings.queues.remove("\u{0}none");
                 if on {
@@ -374,17 +654,22 @@ fn queue_list(ui: &mut egui::Ui, settings: &mut ChartSettings, search: &mut Stri
                 }
                 if settings.queues.len() == queues.len() {
                     settings.queues.clear();
+                    settings.worst_n = 0;
                 }
             }
         });
 }
 
-/// The daily chart or table; a click on a day opens its hours.
+/// The daily chart or table; a click on a day opens its hours, on a point or a table cell
+/// the contacts behind it.
 fn daily_view(
     ui: &mut egui::Ui,
+    ctx: &PaneContext<'_>,
     settings: &mut ChartSettings,
     shown: &[&KpiRow],
+    week_before: &[&KpiRow],
     colors: &BTreeMap<String, egui::Color32>,
+    hovered: &mut Option<String>,
 ) {
     if settings.metric == Metric::ServiceLevel {
         ui.horizontal(|ui| {
@@ -397,40 +682,52 @@ fn daily_view(
         Some(_) => (avail * 0.5).max(180.0),
         None => avail.max(180.0),
     };
-    if settings.table_view {
+    if settings.view == View::Table {
         ui.push_id("daily_table", |ui| {
-            kpi_table(ui, shown, settings.metric, chart_h - 20.0);
+            if let Some(r) = kpi_table(ui, shown, settings.metric, chart_h - 20.0) {
+                show_contacts(ctx, &r.queue_id, r.date, r.date, None);
+            }
         });
-    } else if let Some(day) = daily_chart(ui, colors, shown, settings, chart_h) {
+        return;
+    }
+    let lines = plot::Lines {
+        rows: shown,
+        week_before,
+        colors,
+        hovered: hovered.clone(),
+    };
+    let clicked = daily_chart(ui, &lines, settings, chart_h);
+    set_hovered(ui, hovered, clicked.hovered);
+    if let Some(day) = clicked.day {
         settings.drill_day = Some(day);
+    }
+    if let Some(r) = clicked.point {
+        show_contacts(ctx, &r.queue_id, r.date, r.date, None);
+    }
+}
+
+/// Keeps the queue under the pointer; the next frame draws it highlighted, so one is asked
+/// for when it changed.
+fn set_hovered(ui: &egui::Ui, hovered: &mut Option<String>, now: Option<String>) {
+    if *hovered != now {
+        *hovered = now;
+        ui.ctx().request_repaint();
     }
 }
 
 /// With one queue chosen: its contacts of the day, or of its worst hour, in the SQL grid.
-fn contacts_buttons(
-    ui: &mut egui::Ui,
-    ctx: &PaneContext<'_>,
-    settings: &ChartSettings,
-    day: NaiveDate,
-    rows: &[&KpiRow],
-) {
-    let [queue] = settings.queues.iter().collect::<Vec<_>>()[..] else {
-        ui.weak("Pick one queue for the contacts behind its numbers.");
+fn contacts_buttons(ui: &mut egui::Ui, ctx: &PaneContext<'_>, day: NaiveDate, rows: &[&KpiRow]) {
+    let queues: BTreeSet<&str> = rows.iter().map(|r| r.queue_id.as_str()).collect();
+    let [queue] = queues.into_iter().collect::<Vec<_>>()[..] else {
+        ui.weak("Click a point for the contacts behind it, or pick one queue for its worst hour.");
         return;
     };
     let worst = (rows.iter())
         .filter(|r| r.sl.is_some())
         .min_by(|a, b| a.sl.partial_cmp(&b.sl).unwrap_or(std::cmp::Ordering::Equal));
     ui.horizontal(|ui| {
-        let send = |hour| {
-            ctx.send(AppCommand::ShowContacts {
-                queue_id: queue.clone(),
-                day,
-                hour,
-            })
-        };
         if ui.button("Contacts of the day").clicked() {
-            send(None);
+            show_contacts(ctx, queue, day, day, None);
         }
         if let Some(w) = worst
             && let Some(h) = w.hour
@@ -440,7 +737,7 @@ fn contacts_buttons(
                 w.sl.unwrap_or_default()
             );
             if ui.button(label).clicked() {
-                send(Some(h as u32));
+                show_contacts(ctx, queue, day, day, Some(h));
             }
         }
         ui.weak("abandoned first; a contact's _bronze_file leads to its raw line");
@@ -448,13 +745,16 @@ fn contacts_buttons(
 }
 
 /// One day's hours: chart or table, with the previous and next day.
+#[allow(clippy::too_many_arguments)]
 fn hourly_view(
     ui: &mut egui::Ui,
     ctx: &PaneContext<'_>,
     settings: &mut ChartSettings,
     day: NaiveDate,
     hourly: Option<&Result<Vec<KpiRow>, String>>,
+    queues: &BTreeSet<&str>,
     colors: &BTreeMap<String, egui::Color32>,
+    hovered: &mut Option<String>,
 ) {
     ui.horizontal(|ui| {
         let when = day.format("%A %Y-%m-%d");
@@ -474,18 +774,32 @@ fn hourly_view(
     };
     let rows: Vec<&KpiRow> = rows
         .iter()
-        .filter(|r| settings.shows(&r.queue_id))
+        .filter(|r| queues.contains(r.queue_id.as_str()))
         .collect();
     if rows.is_empty() {
         ui.weak("no contacts that day for the chosen queues");
         return;
     }
-    contacts_buttons(ui, ctx, settings, day, &rows);
-    if settings.table_view {
+    contacts_buttons(ui, ctx, day, &rows);
+    if settings.view == View::Table {
         ui.push_id("hourly_table", |ui| {
-            kpi_table(ui, &rows, settings.metric, ui.available_height());
+            if let Some(r) = kpi_table(ui, &rows, settings.metric, ui.available_height()) {
+                show_contacts(ctx, &r.queue_id, r.date, r.date, r.hour);
+            }
         });
-    } else {
-        hourly_chart(ui, colors, &rows, settings);
+        return;
+    }
+    let lines = plot::Lines {
+        rows: &rows,
+        week_before: &[],
+        colors,
+        hovered: hovered.clone(),
+    };
+    let clicked = hourly_chart(ui, &lines, settings);
+    if clicked.hovered.is_some() {
+        set_hovered(ui, hovered, clicked.hovered);
+    }
+    if let Some(r) = clicked.point {
+        show_contacts(ctx, &r.queue_id, r.date, r.date, r.hour);
     }
 }

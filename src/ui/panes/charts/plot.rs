@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
-use egui_plot::{HLine, Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Bar, BarChart, HLine, Legend, Line, Plot, PlotPoints, Points};
 
 use super::{ChartSettings, Metric, day_x, x_day};
 use crate::gold::read::KpiRow;
@@ -46,58 +46,110 @@ pub(super) fn queue_colors(queues: &[(String, String)]) -> BTreeMap<String, egui
         .collect()
 }
 
-/// A chart's rows: one series per queue, and each row by (queue, x) for the hover label.
-type RowIndex<'a> = (
-    BTreeMap<&'a str, Vec<&'a KpiRow>>,
-    BTreeMap<(String, i64), &'a KpiRow>,
-);
-
-fn index_rows<'a>(rows: &[&'a KpiRow], x: impl Fn(&KpiRow) -> f64) -> RowIndex<'a> {
-    let mut series: BTreeMap<&str, Vec<&KpiRow>> = BTreeMap::new();
-    let mut by_point = BTreeMap::new();
-    for &r in rows {
-        series.entry(r.queue_name.as_str()).or_default().push(r);
-        by_point.insert((r.queue_name.clone(), x(r) as i64), r);
-    }
-    (series, by_point)
+/// What a line chart draws: the rows, last week's for the overlay, the queues' colours,
+/// and the queue under the pointer on the last frame (drawn on top, the others dimmed).
+pub(super) struct Lines<'a> {
+    pub rows: &'a [&'a KpiRow],
+    pub week_before: &'a [&'a KpiRow],
+    pub colors: &'a BTreeMap<String, egui::Color32>,
+    pub hovered: Option<String>,
 }
 
-/// The exact value and counts of the point under the pointer.
-fn hover_label(
-    by_point: &BTreeMap<(String, i64), &KpiRow>,
+/// What the pointer did on a chart.
+#[derive(Default)]
+pub(super) struct Clicked<'a> {
+    /// The day under a click anywhere in the chart.
+    pub day: Option<NaiveDate>,
+    /// The row of the point clicked.
+    pub point: Option<&'a KpiRow>,
+    /// The queue whose point is nearest the pointer, when one is near.
+    pub hovered: Option<String>,
+}
+
+/// Points closer to the pointer than this (in screen points) are under it.
+const NEAR: f32 = 12.0;
+
+/// The row whose point is nearest the pointer, within [`NEAR`].
+fn nearest<'a>(
+    plot: &egui_plot::PlotUi<'_>,
+    rows: &[&'a KpiRow],
     metric: Metric,
-    pos: &egui_plot::HoverPosition<'_>,
-) -> Option<String> {
-    match pos {
-        egui_plot::HoverPosition::NearDataPoint {
-            plot_name,
-            position,
-            ..
-        } => by_point
-            .get(&(plot_name.to_string(), position.x.round() as i64))
-            .map(|r| r.hover(metric)),
-        _ => None,
+    x: &impl Fn(&KpiRow) -> f64,
+) -> Option<&'a KpiRow> {
+    let pointer = plot.ctx().input(|i| i.pointer.latest_pos())?;
+    if !plot.response().hovered() {
+        return None;
+    }
+    (rows.iter())
+        .filter_map(|r| {
+            let v = metric.value(r)?;
+            let p = plot.screen_from_plot(egui_plot::PlotPoint::new(x(r), v));
+            Some((*r, p.distance(pointer)))
+        })
+        .filter(|(_, d)| *d <= NEAR)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(r, _)| r)
+}
+
+/// A queue's colour, dimmed when another queue is hovered.
+fn shade(lines: &Lines<'_>, name: &str) -> (egui::Color32, f32) {
+    let color = color_of(lines.colors, name);
+    match lines.hovered.as_deref() {
+        Some(h) if h == name => (color, 3.0),
+        Some(_) => (color.gamma_multiply(0.25), 1.0),
+        None => (color, 1.5),
     }
 }
 
-/// One line with markers per queue.
+/// One line with markers per queue (the hovered one last, so on top), and the week before
+/// dashed.
 fn add_series(
     plot: &mut egui_plot::PlotUi<'_>,
-    colors: &BTreeMap<String, egui::Color32>,
-    series: &BTreeMap<&str, Vec<&KpiRow>>,
+    lines: &Lines<'_>,
     metric: Metric,
     x: impl Fn(&KpiRow) -> f64,
 ) {
-    for (name, rows) in series {
-        let points: Vec<[f64; 2]> = rows
+    let mut series: BTreeMap<&str, Vec<&KpiRow>> = BTreeMap::new();
+    for &r in lines.rows {
+        series.entry(r.queue_name.as_str()).or_default().push(r);
+    }
+    let mut order: Vec<&str> = series.keys().copied().collect();
+    if let Some(h) = lines.hovered.as_deref() {
+        order.sort_by_key(|n| *n == h);
+    }
+    let mut before: BTreeMap<&str, Vec<[f64; 2]>> = BTreeMap::new();
+    for r in lines.week_before {
+        if let Some(v) = metric.value(r) {
+            // Drawn at the day a week later, beside that day's value.
+            let at = r.date + chrono::Duration::days(7);
+            before
+                .entry(r.queue_name.as_str())
+                .or_default()
+                .push([day_x(at), v]);
+        }
+    }
+    for name in order {
+        let points: Vec<[f64; 2]> = series[name]
             .iter()
             .filter_map(|r| metric.value(r).map(|v| [x(r), v]))
             .collect();
-        let color = color_of(colors, name);
-        plot.line(Line::new(*name, PlotPoints::from(points.clone())).color(color));
+        let (color, width) = shade(lines, name);
+        if let Some(b) = before.remove(name) {
+            let label = format!("{name} (week before)");
+            let dashed = Line::new(label, PlotPoints::from(b))
+                .color(color.gamma_multiply(0.6))
+                .width(1.0)
+                .style(egui_plot::LineStyle::dashed_dense());
+            plot.line(dashed.allow_hover(false));
+        }
+        plot.line(
+            Line::new(name, PlotPoints::from(points.clone()))
+                .color(color)
+                .width(width),
+        );
         plot.add(
-            Points::new(*name, PlotPoints::from(points))
-                .radius(2.5)
+            Points::new(name, PlotPoints::from(points))
+                .radius(width + 1.0)
                 .color(color),
         );
     }
@@ -107,19 +159,65 @@ fn color_of(colors: &BTreeMap<String, egui::Color32>, name: &str) -> egui::Color
     colors.get(name).copied().unwrap_or(egui::Color32::GRAY)
 }
 
-/// The daily chart; returns the day the user clicked.
-pub(super) fn daily_chart(
+/// Contacts per x under a rate chart (of the hovered queue when one is, else of all shown):
+/// a rate over 3 contacts is not a rate over 300.
+fn volume_bars(
     ui: &mut egui::Ui,
-    colors: &BTreeMap<String, egui::Color32>,
-    rows: &[&KpiRow],
+    id: &str,
+    lines: &Lines<'_>,
+    x: impl Fn(&KpiRow) -> f64,
+    link: egui::Id,
+) {
+    let mut per_x: BTreeMap<i64, f64> = BTreeMap::new();
+    for r in lines.rows {
+        if lines.hovered.as_deref().is_none_or(|h| h == r.queue_name) {
+            *per_x.entry(x(r) as i64).or_default() += r.total as f64;
+        }
+    }
+    let color = match lines.hovered.as_deref() {
+        Some(h) => color_of(lines.colors, h),
+        None => ui.visuals().weak_text_color(),
+    };
+    let bars: Vec<Bar> = (per_x.into_iter())
+        .map(|(x, n)| {
+            Bar::new(x as f64, n)
+                .width(0.7)
+                .fill(color.gamma_multiply(0.7))
+        })
+        .collect();
+    let label = match lines.hovered.as_deref() {
+        Some(_) => "its contacts".to_string(),
+        None => "contacts".to_string(),
+    };
+    Plot::new(id)
+        .height(70.0)
+        .link_axis(link, [true, false])
+        .show_x(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .allow_drag(false)
+        .y_axis_label(label)
+        .x_axis_formatter(|_, _| String::new())
+        .include_y(0.0)
+        .show(ui, |plot| plot.bar_chart(BarChart::new("contacts", bars)));
+}
+
+/// The daily chart with its volume bars; what the pointer did on it.
+pub(super) fn daily_chart<'a>(
+    ui: &mut egui::Ui,
+    lines: &Lines<'a>,
     settings: &ChartSettings,
     height: f32,
-) -> Option<NaiveDate> {
+) -> Clicked<'a> {
     let metric = settings.metric;
-    let (series, by_point) = index_rows(rows, |r| day_x(r.date));
+    let x = |r: &KpiRow| day_x(r.date);
+    let by_point = index_rows(lines.rows, x);
+    let link = egui::Id::unique("daily_x");
+    let rate = metric != Metric::Contacts;
     let resp = Plot::new("daily_kpi")
-        .height(height)
+        .height(if rate { height - 78.0 } else { height })
         .legend(Legend::default())
+        .link_axis(link, [true, false])
         .x_axis_formatter(|mark, _| {
             x_day(mark.value)
                 .map(|d| d.format("%a %b %d").to_string())
@@ -135,7 +233,8 @@ pub(super) fn daily_chart(
             })
         })
         .show(ui, |plot| {
-            add_series(plot, colors, &series, metric, |r| day_x(r.date));
+            let near = nearest(plot, lines.rows, metric, &x);
+            add_series(plot, lines, metric, x);
             if metric == Metric::ServiceLevel {
                 plot.hline(
                     HLine::new(
@@ -146,23 +245,28 @@ pub(super) fn daily_chart(
                     .style(egui_plot::LineStyle::dashed_loose()),
                 );
             }
-            plot.pointer_coordinate()
+            (plot.pointer_coordinate(), near)
         });
-    if resp.response.clicked()
-        && let Some(p) = resp.inner
-    {
-        return x_day(p.x);
+    if rate {
+        volume_bars(ui, "daily_volume", lines, x, link);
     }
-    None
+    let (pointer, near) = resp.inner;
+    let clicked = resp.response.clicked();
+    Clicked {
+        day: pointer.filter(|_| clicked).and_then(|p| x_day(p.x)),
+        point: near.filter(|_| clicked),
+        hovered: near.map(|r| r.queue_name.clone()),
+    }
 }
 
-pub(super) fn hourly_chart(
+/// The hourly chart of one day with its volume bars; what the pointer did on it.
+pub(super) fn hourly_chart<'a>(
     ui: &mut egui::Ui,
-    colors: &BTreeMap<String, egui::Color32>,
-    rows: &[&KpiRow],
+    lines: &Lines<'a>,
     settings: &ChartSettings,
-) {
+) -> Clicked<'a> {
     let metric = settings.metric;
+    let rows = lines.rows;
     // x is the position of the hour in the day (a 25-hour day has 25 positions); the label
     // is the local clock hour.
     let starts: BTreeSet<i64> = rows
@@ -171,7 +275,7 @@ pub(super) fn hourly_chart(
         .collect();
     let first = starts.first().copied().unwrap_or(0);
     let first_hour = rows.first().and_then(|r| r.hour).unwrap_or(0) as i64;
-    let x_of = |r: &KpiRow| {
+    let x_of = move |r: &KpiRow| {
         r.hour_start
             .map(|t| (first_hour + (t.timestamp() - first) / 3600) as f64)
             .unwrap_or(r.hour.unwrap_or(0) as f64)
@@ -180,10 +284,14 @@ pub(super) fn hourly_chart(
     for &r in rows {
         labels.insert(x_of(r) as i64, r.hour.unwrap_or(0));
     }
-    let (series, by_point) = index_rows(rows, x_of);
-    Plot::new("hourly_kpi")
-        .height(ui.available_height().max(150.0))
+    let by_point = index_rows(rows, x_of);
+    let link = egui::Id::unique("hourly_x");
+    let rate = metric != Metric::Contacts;
+    let height = ui.available_height().max(150.0);
+    let resp = Plot::new("hourly_kpi")
+        .height(if rate { height - 78.0 } else { height })
         .legend(Legend::default())
+        .link_axis(link, [true, false])
         .x_axis_formatter(move |mark, _| {
             labels
                 .get(&(mark.value.round() as i64))
@@ -193,7 +301,8 @@ pub(super) fn hourly_chart(
         .y_axis_label(metric.label())
         .label_formatter(move |pos| hover_label(&by_point, metric, pos))
         .show(ui, |plot| {
-            add_series(plot, colors, &series, metric, x_of);
+            let near = nearest(plot, rows, metric, &x_of);
+            add_series(plot, lines, metric, x_of);
             if metric == Metric::ServiceLevel {
                 plot.hline(
                     HLine::new("target", settings.sl_target_pct)
@@ -201,10 +310,56 @@ pub(super) fn hourly_chart(
                         .style(egui_plot::LineStyle::dashed_loose()),
                 );
             }
+            near
         });
+    if rate {
+        volume_bars(ui, "hourly_volume", lines, x_of, link);
+    }
+    let near = resp.inner;
+    Clicked {
+        day: None,
+        point: near.filter(|_| resp.response.clicked()),
+        hovered: near.map(|r| r.queue_name.clone()),
+    }
 }
 
-pub(super) fn kpi_table(ui: &mut egui::Ui, rows: &[&KpiRow], metric: Metric, height: f32) {
+/// The exact value and counts of the point under the pointer.
+fn hover_label(
+    by_point: &BTreeMap<(String, i64), &KpiRow>,
+    metric: Metric,
+    pos: &egui_plot::HoverPosition<'_>,
+) -> Option<String> {
+    match pos {
+        egui_plot::HoverPosition::NearDataPoint {
+            plot_name,
+            position,
+            ..
+        } => by_point
+            .get(&(plot_name.to_string(), position.x.round() as i64))
+            .map(|r| r.hover(metric) + "\n(click: the contacts behind it)"),
+        _ => None,
+    }
+}
+
+/// Each row by (queue, x), for the hover label.
+fn index_rows<'a>(
+    rows: &[&'a KpiRow],
+    x: impl Fn(&KpiRow) -> f64,
+) -> BTreeMap<(String, i64), &'a KpiRow> {
+    rows.iter()
+        .map(|r| ((r.queue_name.clone(), x(r) as i64), *r))
+        .collect()
+}
+
+/// The rows as a table; the metric's cell of a row opens the contacts behind it (the row
+/// clicked is returned).
+pub(super) fn kpi_table<'a>(
+    ui: &mut egui::Ui,
+    rows: &[&'a KpiRow],
+    metric: Metric,
+    height: f32,
+) -> Option<&'a KpiRow> {
+    let mut clicked = None;
     use egui_extras::{Column, TableBuilder};
     let headers = [
         "date",
@@ -259,13 +414,21 @@ pub(super) fn kpi_table(ui: &mut egui::Ui, rows: &[&KpiRow], metric: Metric, hei
                     f(r.csat),
                     r.csat_n.to_string(),
                 ];
-                for c in cells {
+                for (i, c) in cells.into_iter().enumerate() {
                     row.col(|ui| {
-                        ui.label(c);
+                        if i == 3 && !c.is_empty() {
+                            let link = ui.link(c).on_hover_text("the contacts behind this number");
+                            if link.clicked() {
+                                clicked = Some(r);
+                            }
+                        } else {
+                            ui.label(c);
+                        }
                     });
                 }
             });
         });
+    clicked
 }
 
 /// Asks where to save (rfd, off the UI thread) and writes the rows as CSV.

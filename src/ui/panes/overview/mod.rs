@@ -1,7 +1,10 @@
 //! The overview: the contact center's health on its last complete day (KPI tiles against the
 //! week before, with two weeks of sparkline, and the queues with the worst service level),
-//! what each layer of the open lake holds, and on an empty lake the offer to create the demo
-//! lake.
+//! the pipeline's health, the flow from exports to Gold with its counts, each source's
+//! freshness, what each layer of the open lake holds, and on an empty lake the offer to create
+//! the demo lake.
+
+mod status;
 
 use crate::format::{bytes, thousands};
 use crate::gold::health::{Health, Kpi, Totals, change_words, health};
@@ -15,6 +18,10 @@ use crate::ui::pane::{Pane, PaneContext, Reloading};
 pub struct OverviewPane {
     inventory: Reloading<Inventory>,
     health: Reloading<Option<Health>>,
+    status: Reloading<status::Status>,
+    /// Quarantined records when the user last looked at the Quarantine pane (the app keeps it
+    /// between runs), for "new since your last look".
+    pub quarantine_seen: Option<u64>,
 }
 
 async fn load(lake: Lake) -> Result<Inventory, String> {
@@ -37,6 +44,12 @@ impl OverviewPane {
     pub fn is_empty_lake(&mut self, ctx: &PaneContext<'_>, egui: &egui::Context) -> Option<bool> {
         let inv = self.inventory.poll(ctx, egui, load)?.as_ref().ok()?;
         Some(inv.ingested_inputs == 0)
+    }
+
+    /// Quarantined records, once the inventory is loaded.
+    pub fn quarantine_records(&self) -> Option<u64> {
+        let inv = self.inventory.current()?.as_ref().ok()?;
+        Some(inv.quarantine_records)
     }
 }
 
@@ -66,11 +79,37 @@ impl Pane for OverviewPane {
         egui::ScrollArea::vertical()
             .id_salt("overview")
             .show(ui, |ui| {
-                if let Some(Ok(Some(h))) = self.health.poll(ctx, ui.ctx(), load_health) {
-                    health_view(ui, ctx, h);
+                let health = match self.health.poll(ctx, ui.ctx(), load_health) {
+                    Some(Ok(Some(h))) => Some(h),
+                    _ => None,
+                };
+                let status = match self.status.poll(ctx, ui.ctx(), status::load) {
+                    Some(Ok(s)) => Some(s),
+                    Some(Err(e)) => {
+                        let e = format!("cannot read the pipeline's state: {e}");
+                        ui.colored_label(ui.visuals().error_fg_color, e);
+                        None
+                    }
+                    None => None,
+                };
+                if let Some(h) = health {
+                    tiles(ui, h);
+                }
+                ui.add_space(8.0);
+                ui.columns(2, |cols| {
+                    if let Some(h) = health {
+                        worst_queues(&mut cols[0], ctx, h);
+                    }
+                    status::pipeline_health(&mut cols[1], ctx, inv, status, self.quarantine_seen);
+                });
+                ui.add_space(12.0);
+                status::flow(ui, inv);
+                ui.add_space(12.0);
+                if let Some(s) = status {
+                    status::freshness(ui, &s.freshness);
                     ui.add_space(12.0);
                 }
-                layers(ui, inv);
+                ui.collapsing("What each layer holds", |ui| layers(ui, inv));
             });
     }
 }
@@ -98,7 +137,7 @@ fn empty_lake(ui: &mut egui::Ui, lake: &Lake, ctx: &PaneContext<'_>) {
 
 /// What each layer holds.
 fn layers(ui: &mut egui::Ui, inv: &Inventory) {
-    ui.heading(format!("Lake {}", inv.location));
+    ui.label(format!("Lake {}", inv.location));
     ui.add_space(6.0);
     egui::Grid::new("layers")
         .striped(true)
@@ -213,8 +252,8 @@ fn layers(ui: &mut egui::Ui, inv: &Inventory) {
     }
 }
 
-/// The last complete day: a tile per KPI, then the worst queues.
-fn health_view(ui: &mut egui::Ui, ctx: &PaneContext<'_>, h: &Health) {
+/// The last complete day: a tile per KPI.
+fn tiles(ui: &mut egui::Ui, h: &Health) {
     ui.heading(format!(
         "{} (last complete day)",
         h.day.format("%A %-d %B %Y")
@@ -229,10 +268,13 @@ fn health_view(ui: &mut egui::Ui, ctx: &PaneContext<'_>, h: &Health) {
             tile(ui, h, kpi);
         }
     });
+}
+
+/// The queues with the worst service level on the day; a click charts one.
+fn worst_queues(ui: &mut egui::Ui, ctx: &PaneContext<'_>, h: &Health) {
     if h.worst.is_empty() {
         return;
     }
-    ui.add_space(6.0);
     ui.strong("Worst service level that day");
     egui::Grid::new("worst_queues")
         .striped(true)
