@@ -715,7 +715,7 @@ fn three_clicks_from_the_overview_to_the_contacts_of_the_worst_hour() {
         .unwrap();
     button.click();
     wait_until(&mut h, 60, "the contacts", |h| {
-        h.state().state.pane == PaneId::Sql && has_label(h, "rows")
+        h.state().state.pane == PaneId::Sql && h.state().sql.drill.is_some()
     });
     // The rows are the Silver contacts Gold counted in that hour: as many as its total.
     let text = h.state().sql.settings.text.clone();
@@ -746,4 +746,47 @@ fn three_clicks_from_the_overview_to_the_contacts_of_the_worst_hour() {
         total,
         "the contacts behind the hour's Gold row"
     );
+    // Gold's numbers beside their recount from those rows: the same, KPI by KPI.
+    {
+        let drill = h
+            .state()
+            .sql
+            .drill
+            .as_ref()
+            .expect("the drill's Gold and recount");
+        let gold = drill.gold.expect("Gold's row of the hour");
+        let recount = drill.recount.as_ref().unwrap();
+        assert_eq!(recount.totals.total, gold.total);
+        assert_eq!(recount.totals.abandoned, gold.abandoned);
+        assert_eq!(recount.totals.within_sl, gold.within_sl);
+        assert_eq!(recount.totals.fcr_resolved, gold.fcr_resolved);
+        for kpi in cclake::gold::health::Kpi::ALL {
+            match (gold.value(kpi), recount.value(kpi)) {
+                (Some(g), Some(r)) => assert!((g - r).abs() < 1e-6, "{kpi:?}: {g} vs {r}"),
+                (g, r) => assert_eq!(g.is_some(), r.is_some(), "{kpi:?}"),
+            }
+        }
+    }
+    // Another query from the box, then Back to the contacts with their check, and Forward.
+    h.state_mut().sql.settings.text = "SELECT COUNT(*) AS bronze_lines FROM bronze_contacts".into();
+    h.get_by_label("Run").click_accesskit();
+    wait_until(&mut h, 60, "the other query", |h| {
+        h.state().sql.drill.is_none() && has_label(h, "bronze_lines")
+    });
+    h.get_by_label("< Back").click_accesskit();
+    wait_until(&mut h, 60, "the contacts again", |h| {
+        h.state().sql.drill.is_some()
+    });
+    assert!(has_label(&h, "Recomputed from these rows"));
+    assert!(
+        h.state()
+            .sql
+            .settings
+            .text
+            .contains("cclake_local_hour(occurred_at) =")
+    );
+    h.get_by_label("Forward >").click_accesskit();
+    wait_until(&mut h, 60, "the other query again", |h| {
+        h.state().sql.drill.is_none() && has_label(h, "bronze_lines")
+    });
 }

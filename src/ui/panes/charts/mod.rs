@@ -376,7 +376,9 @@ impl Pane for ChartsPane {
                 }
                 self.export.ui(ui);
             });
-            pick.note(ui, settings);
+            if matches!(settings.view, View::Chart | View::Table) {
+                pick.note(ui, settings);
+            }
             match settings.view {
                 View::SmallMultiples => {
                     let all = match settings.queues.is_empty() {
@@ -387,10 +389,7 @@ impl Pane for ChartsPane {
                     return;
                 }
                 View::Heatmap => {
-                    let (hf, ht) = match settings.drill_day {
-                        Some(d) => (d, d),
-                        None => (from, to),
-                    };
+                    let (hf, ht) = heat_days(ui, settings, (from, to));
                     let key = (lake.location().to_string(), ctx.generation, hf, ht);
                     let sel = Selection { from: Some(hf), to: Some(ht), queue_id: None };
                     let l = lake.clone();
@@ -447,16 +446,15 @@ impl Pick {
         }
         ui.horizontal(|ui| match &self.shown {
             Some(ids) if ids.len() < self.of => {
-                let by = match settings.metric {
-                    Metric::Contacts => "the busiest".to_string(),
-                    m => format!("the worst by {}", m.label()),
+                let (n, of) = (ids.len(), self.of);
+                let words = match settings.metric {
+                    Metric::Contacts => format!("The {n} busiest of {of} queues over the range"),
+                    m => format!(
+                        "The {n} worst of {of} queues by {} over the range",
+                        m.label()
+                    ),
                 };
-                ui.weak(format!(
-                    "{} {} of {} queues over the range",
-                    ids.len(),
-                    by,
-                    self.of
-                ));
+                ui.weak(words);
                 if ui.small_button(format!("Show all {}", self.of)).clicked() {
                     settings.worst_n = 0;
                 }
@@ -703,6 +701,43 @@ fn daily_view(
     }
     if let Some(r) = clicked.point {
         show_contacts(ctx, &r.queue_id, r.date, r.date, None);
+    }
+}
+
+/// The heatmap's days: the day chosen (with the way to the next, the previous and the whole
+/// range) or the range (with the way to its last day).
+fn heat_days(
+    ui: &mut egui::Ui,
+    settings: &mut ChartSettings,
+    (from, to): (NaiveDate, NaiveDate),
+) -> (NaiveDate, NaiveDate) {
+    ui.horizontal(|ui| match settings.drill_day {
+        Some(day) => {
+            ui.strong(day.format("%A %Y-%m-%d").to_string());
+            if ui.button("< prev").clicked() {
+                settings.drill_day = day.pred_opt();
+            }
+            if ui.button("next >").clicked() {
+                settings.drill_day = day.succ_opt();
+            }
+            if ui.button("Whole range").clicked() {
+                settings.drill_day = None;
+            }
+        }
+        None => {
+            ui.strong(format!("{from} … {to}"));
+            if ui
+                .button("One day")
+                .on_hover_text("the range's last day")
+                .clicked()
+            {
+                settings.drill_day = Some(to);
+            }
+        }
+    });
+    match settings.drill_day {
+        Some(d) => (d, d),
+        None => (from, to),
     }
 }
 

@@ -81,6 +81,7 @@ pub(super) fn small_multiples(
                 .show(ui, |ui| {
                     for (i, (queue, rs)) in queues.iter().enumerate() {
                         let name = rs.first().map(|r| r.queue_name.as_str()).unwrap_or(queue);
+                        let name = if name.is_empty() { "(no queue)" } else { name };
                         let color = colors.get(name).copied().unwrap_or(egui::Color32::GRAY);
                         let cell = Cell {
                             rows: rs,
