@@ -340,7 +340,7 @@ impl Pane for ChartsPane {
             .resizable(true)
             .default_size(220.0)
             .show(ui, |ui| {
-                queue_list(ui, settings, &mut self.queue_search, daily, &pick)
+                queue_list(ui, settings, &mut self.queue_search, daily, &pick, sources)
             });
         let shown: Vec<&KpiRow> = match &pick.shown {
             None => in_range.clone(),
@@ -599,6 +599,7 @@ fn queue_list(
     search: &mut String,
     d: &Daily,
     pick: &Pick,
+    sources: Option<&BTreeMap<String, BTreeSet<String>>>,
 ) {
     let queues = &d.queues;
     ui.strong(format!("Queues ({})", queues.len()));
@@ -617,6 +618,9 @@ fn queue_list(
         .id_salt("queue_list")
         .show(ui, |ui| {
             for (id, name) in queues {
+                if !settings.of_source(sources, id) {
+                    continue;
+                }
                 if !needle.is_empty()
                     && !name.to_lowercase().contains(&needle)
                     && !id.to_lowercase().contains(&needle)
@@ -711,6 +715,10 @@ fn heat_days(
     settings: &mut ChartSettings,
     (from, to): (NaiveDate, NaiveDate),
 ) -> (NaiveDate, NaiveDate) {
+    // A day kept from another lake or range is no day of this one.
+    if settings.drill_day.is_some_and(|d| d < from || d > to) {
+        settings.drill_day = None;
+    }
     ui.horizontal(|ui| match settings.drill_day {
         Some(day) => {
             ui.strong(day.format("%A %Y-%m-%d").to_string());

@@ -177,7 +177,7 @@ impl Cell<'_> {
         })?;
         painter.circle_filled(*p, 3.5, self.color);
         let clicked = resp.clicked();
-        resp.on_hover_text(r.hover(self.metric) + "\n(click: the contacts behind it)");
+        resp.on_hover_text_at_pointer(r.hover(self.metric) + "\n(click: the contacts behind it)");
         clicked.then_some(*r)
     }
 }
@@ -271,7 +271,7 @@ pub(super) fn heatmap(
         let value = metric.combined(rs.iter().copied()).map(|v| format!("{v:.2}")).unwrap_or_else(|| "n/a".into());
         let contacts: i64 = rs.iter().map(|r| r.total).sum();
         let name = rs.first().map(|r| r.queue_name.as_str()).unwrap_or(key.0);
-        resp.on_hover_text(format!(
+        resp.on_hover_text_at_pointer(format!(
             "{name} at {:02}:00, {} day(s)\n{}: {value}\n{contacts} contacts\n(click: the contacts behind it)",
             key.1,
             rs.len(),
