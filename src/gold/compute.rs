@@ -4,12 +4,13 @@
 
 use std::sync::{Arc, LazyLock};
 
-use arrow::array::{ArrayRef, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use datafusion::prelude::SessionContext;
 
+use super::aggregate::Aggregate;
+use super::facts;
 use super::plan::clusters;
 use super::{GoldError, GoldSummary, KpiSettings};
 use crate::lake::Lake;
@@ -108,7 +109,8 @@ pub(super) async fn compute_all(
 }
 
 /// Computes both tables for a run of local dates with one scan of the Silver dates that can
-/// influence them.
+/// influence them: the contacts' facts (with their FCR verdicts) once, then one pass that adds
+/// each contact to its queue's day and hour.
 async fn compute(
     ctx: &SessionContext,
     s: &KpiSettings,
@@ -128,47 +130,139 @@ async fn compute(
         dates: label.clone(),
         source,
     };
-    // The per-contact rows (with their FCR flag) are computed once and both tables aggregate
-    // them from memory: the FCR window is the expensive part of the query.
-    let df = ctx
-        .sql(&contacts_sql(s, dates, *first, *last))
-        .await
-        .map_err(query_err)?;
-    let rows = match remote {
+    let (daily, hourly) = match remote {
         Some(r) => {
+            // The cluster works out each contact's FCR verdict with the window query; the
+            // facts come back and are counted here.
+            let df = ctx
+                .sql(&contacts_sql(s, dates, *first, *last))
+                .await
+                .map_err(query_err)?;
             let plan = df.create_physical_plan().await.map_err(query_err)?;
-            r.collect(plan, s).await.map_err(query_err)?
+            let rows = r.collect(plan, s).await.map_err(query_err)?;
+            count_remote_contacts(&rows, s, computed_at)?
         }
-        None => df.collect().await.map_err(query_err)?,
+        None => {
+            let (lo, hi) = silver_dates(s, *first, *last);
+            let sql = format!(
+                "SELECT {} FROM silver WHERE date BETWEEN DATE '{lo}' AND DATE '{hi}'",
+                facts::COLUMNS
+            );
+            let started = std::time::Instant::now();
+            let df = ctx.sql(&sql).await.map_err(query_err)?;
+            let batches = df.collect().await.map_err(query_err)?;
+            let read = started.elapsed();
+            let counted = count_contacts(&batches, s, dates, computed_at)?;
+            tracing::debug!(
+                dates = %label,
+                read_ms = read.as_millis() as u64,
+                count_ms = (started.elapsed() - read).as_millis() as u64,
+                "Gold: Silver read, contacts counted"
+            );
+            counted
+        }
     };
-    // The batches' own schema (the plan's may differ in nullability).
-    let Some(schema) = rows.first().map(|b| b.schema()) else {
-        return Ok((Vec::new(), Vec::new()));
-    };
-    let parts = ctx.state().config().target_partitions().max(1);
-    let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); parts];
-    for (i, b) in rows.into_iter().enumerate() {
-        partitions[i % parts].push(b);
+    Ok((vec![daily], vec![hourly]))
+}
+
+/// The Silver (UTC) dates whose contacts can count for local dates `first..=last`: a local
+/// date starts at most 14 h before and ends at most 14 h after its UTC date, and FCR looks up
+/// to the window past the last date.
+fn silver_dates(s: &KpiSettings, first: NaiveDate, last: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let lo = first - Duration::days(1);
+    let hi = last + Duration::days(s.fcr_window_days as i64 + 1);
+    (lo, hi)
+}
+
+/// Both tables from Silver's columns ([`facts::COLUMNS`]) of the dates that can influence
+/// `dates`: FCR over all of them, counts for the contacts of `dates`.
+fn count_contacts(
+    batches: &[RecordBatch],
+    s: &KpiSettings,
+    dates: &[NaiveDate],
+    computed_at: DateTime<Utc>,
+) -> Result<(RecordBatch, RecordBatch), GoldError> {
+    use arrow::array::Array;
+    let cols = batches
+        .iter()
+        .map(facts::Columns::of)
+        .collect::<Result<Vec<_>, _>>()?;
+    let verdicts = facts::fcr_verdicts(&cols, s.fcr_window_days);
+    // Each batch counted on its own (on all cores), with its rows' verdicts; the parts merged.
+    let mut offsets = Vec::with_capacity(cols.len());
+    let mut at = 0;
+    for c in &cols {
+        offsets.push(at);
+        at += c.len();
     }
-    let local = SessionContext::new();
-    for udf in s.zone.udfs() {
-        local.register_udf(udf);
+    use rayon::prelude::*;
+    let agg = (cols.par_iter().zip(offsets.par_iter()))
+        .fold(
+            || (Aggregate::new(s), facts::LocalClock::new(&s.zone)),
+            |(mut agg, mut clock), (c, first)| {
+                for i in 0..c.len() {
+                    if !c.occurred_us.is_valid(i) {
+                        continue;
+                    }
+                    let local = clock.local(c.occurred_us.value(i));
+                    if dates.binary_search(&local.date).is_ok() {
+                        agg.add(&c.fact(i, local, verdicts[first + i]));
+                    }
+                }
+                (agg, clock)
+            },
+        )
+        .map(|(agg, _)| agg)
+        .reduce(|| Aggregate::new(s), Aggregate::merge);
+    Ok(agg.finish(computed_at)?)
+}
+
+/// Both tables from the per-contact rows the cluster sent back ([`contacts_sql`]'s columns,
+/// each with its FCR verdict).
+fn count_remote_contacts(
+    rows: &[RecordBatch],
+    s: &KpiSettings,
+    computed_at: DateTime<Utc>,
+) -> Result<(RecordBatch, RecordBatch), GoldError> {
+    use arrow::array::{Array, AsArray};
+    let mut clock = facts::LocalClock::new(&s.zone);
+    let mut agg = Aggregate::new(s);
+    let mut keep = Vec::with_capacity(rows.len());
+    for b in rows {
+        let col = |name: &str| {
+            b.column_by_name(name).cloned().ok_or_else(|| {
+                arrow::error::ArrowError::SchemaError(format!("the cluster sent no column {name}"))
+            })
+        };
+        let projected = RecordBatch::try_from_iter([
+            // FCR came with the rows: no caller key is needed here.
+            (
+                "customer_key",
+                arrow::array::new_null_array(&arrow::datatypes::DataType::Utf8, b.num_rows()),
+            ),
+            ("occurred_us", col("occurred_at")?),
+            ("queue_id", col("queue_id")?),
+            ("queue_name", col("queue_name")?),
+            ("wait_seconds", col("wait_seconds")?),
+            ("duration_seconds", col("duration_seconds")?),
+            ("csat_score", col("csat_score")?),
+            ("answered", col("answered")?),
+            ("abandoned", col("abandoned")?),
+        ])?;
+        let fcr = arrow::compute::cast(&col("fcr")?, &arrow::datatypes::DataType::Int64)?;
+        keep.push((facts::Columns::of(&projected)?, fcr));
     }
-    let mem = datafusion::datasource::MemTable::try_new(schema, partitions).map_err(query_err)?;
-    local
-        .register_table("c", Arc::new(mem))
-        .map_err(query_err)?;
-    let (daily_sql, hourly_sql) = aggregate_sql(s);
-    let mut out = Vec::with_capacity(2);
-    for (sql, schema) in [(daily_sql, &*DAILY_SCHEMA), (hourly_sql, &*HOURLY_SCHEMA)] {
-        let batches = local.sql(&sql).await.map_err(query_err)?;
-        let batches = batches.collect().await.map_err(query_err)?;
-        let conformed = batches.iter().map(|b| conform(b, schema, computed_at));
-        out.push(conformed.collect::<Result<Vec<_>, _>>()?);
+    for (c, fcr) in &keep {
+        let fcr = fcr.as_primitive::<arrow::datatypes::Int64Type>();
+        for i in 0..c.len() {
+            if !c.occurred_us.is_valid(i) {
+                continue;
+            }
+            let local = clock.local(c.occurred_us.value(i));
+            agg.add(&c.fact(i, local, fcr.is_valid(i).then(|| fcr.value(i) == 1)));
+        }
     }
-    let hourly = out.pop().unwrap_or_default();
-    let daily = out.pop().unwrap_or_default();
-    Ok((daily, hourly))
+    Ok(agg.finish(computed_at)?)
 }
 
 /// Registers as `silver` the active Parquet files of the Silver dates a cluster of dates
@@ -183,8 +277,7 @@ fn register_active_files(
     let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
         return Ok(());
     };
-    let lo = *first - Duration::days(1);
-    let hi = *last + Duration::days(s.fcr_window_days as i64 + 1);
+    let (lo, hi) = silver_dates(s, *first, *last);
     let delta_err = |source| GoldError::Delta {
         table: SILVER_CONTACTS,
         source,
@@ -208,8 +301,7 @@ fn register_active_files(
 /// that can influence them (a local date starts at most 14 h before and ends at most 14 h
 /// after its UTC date, and FCR looks up to the window past the last date).
 fn contacts_sql(s: &KpiSettings, dates: &[NaiveDate], first: NaiveDate, last: NaiveDate) -> String {
-    let lo = first - Duration::days(1);
-    let hi = last + Duration::days(s.fcr_window_days as i64 + 1);
+    let (lo, hi) = silver_dates(s, first, last);
     let list: Vec<String> = dates.iter().map(|d| format!("DATE '{d}'")).collect();
     let window_micros = s.fcr_window_days as i64 * 86_400_000_000;
     // A window of zero days holds no later contact (and a frame from 1 to 0 is refused).
@@ -254,106 +346,4 @@ fn contacts_sql(s: &KpiSettings, dates: &[NaiveDate], first: NaiveDate, last: Na
         "{base} SELECT ldate, occurred_at, queue_id, queue_name, wait_seconds, duration_seconds,
                        csat_score, answered, abandoned, fcr FROM c"
     )
-}
-
-/// The mean of `x` from an integer sum of its thousandths: integer sums do not depend on the
-/// order rows are added in, so the mean is the same bit for bit however the rows were
-/// partitioned or batched (in one process or on a cluster). Sources give times to the
-/// millisecond at most, so nothing is lost.
-fn exact_avg(x: &str) -> String {
-    format!("CAST(SUM(CAST(ROUND(({x}) * 1000) AS BIGINT)) AS DOUBLE) / COUNT({x}) / 1000.0")
-}
-
-/// The daily and hourly aggregations of the contacts, with the KPI rates.
-fn aggregate_sql(s: &KpiSettings) -> (String, String) {
-    let aggregates = format!(
-        "MAX(queue_name) AS queue_name,
-         COUNT(*) AS total_contacts,
-         SUM(CASE WHEN answered THEN 1 ELSE 0 END) AS answered_contacts,
-         SUM(CASE WHEN abandoned THEN 1 ELSE 0 END) AS abandoned_contacts,
-         SUM(CASE WHEN abandoned AND wait_seconds < {short} THEN 1 ELSE 0 END)
-             AS short_abandoned_contacts,
-         SUM(CASE WHEN answered AND wait_seconds <= {sl} THEN 1 ELSE 0 END) AS answered_within_sl,
-         {avg_duration} AS avg_duration_sec,
-         {avg_wait} AS avg_wait_sec,
-         COUNT(fcr) AS fcr_eligible_contacts,
-         COALESCE(SUM(fcr), 0) AS fcr_resolved_contacts,
-         {avg_csat} AS customer_satisfaction_avg,
-         COUNT(csat_score) AS csat_responses",
-        short = float_literal(s.short_abandon_seconds),
-        sl = float_literal(s.service_level_seconds),
-        avg_duration = exact_avg("CASE WHEN answered THEN duration_seconds END"),
-        avg_wait = exact_avg("CASE WHEN answered THEN wait_seconds END"),
-        avg_csat = exact_avg("csat_score"),
-    );
-    let rates = "*,
-         CASE WHEN answered_contacts + abandoned_contacts - short_abandoned_contacts > 0
-              THEN 100.0 * answered_within_sl
-                   / (answered_contacts + abandoned_contacts - short_abandoned_contacts)
-         END AS service_level_pct,
-         100.0 * abandoned_contacts / total_contacts AS abandon_rate_pct,
-         CASE WHEN fcr_eligible_contacts > 0
-              THEN 100.0 * fcr_resolved_contacts / fcr_eligible_contacts
-         END AS fcr_rate_pct";
-    let daily_sql = format!(
-        "WITH agg AS (SELECT ldate AS date, queue_id, {aggregates} FROM c GROUP BY ldate, queue_id)
-         SELECT {rates} FROM agg ORDER BY date, queue_id"
-    );
-    let hourly_sql = format!(
-        "WITH agg AS (
-            SELECT ldate AS date, cclake_local_hour(occurred_at) AS hour,
-                   cclake_hour_start(occurred_at) AS hour_start, queue_id, {aggregates}
-            FROM c GROUP BY ldate, cclake_local_hour(occurred_at), cclake_hour_start(occurred_at), queue_id)
-         SELECT {rates} FROM agg ORDER BY date, hour_start, queue_id"
-    );
-    (daily_sql, hourly_sql)
-}
-
-/// A number as a SQL literal that DataFusion reads as a float.
-fn float_literal(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v}")
-    }
-}
-
-/// Puts a query result into the table's schema: columns by name, cast to the table's types,
-/// and the `computed_at` stamp.
-fn conform(
-    batch: &RecordBatch,
-    schema: &SchemaRef,
-    computed_at: DateTime<Utc>,
-) -> Result<RecordBatch, arrow::error::ArrowError> {
-    let rows = batch.num_rows();
-    let columns: Vec<ArrayRef> = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            if f.name() == "computed_at" {
-                let a = TimestampMicrosecondArray::from(vec![computed_at.timestamp_micros(); rows])
-                    .with_timezone("UTC");
-                return Ok(Arc::new(a) as ArrayRef);
-            }
-            let col = batch.column_by_name(f.name()).ok_or_else(|| {
-                arrow::error::ArrowError::SchemaError(format!(
-                    "Gold query did not return column {}",
-                    f.name()
-                ))
-            })?;
-            arrow::compute::cast(col, f.data_type())
-        })
-        .collect::<Result<_, _>>()?;
-    RecordBatch::try_new(schema.clone(), columns)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thresholds_become_float_literals() {
-        assert_eq!(float_literal(20.0), "20.0");
-        assert_eq!(float_literal(4.5), "4.5");
-    }
 }

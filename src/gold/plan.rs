@@ -13,6 +13,8 @@ use crate::lake::delta::{self, GOLD_DAILY, GOLD_HOURLY, SILVER_CONTACTS};
 /// Where Gold stands when a run starts.
 pub(super) struct PlanInput<'a> {
     pub mode: GoldMode,
+    /// The tables as the run opened them: Silver, Gold daily, Gold hourly.
+    pub tables: [&'a deltalake::DeltaTable; 3],
     pub state: &'a GoldState,
     pub silver_version: Option<u64>,
     /// Both Gold tables have a commit.
@@ -52,7 +54,7 @@ pub(super) async fn plan(
         GoldMode::Incremental => None,
     };
     if let Some(reason) = full_reason {
-        let dates = every_date(lake, settings, true).await?;
+        let dates = every_date(input.tables, settings, true)?;
         return Ok(Some(GoldPlan {
             dates,
             full: true,
@@ -69,7 +71,7 @@ pub(super) async fn plan(
         .map_err(GoldError::Lake)?
     else {
         return Ok(Some(GoldPlan {
-            dates: every_date(lake, settings, false).await?,
+            dates: every_date(input.tables, settings, false)?,
             full: true,
             reason: "Silver's log no longer reaches Gold's last version; full rebuild".into(),
         }));
@@ -92,24 +94,22 @@ pub(super) async fn plan(
 
 /// Every local date Silver covers; with `and_gold`, every date Gold holds too (so stale ones
 /// go).
-async fn every_date(
-    lake: &Lake,
+fn every_date(
+    [silver, daily, hourly]: [&deltalake::DeltaTable; 3],
     settings: &KpiSettings,
     and_gold: bool,
 ) -> Result<BTreeSet<NaiveDate>, GoldError> {
-    let stats = delta::table_stats(lake, SILVER_CONTACTS)
-        .await
-        .map_err(|source| GoldError::Delta {
-            table: SILVER_CONTACTS,
-            source,
-        })?;
+    let stats = delta::stats_of(silver, SILVER_CONTACTS).map_err(|source| GoldError::Delta {
+        table: SILVER_CONTACTS,
+        source,
+    })?;
     let silver_dates = stats.partitions.iter().filter_map(|p| p.date.parse().ok());
     let mut dates: BTreeSet<NaiveDate> = silver_dates
         .flat_map(|d| settings.zone.affected_local_dates(d, 0))
         .collect();
     if and_gold {
-        for rel in [GOLD_DAILY, GOLD_HOURLY] {
-            if let Ok(stats) = delta::table_stats(lake, rel).await {
+        for (table, rel) in [(daily, GOLD_DAILY), (hourly, GOLD_HOURLY)] {
+            if let Ok(stats) = delta::stats_of(table, rel) {
                 dates.extend(
                     stats
                         .partitions

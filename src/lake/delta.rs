@@ -391,6 +391,11 @@ pub struct TableStats {
 /// Stats of a table from its log (no data file is read).
 pub async fn table_stats(lake: &Lake, rel: &str) -> Result<TableStats, DeltaTableError> {
     let table = open(lake, rel).await?;
+    stats_of(&table, rel)
+}
+
+/// [`table_stats`] of a table already open.
+pub fn stats_of(table: &DeltaTable, rel: &str) -> Result<TableStats, DeltaTableError> {
     let mut stats = TableStats {
         name: rel.to_string(),
         version: table.version(),
@@ -399,7 +404,7 @@ pub async fn table_stats(lake: &Lake, rel: &str) -> Result<TableStats, DeltaTabl
         bytes: 0,
         partitions: Vec::new(),
     };
-    if !exists(&table) {
+    if !exists(table) {
         return Ok(stats);
     }
     let mut parts: std::collections::BTreeMap<String, PartitionStats> = Default::default();
