@@ -1,6 +1,8 @@
-//! The KPI formulas (SPEC §4) as DataFusion SQL over Silver: the per-contact rows with their
-//! FCR flag, computed once per cluster of dates, then aggregated into the daily and hourly
-//! tables' schemas.
+//! Computing Gold's dates, a cluster of nearby dates per read of Silver: the columns Gold
+//! needs are read with DataFusion, each contact's facts and FCR verdict worked out once
+//! ([`super::facts`]) and counted into both tables in one pass ([`super::aggregate`]). On a
+//! cluster, the per-contact rows with their FCR flag come from a window query run there
+//! ([`contacts_sql`]) and are counted here the same way.
 
 use std::sync::{Arc, LazyLock};
 

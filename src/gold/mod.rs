@@ -1,4 +1,4 @@
-//! Gold: daily and hourly queue KPIs (SPEC §4) computed with DataFusion over Silver.
+//! Gold: daily and hourly queue KPIs (SPEC §4) computed from Silver.
 //!
 //! Gold follows Silver through the Silver table's Delta log: every Silver commit since the
 //! version Gold last consumed names, in its add and remove actions, the UTC dates whose rows
