@@ -189,7 +189,15 @@ fn count_contacts(
         .iter()
         .map(facts::Columns::of)
         .collect::<Result<Vec<_>, _>>()?;
-    let verdicts = facts::fcr_verdicts(&cols, s.fcr_window_days);
+    // No contact of the dates is later than 14 h into the UTC day after the last (no zone is
+    // further from UTC): later ones are only the next contacts of counted ones.
+    let counted_before = dates.last().map_or(i64::MAX, |last| {
+        let next = (*last + Duration::days(1))
+            .and_hms_opt(14, 0, 0)
+            .unwrap_or_default();
+        next.and_utc().timestamp_micros()
+    });
+    let verdicts = facts::fcr_verdicts(&cols, s.fcr_window_days, counted_before);
     // Each batch counted on its own (on all cores), with its rows' verdicts; the parts merged.
     let mut offsets = Vec::with_capacity(cols.len());
     let mut at = 0;

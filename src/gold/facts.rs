@@ -120,15 +120,25 @@ impl Columns {
 /// all cores, the keys themselves compared once to prove that each run of equal hashes is one
 /// caller. Should two callers ever share a hash, their contacts would interleave in a run, so
 /// the verdicts are worked out again with the callers numbered exactly.
-pub(super) fn fcr_verdicts(batches: &[Columns], window_days: u32) -> Vec<Option<bool>> {
+///
+/// Contacts at or after `counted_before` (µs) are not counted, only looked at as the next
+/// contact of earlier ones: of those, only each caller's earliest is sorted with the rest (an
+/// incremental run reads the window of days after its dates, about as many contacts again).
+/// Their own verdicts are not worked out.
+pub(super) fn fcr_verdicts(
+    batches: &[Columns],
+    window_days: u32,
+    counted_before: i64,
+) -> Vec<Option<bool>> {
     let hasher = ahash::RandomState::with_seeds(1, 2, 3, 4);
-    fcr_verdicts_by(batches, window_days, |k| hasher.hash_one(k))
+    fcr_verdicts_by(batches, window_days, counted_before, |k| hasher.hash_one(k))
 }
 
 /// [`fcr_verdicts`] with the caller keys hashed by `hash` (tests make every key collide).
 fn fcr_verdicts_by(
     batches: &[Columns],
     window_days: u32,
+    counted_before: i64,
     hash: impl Fn(&str) -> u64 + Sync + Send,
 ) -> Vec<Option<bool>> {
     // (hash of the caller, time, batch, row in the batch) of every timed contact with a
@@ -136,31 +146,38 @@ fn fcr_verdicts_by(
     // hash it meets and compares the keys after it (while they are in cache): that proves each
     // hash is one caller.
     let hash = &hash;
-    let Gathered(mut keyed, _, one_caller_per_hash) = batches
-        .par_iter()
-        .enumerate()
-        .fold(Gathered::default, |mut g, (b, c)| {
-            for i in 0..c.len() {
-                let (Some(key), true) = (c.customer_key.get(i), c.occurred_us.is_valid(i)) else {
-                    continue;
-                };
-                let h = hash(key);
-                g.note(h, key);
-                g.0.push((h, c.occurred_us.value(i), b as u32, i as u32));
-            }
-            g
-        })
-        .reduce(Gathered::default, Gathered::join);
-    keyed.par_sort_unstable();
+    let gather = |before: i64| {
+        batches
+            .par_iter()
+            .enumerate()
+            .fold(Gathered::default, |mut g, (b, c)| {
+                for i in 0..c.len() {
+                    let (Some(key), true) = (c.customer_key.get(i), c.occurred_us.is_valid(i))
+                    else {
+                        continue;
+                    };
+                    let h = hash(key);
+                    g.note(h, key);
+                    g.add((h, c.occurred_us.value(i), b as u32, i as u32), before);
+                }
+                g
+            })
+            .reduce(Gathered::default, Gathered::join)
+    };
+    let mut gathered = gather(counted_before);
     let key = |e: &(u64, i64, u32, u32)| batches[e.2 as usize].customer_key.get(e.3 as usize);
-    if !one_caller_per_hash {
+    if !gathered.2 {
+        // Two callers share a hash: every contact, callers numbered exactly.
+        gathered = gather(i64::MAX);
         let mut numbers: HashMap<&str, u64, ahash::RandomState> = HashMap::default();
-        for e in keyed.iter_mut() {
+        for e in gathered.0.iter_mut() {
             let next = numbers.len() as u64;
             e.0 = *numbers.entry(key(e).unwrap_or_default()).or_insert(next);
         }
-        keyed.par_sort_unstable();
     }
+    let Gathered(mut keyed, _, _, later) = gathered;
+    keyed.extend(later.into_iter().map(|(h, (t, b, i))| (h, t, b, i)));
+    keyed.par_sort_unstable();
     let mut first_row = Vec::with_capacity(batches.len());
     let mut rows = 0;
     for c in batches {
@@ -196,21 +213,38 @@ fn fcr_verdicts_by(
     verdicts
 }
 
-/// What one thread gathered: the entries, the first caller key seen for each hash, and
-/// whether every key after it was the same.
+/// What one thread gathered: the entries of contacts to count, the first caller key seen for
+/// each hash, whether every key after it was the same, and each caller's earliest contact
+/// among those not counted.
 struct Gathered<'a>(
     Vec<(u64, i64, u32, u32)>,
     HashMap<u64, &'a str, ahash::RandomState>,
     bool,
+    HashMap<u64, (i64, u32, u32), ahash::RandomState>,
 );
 
 impl Default for Gathered<'_> {
     fn default() -> Self {
-        Gathered(Vec::new(), HashMap::default(), true)
+        Gathered(Vec::new(), HashMap::default(), true, HashMap::default())
     }
 }
 
 impl<'a> Gathered<'a> {
+    fn add(&mut self, e: (u64, i64, u32, u32), counted_before: i64) {
+        if e.1 < counted_before {
+            self.0.push(e);
+            return;
+        }
+        self.later((e.0, (e.1, e.2, e.3)));
+    }
+
+    fn later(&mut self, (h, v): (u64, (i64, u32, u32))) {
+        let earliest = self.3.entry(h).or_insert(v);
+        if v < *earliest {
+            *earliest = v;
+        }
+    }
+
     fn note(&mut self, hash: u64, key: &'a str) {
         let first = *self.1.entry(hash).or_insert(key);
         self.2 &= first == key;
@@ -222,6 +256,9 @@ impl<'a> Gathered<'a> {
             self.note(h, k);
         }
         self.2 &= other.2;
+        for later in other.3 {
+            self.later(later);
+        }
         self
     }
 }
@@ -315,14 +352,29 @@ mod tests {
             // Split into batches at a random place, as a scan hands them over.
             let cut = rng.random_range(0..=rows.len());
             let batches = [batch(&rows[..cut]), batch(&rows[cut..])];
-            assert_eq!(fcr_verdicts(&batches, 7), expect);
+            assert_eq!(fcr_verdicts(&batches, 7, i64::MAX), expect);
+            // Contacts from a cut on are only looked at: the ones before it keep their
+            // verdicts.
+            let cut_at = rng.random_range(0..500) * 3_600_000_000;
+            let before = fcr_verdicts(&batches, 7, cut_at);
+            let before_colliding = fcr_verdicts_by(&batches, 7, cut_at, |_| 42);
+            for (r, row) in rows.iter().enumerate() {
+                if row.1.is_some_and(|t| t < cut_at) {
+                    assert_eq!(before[r], expect[r], "row {r} before the cut");
+                    assert_eq!(before_colliding[r], expect[r], "row {r}, colliding");
+                }
+            }
             assert_eq!(
-                fcr_verdicts_by(&batches, 7, |_| 42),
+                fcr_verdicts_by(&batches, 7, i64::MAX, |_| 42),
                 expect,
                 "all callers colliding"
             );
             let zero = by_definition(&rows, 0);
-            assert_eq!(fcr_verdicts(&batches, 0), zero, "a window of no days");
+            assert_eq!(
+                fcr_verdicts(&batches, 0, i64::MAX),
+                zero,
+                "a window of no days"
+            );
         }
     }
 

@@ -244,21 +244,26 @@ async fn commit_group(
         "cclake.dates".into(),
         Value::from(group.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
     );
-    // The replace consumes the table handle; an empty handle stands in until it returns.
-    let table = std::mem::replace(&mut tables.contacts, deltalake::DeltaTable::new_in_memory());
-    tables.contacts = commit_contacts(table, &group, per_date, meta.clone())
-        .await
-        .map_err(|source| SilverError::Delta {
+    // The replace consumes the table handles; empty handles stand in until they return. The
+    // two tables are committed side by side: neither reads the other, and the run is recorded
+    // as done only after both (a run that dies between them redoes the dates).
+    let contacts = std::mem::replace(&mut tables.contacts, deltalake::DeltaTable::new_in_memory());
+    let drift = std::mem::replace(&mut tables.drift, deltalake::DeltaTable::new_in_memory());
+    let contacts = async {
+        let committed = commit_contacts(contacts, &group, per_date, meta.clone()).await;
+        committed.map_err(|source| SilverError::Delta {
             table: SILVER_CONTACTS,
             source,
-        })?;
-    let table = std::mem::replace(&mut tables.drift, deltalake::DeltaTable::new_in_memory());
-    tables.drift = delta::replace_dates(table, vec![drift_batch], &group, meta)
-        .await
-        .map_err(|source| SilverError::Delta {
+        })
+    };
+    let drift = async {
+        let committed = delta::replace_dates(drift, vec![drift_batch], &group, meta.clone()).await;
+        committed.map_err(|source| SilverError::Delta {
             table: SILVER_DRIFT,
             source,
-        })?;
+        })
+    };
+    (tables.contacts, tables.drift) = tokio::try_join!(contacts, drift)?;
     tables.summary.dates.extend(group);
     Ok(())
 }
