@@ -196,8 +196,10 @@ fn fcr_verdicts_by(
         }
         let next = keyed.get(end).filter(|k| k.0 == caller).map(|k| k.1);
         let resolved = next.is_none_or(|n| n > t + window);
-        for &(_, _, b, i) in &keyed[start..end] {
-            verdicts[first_row[b as usize] + i as usize] = Some(resolved);
+        if t < counted_before {
+            for &(_, _, b, i) in &keyed[start..end] {
+                verdicts[first_row[b as usize] + i as usize] = Some(resolved);
+            }
         }
         start = end;
     }
@@ -362,6 +364,8 @@ mod tests {
                 if row.1.is_some_and(|t| t < cut_at) {
                     assert_eq!(before[r], expect[r], "row {r} before the cut");
                     assert_eq!(before_colliding[r], expect[r], "row {r}, colliding");
+                } else {
+                    assert_eq!(before[r], None, "row {r} from the cut on has no verdict");
                 }
             }
             assert_eq!(
