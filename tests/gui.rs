@@ -52,6 +52,19 @@ fn wait_until(
     }
 }
 
+/// Waits for the app's job to end and asserts it succeeded; returns its record.
+fn job_done(h: &mut Harness<'_, CclakeApp>, secs: u64, what: &str) {
+    wait_until(h, secs, what, |h| {
+        h.state()
+            .jobs
+            .history
+            .iter()
+            .any(|r| !matches!(r.state, JobState::Queued | JobState::Running))
+    });
+    let rec = h.state().jobs.history.last().unwrap().clone();
+    assert!(matches!(rec.state, JobState::Done(_)), "{:?}", rec.state);
+}
+
 fn has_label(h: &Harness<'_, CclakeApp>, text: &str) -> bool {
     h.query_all_by_label_contains(text).next().is_some()
 }
@@ -459,15 +472,7 @@ fn rotate_key_from_the_compliance_pane_rebuilds_under_a_new_key_file_and_audits_
         .set_rekey_reason("laptop with the old key was lost (ticket 7)");
     h.step();
     h.get_by_label("Rotate key…").click_accesskit();
-    wait_until(&mut h, 300, "the rotation", |h| {
-        h.state()
-            .jobs
-            .history
-            .iter()
-            .any(|r| !matches!(r.state, JobState::Queued | JobState::Running))
-    });
-    let rec = h.state().jobs.history.last().unwrap().clone();
-    assert!(matches!(rec.state, JobState::Done(_)), "{:?}", rec.state);
+    job_done(&mut h, 300, "the rotation");
 
     // The key file now holds a new key, the old one is kept beside it, and the app's queue
     // masks with the new one.
@@ -607,15 +612,7 @@ fn quarantined_records_are_listed_and_retried_from_the_quarantine_pane() {
         has_label(h, "1 records in 1 files")
     });
     h.get_by_label("Retry all").click();
-    wait_until(&mut h, 120, "the retry", |h| {
-        h.state()
-            .jobs
-            .history
-            .iter()
-            .any(|r| !matches!(r.state, JobState::Queued | JobState::Running))
-    });
-    let rec = h.state().jobs.history.last().unwrap().clone();
-    assert!(matches!(rec.state, JobState::Done(_)), "{:?}", rec.state);
+    job_done(&mut h, 120, "the retry");
     wait_until(&mut h, 60, "the empty quarantine", |h| {
         has_label(h, "Nothing is quarantined")
     });
