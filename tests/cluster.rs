@@ -178,12 +178,23 @@ fn process_on_a_two_executor_cluster_equals_a_single_process_run() {
     let (on_cluster, single) = s3_lakes(&moto, dir.path(), 6);
     let mut c = cluster(dir.path(), &env, 2);
 
-    let out = ok(
-        &on_cluster,
-        &env,
-        &["process", "--full", "--cluster", &c.address],
-    );
-    assert!(out.contains("Silver: 6 dates rebuilt"), "{out}");
+    // Which executor gets a date is the scheduler's choice at the moment it binds the job's
+    // tasks: an executor whose free slot it has not seen yet (a loaded machine) gets none, and
+    // the other may take every date in one task. So the job runs up to three times (each a
+    // full rebuild, each result checked below) until one of them spread over both.
+    let mut out = String::new();
+    for attempt in 1..=3 {
+        out = ok(
+            &on_cluster,
+            &env,
+            &["process", "--full", "--cluster", &c.address],
+        );
+        assert!(out.contains("Silver: 6 dates rebuilt"), "{out}");
+        if executors_used(&out) == 2 {
+            break;
+        }
+        eprintln!("attempt {attempt}: one executor built every date");
+    }
     if executors_used(&out) != 2 {
         for e in &c.executors {
             eprintln!(
