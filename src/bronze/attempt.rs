@@ -154,11 +154,10 @@ impl<'a> Attempt<'a> {
             Item::Record { raw, facts, loc } => match facts.occurred_at {
                 Ok(at) => {
                     let max = limits.max_partitions_per_input;
-                    if !sink.writer.admits(&facts.event_type, at, max) {
+                    if !sink.writer.push(&facts.event_type, at, raw, max)? {
                         let input = self.source_path.clone();
                         return Err(IngestError::TooManyPartitions { input, max });
                     }
-                    sink.writer.push(&facts.event_type, at, raw)?;
                     sink.bronze_records += 1;
                     *sink
                         .shapes

@@ -2,7 +2,6 @@
 //! create-only file per partition per chunk. A chunk is flushed whenever the buffered bytes
 //! pass a cap, so memory does not grow with the input file.
 
-use std::collections::HashMap;
 use std::io::Write;
 
 use bytes::Bytes;
@@ -34,9 +33,15 @@ pub struct PartitionWriter<'a> {
     attempt_tag: String,
     level: Compression,
     chunk_bytes: usize,
-    buffers: HashMap<BronzePartition, PartitionBuffer>,
-    /// Every partition this input has written to, across chunks.
-    partitions: std::collections::HashSet<BronzePartition>,
+    /// Event types as records spell them, each with its index in the keys below. A file
+    /// holds one or a few, so a scan beats hashing the string.
+    event_types: Vec<String>,
+    /// (event type, UTC hour as seconds / 3600) of every partition this input has written
+    /// to, across chunks, to its index in `partitions` and `buffers`: one cheap hash per
+    /// record instead of building the partition's name.
+    slots: ahash::AHashMap<(usize, i64), usize>,
+    partitions: Vec<BronzePartition>,
+    buffers: Vec<PartitionBuffer>,
     buffered: usize,
     chunk: u32,
     written: Vec<BronzeFileEntry>,
@@ -56,43 +61,53 @@ impl<'a> PartitionWriter<'a> {
             attempt_tag,
             level: Compression::new(level),
             chunk_bytes,
-            buffers: HashMap::new(),
-            partitions: std::collections::HashSet::new(),
+            event_types: Vec::new(),
+            slots: ahash::AHashMap::new(),
+            partitions: Vec::new(),
+            buffers: Vec::new(),
             buffered: 0,
             chunk: 0,
             written: Vec::new(),
         }
     }
 
-    /// Whether a record can go in: its partition is one this input already has, or there
-    /// are fewer than `max` of them so far.
-    pub fn admits(&mut self, event_type: &str, at: DateTime<Utc>, max: usize) -> bool {
-        let key = BronzePartition::for_record(event_type, at);
-        if self.partitions.contains(&key) {
-            return true;
-        }
-        if self.partitions.len() >= max {
-            return false;
-        }
-        self.partitions.insert(key);
-        true
-    }
-
-    /// Adds one record's original bytes to its partition.
+    /// Adds one record's original bytes to its partition. Returns false, adding nothing,
+    /// when the record's partition would be this input's `max + 1`th.
     pub fn push(
         &mut self,
         event_type: &str,
         at: DateTime<Utc>,
         raw: &[u8],
-    ) -> Result<(), LakeError> {
-        let key = BronzePartition::for_record(event_type, at);
-        let buf = self.buffers.entry(key).or_default();
+        max: usize,
+    ) -> Result<bool, LakeError> {
+        let kind = match self.event_types.iter().position(|e| e == event_type) {
+            Some(k) => k,
+            None => {
+                self.event_types.push(event_type.to_string());
+                self.event_types.len() - 1
+            }
+        };
+        let key = (kind, at.timestamp().div_euclid(3600));
+        let slot = match self.slots.get(&key) {
+            Some(&slot) => slot,
+            None => {
+                if self.partitions.len() >= max {
+                    return Ok(false);
+                }
+                self.partitions
+                    .push(BronzePartition::for_record(event_type, at));
+                self.buffers.push(PartitionBuffer::default());
+                self.slots.insert(key, self.partitions.len() - 1);
+                self.partitions.len() - 1
+            }
+        };
+        let buf = &mut self.buffers[slot];
         let start = buf.lines.len();
         buf.lines.extend_from_slice(raw);
         // NDJSON needs one record per line. JSON allows newlines only as whitespace between
         // tokens, so a pretty-printed record is made single-line by turning them into spaces:
         // the same length, the same value, every other byte as it came.
-        if raw.contains(&b'\n') || raw.contains(&b'\r') {
+        if memchr::memchr2(b'\n', b'\r', raw).is_some() {
             for b in &mut buf.lines[start..] {
                 if *b == b'\n' || *b == b'\r' {
                     *b = b' ';
@@ -105,12 +120,13 @@ impl<'a> PartitionWriter<'a> {
         if self.buffered >= self.chunk_bytes {
             self.flush()?;
         }
-        Ok(())
+        Ok(true)
     }
 
-    /// Compresses every buffered partition (in parallel) and writes the files.
+    /// Compresses every buffered partition (in parallel) and writes the files: on a local
+    /// lake each from the thread that compressed it, in object storage as concurrent PUTs.
     pub fn flush(&mut self) -> Result<(), LakeError> {
-        if self.buffers.is_empty() {
+        if self.buffered == 0 {
             return Ok(());
         }
         let suffix = if self.chunk == 0 {
@@ -119,11 +135,16 @@ impl<'a> PartitionWriter<'a> {
             format!("-{}", self.chunk)
         };
         let file_name = format!("{}{suffix}.json.gz", self.attempt_tag);
-        let level = self.level;
-        let parts: Vec<_> = self.buffers.drain().collect();
+        let (level, lake) = (self.level, self.lake);
+        let parts: Vec<(BronzePartition, PartitionBuffer)> = (self.buffers.iter_mut())
+            .zip(&self.partitions)
+            .filter(|(b, _)| b.records > 0)
+            .map(|(b, p)| (p.clone(), std::mem::take(b)))
+            .collect();
         self.buffered = 0;
         self.chunk += 1;
-        let files: Vec<(BronzePartition, Path, Bytes, u64)> = parts
+        let local = lake.local_root().is_some();
+        let files: Vec<(BronzeFileEntry, Option<Bytes>)> = parts
             .into_par_iter()
             .map(|(partition, buf)| {
                 let mut enc = GzEncoder::new(Vec::with_capacity(buf.lines.len() / 4), level);
@@ -131,22 +152,29 @@ impl<'a> PartitionWriter<'a> {
                 let _ = enc.write_all(&buf.lines);
                 let gz = enc.finish().unwrap_or_default();
                 let path = partition.file_path(&file_name);
-                (partition, path, Bytes::from(gz), buf.records)
+                let entry = BronzeFileEntry {
+                    path: path.to_string(),
+                    event_type: partition.event_type,
+                    hour: partition.hour,
+                    records: buf.records,
+                    bytes: gz.len() as u64,
+                };
+                match lake.create_local(&path, &gz) {
+                    Some(written) => written.map(|()| (entry, None)),
+                    None => Ok((entry, Some(Bytes::from(gz)))),
+                }
             })
-            .collect();
-        let lake = self.lake;
+            .collect::<Result<_, LakeError>>()?;
+        if local {
+            self.written.extend(files.into_iter().map(|(e, _)| e));
+            return Ok(());
+        }
         let entries = self.rt.block_on(async {
             futures::stream::iter(files)
-                .map(|(partition, path, gz, records)| async move {
-                    let bytes = gz.len() as u64;
-                    lake.put_create(&path, gz).await?;
-                    Ok::<_, LakeError>(BronzeFileEntry {
-                        path: path.to_string(),
-                        event_type: partition.event_type,
-                        hour: partition.hour,
-                        records,
-                        bytes,
-                    })
+                .map(|(entry, gz)| async move {
+                    let path = Path::from(entry.path.as_str());
+                    lake.put_create(&path, gz.unwrap_or_default()).await?;
+                    Ok::<_, LakeError>(entry)
                 })
                 .buffer_unordered(WRITE_CONCURRENCY)
                 .try_collect::<Vec<_>>()

@@ -146,13 +146,24 @@ async fn compute(
         }
         None => {
             let (lo, hi) = silver_dates(s, *first, *last);
-            let sql = format!(
-                "SELECT {} FROM silver WHERE date BETWEEN DATE '{lo}' AND DATE '{hi}'",
+            // A contact two UTC dates past the last can only be someone's next contact (no
+            // zone is a day from UTC): of those dates only the caller and time are read, the
+            // other columns come as nulls. Both scans run at once.
+            let counted_hi = (*last + Duration::days(1)).min(hi);
+            let counted = format!(
+                "SELECT {} FROM silver WHERE date BETWEEN DATE '{lo}' AND DATE '{counted_hi}'",
                 facts::COLUMNS
             );
+            let window = format!(
+                "SELECT {} FROM silver WHERE date > DATE '{counted_hi}' AND date <= DATE '{hi}'",
+                facts::NEXT_CONTACT_COLUMNS
+            );
             let started = std::time::Instant::now();
-            let df = ctx.sql(&sql).await.map_err(query_err)?;
-            let batches = df.collect().await.map_err(query_err)?;
+            let (a, b) =
+                tokio::try_join!(ctx.sql(&counted), ctx.sql(&window)).map_err(query_err)?;
+            let (mut batches, later) =
+                tokio::try_join!(a.collect(), b.collect()).map_err(query_err)?;
+            batches.extend(later);
             let read = started.elapsed();
             let counted = count_contacts(&batches, s, dates, computed_at)?;
             tracing::debug!(

@@ -223,7 +223,8 @@ pub async fn replace_date_partitions(
 
     let config = date_writer_config(&table, schema, writer)?;
     let store = table.log_store().object_store(None);
-    let tasks: Vec<_> = per_date
+    let pieces = split_for_cores(per_date, writer_threads());
+    let tasks: Vec<_> = pieces
         .into_iter()
         .map(|(date, batches)| {
             let (store, config) = (store.clone(), config.clone());
@@ -240,6 +241,53 @@ pub async fn replace_date_partitions(
         );
     }
     commit_date_files(table, &dates, adds, metadata).await
+}
+
+/// Rows below which a date is written as one file however many cores are idle: a second
+/// file would cost readers more than the encoding it saves.
+const MIN_ROWS_PER_FILE: usize = 20_000;
+
+/// Threads the Parquet writer tasks can run on.
+fn writer_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// One writer task per date, or, when there are fewer dates than `threads` (a late file's
+/// one day), a date's batches cut into up to `threads` runs of whole batches, each written as
+/// its own file of the date: encoding is the commit's work, and a single encoder would leave
+/// the other cores idle.
+fn split_for_cores(
+    per_date: Vec<(NaiveDate, Vec<RecordBatch>)>,
+    threads: usize,
+) -> Vec<(NaiveDate, Vec<RecordBatch>)> {
+    let dates = per_date.len().max(1);
+    let mut out = Vec::with_capacity(per_date.len());
+    for (date, batches) in per_date {
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let files = (threads / dates)
+            .min(rows / MIN_ROWS_PER_FILE)
+            .min(batches.len())
+            .max(1);
+        if files == 1 {
+            out.push((date, batches));
+            continue;
+        }
+        let per_file = rows.div_ceil(files);
+        let mut piece = Vec::new();
+        let mut in_piece = 0;
+        for b in batches {
+            in_piece += b.num_rows();
+            piece.push(b);
+            if in_piece >= per_file {
+                out.push((date, std::mem::take(&mut piece)));
+                in_piece = 0;
+            }
+        }
+        if !piece.is_empty() {
+            out.push((date, piece));
+        }
+    }
+    out
 }
 
 /// Creates `table` (which does not exist yet) empty, with `schema`, partitioned by date.
@@ -482,6 +530,40 @@ mod tests {
             .iter()
             .map(|p| (p.date.clone(), p.rows))
             .collect()
+    }
+
+    #[test]
+    fn a_lone_date_is_cut_into_whole_batch_runs_one_per_core() {
+        let values = |pieces: &[(NaiveDate, Vec<RecordBatch>)]| -> Vec<(NaiveDate, i64)> {
+            (pieces.iter())
+                .flat_map(|(d, bs)| bs.iter().map(move |b| (*d, b)))
+                .flat_map(|(d, b)| {
+                    let v = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                    v.values().iter().map(move |x| (d, *x)).collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let lone = vec![(
+            day(1),
+            (0..8).map(|i| batch(day(1), i * 10_000, 10_000)).collect(),
+        )];
+        let want = values(&lone);
+        let cut = split_for_cores(lone.clone(), 4);
+        assert_eq!(cut.len(), 4, "80,000 rows on 4 cores: four files");
+        assert!(cut.iter().all(|(d, b)| *d == day(1) && b.len() == 2));
+        assert_eq!(values(&cut), want, "every row once, in order");
+        // Too few rows for a second file, or as many dates as cores: one file per date.
+        assert_eq!(split_for_cores(lone.clone(), 1).len(), 1);
+        let small = vec![(day(1), vec![batch(day(1), 0, 30_000)])];
+        assert_eq!(
+            split_for_cores(small, 4).len(),
+            1,
+            "one batch cannot be cut"
+        );
+        let two = vec![lone[0].clone(), (day(2), vec![batch(day(2), 0, 10)])];
+        let cut = split_for_cores(two, 2);
+        assert_eq!(cut.len(), 2);
+        assert_eq!(cut[1].0, day(2));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

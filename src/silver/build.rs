@@ -160,7 +160,7 @@ pub fn build_date(
     let rows = RowBuilder::new(settings, files);
     let texts: Vec<&[u8]> = files.iter().map(|f| f.text.as_slice()).collect();
     let records: Vec<u64> = files.iter().map(|f| f.records).collect();
-    let units = plan_units(&texts, &records);
+    let units = plan_units(&texts, &records, unit_rows(records.iter().sum()));
     let outs: Vec<UnitOut> = units
         .par_iter()
         .map(|pieces| {
@@ -170,11 +170,19 @@ pub fn build_date(
             })
         })
         .collect::<Result<_, _>>()?;
+    let built = t0.elapsed();
     let rows_in = outs.iter().map(|u| u.rows.len() as u64).sum::<u64>();
     let dropped = find_duplicates(&outs, files);
     let duplicates = dropped.iter().map(|d| d.len() as u64).sum::<u64>();
     let (batches, tally, drift) = drop_duplicates(&rows, &texts, outs, dropped, date)?;
-    tracing::debug!(%date, secs = t0.elapsed().as_secs_f64(), "built date");
+    tracing::debug!(
+        %date,
+        units = units.len(),
+        units_ms = built.as_millis() as u64,
+        dedupe_ms = (t0.elapsed() - built).as_millis() as u64,
+        secs = t0.elapsed().as_secs_f64(),
+        "built date"
+    );
     Ok(DateBuild {
         date,
         rows: DateRows::Batches(batches),
@@ -285,19 +293,30 @@ struct Piece {
     lines: usize,
 }
 
-/// Records a worker builds into one Arrow batch.
+/// Records a worker builds into one Arrow batch, at most.
 const UNIT_ROWS: usize = 16_384;
+/// ... and at least, unless the date has fewer: below this the per-batch work (builders,
+/// filters, an encoder call per column) starts to show.
+const MIN_UNIT_ROWS: usize = 2_048;
 
-/// Cuts a date's decompressed files into work units of about [`UNIT_ROWS`] lines: small files
+/// Rows per work unit for a date of `rows`: at least four units per thread, so that a date
+/// built alone (a late file, a reprocessed day) keeps every core busy to its end instead of
+/// waiting on the one thread that drew the last big unit.
+fn unit_rows(rows: u64) -> usize {
+    let units = 4 * rayon::current_num_threads().max(1);
+    (usize::try_from(rows).unwrap_or(usize::MAX) / units).clamp(MIN_UNIT_ROWS, UNIT_ROWS)
+}
+
+/// Cuts a date's decompressed files into work units of about `unit_rows` lines: small files
 /// are grouped by their ledger record counts, a big one is cut at line ends.
-fn plan_units<T: AsRef<[u8]>>(texts: &[T], records: &[u64]) -> Vec<Vec<Piece>> {
+fn plan_units<T: AsRef<[u8]>>(texts: &[T], records: &[u64], unit_rows: usize) -> Vec<Vec<Piece>> {
     let mut units = Vec::new();
     let mut unit: Vec<Piece> = Vec::new();
     let mut in_unit = 0;
     for (file, text) in texts.iter().enumerate() {
         let text = text.as_ref();
         let n = records.get(file).map_or(usize::MAX, |r| *r as usize);
-        if in_unit + n <= UNIT_ROWS {
+        if in_unit + n <= unit_rows {
             // Fits: no need to look for its line ends.
             if !text.is_empty() {
                 unit.push(Piece {
@@ -314,7 +333,7 @@ fn plan_units<T: AsRef<[u8]>>(texts: &[T], records: &[u64]) -> Vec<Vec<Piece>> {
         let (mut from, mut first_line, mut lines) = (0, 0, 0);
         for nl in memchr::memchr_iter(b'\n', text) {
             lines += 1;
-            if in_unit + lines >= UNIT_ROWS {
+            if in_unit + lines >= unit_rows {
                 unit.push(Piece {
                     file,
                     from,
@@ -458,6 +477,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_date_gives_every_thread_several_units_within_bounds() {
+        let threads = rayon::current_num_threads();
+        assert_eq!(unit_rows(0), MIN_UNIT_ROWS);
+        assert_eq!(unit_rows(u64::MAX), UNIT_ROWS);
+        let rows = 70_000u64;
+        let per = unit_rows(rows);
+        assert!((MIN_UNIT_ROWS..=UNIT_ROWS).contains(&per));
+        if per > MIN_UNIT_ROWS {
+            assert!(rows as usize / per >= 4 * threads, "{per} rows per unit");
+        }
+    }
+
+    #[test]
     fn work_units_cover_every_line_once_and_cut_only_at_line_ends() {
         let file = |lines: usize, trailing_newline: bool| -> Vec<u8> {
             let mut t: Vec<u8> = (0..lines)
@@ -480,18 +512,20 @@ mod tests {
             .map(|t| t.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count() as u64)
             .collect();
         // Right record counts, and wrong ones (a hand-edited file): the lines are covered.
-        let units = check_plan(&texts, &counts);
+        let units = check_plan(&texts, &counts, UNIT_ROWS);
         assert!(units >= 3, "the big file is cut");
-        check_plan(&texts, &vec![1; texts.len()]);
+        check_plan(&texts, &vec![1; texts.len()], UNIT_ROWS);
+        // Smaller units cut the big file in more places, still only at line ends.
+        assert!(check_plan(&texts, &counts, MIN_UNIT_ROWS) >= 16);
     }
 
     /// Checks that the plan covers every line once; returns how many units it has.
-    fn check_plan(texts: &[Vec<u8>], records: &[u64]) -> usize {
-        let units = plan_units(texts, records);
+    fn check_plan(texts: &[Vec<u8>], records: &[u64], unit_rows: usize) -> usize {
+        let units = plan_units(texts, records, unit_rows);
         let mut seen: Vec<Vec<(usize, Vec<u8>)>> = texts.iter().map(|_| Vec::new()).collect();
         for unit in &units {
             let lines: usize = unit.iter().map(|p| p.lines).sum();
-            assert!(lines <= UNIT_ROWS || unit.len() == 1, "{lines}");
+            assert!(lines <= unit_rows || unit.len() == 1, "{lines}");
             for p in unit {
                 let t = &texts[p.file];
                 assert!(

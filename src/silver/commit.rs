@@ -70,9 +70,11 @@ impl Tables {
                 .await
                 .map_err(|source| SilverError::Delta { table, source })
         };
+        // Both logs read at once: each is a round of small reads.
+        let (contacts, drift) = tokio::try_join!(open(SILVER_CONTACTS), open(SILVER_DRIFT))?;
         Ok(Tables {
-            contacts: open(SILVER_CONTACTS).await?,
-            drift: open(SILVER_DRIFT).await?,
+            contacts,
+            drift,
             summary,
         })
     }

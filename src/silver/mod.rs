@@ -142,7 +142,13 @@ pub async fn process_on(
         let built: Vec<_> = match remote {
             Some(r) => rt.block_on(r.build(lake, &settings, &plan, group, progress)),
             None => (group.par_iter())
-                .map(|d| build_date(&settings, *d, &read_date(&plan, &rt, d)?, progress))
+                .map(|d| {
+                    let t = std::time::Instant::now();
+                    let files = read_date(&plan, &rt, d)?;
+                    let read_ms = t.elapsed().as_millis() as u64;
+                    tracing::debug!(date = %d, files = files.len(), read_ms, "read Bronze");
+                    build_date(&settings, *d, &files, progress)
+                })
                 .collect(),
         };
         tracing::info!(

@@ -227,7 +227,13 @@ pub fn classify(bytes: &[u8]) -> Result<Classified<'_>, String> {
             (Some(_), Some(e)) => format!("invalid JSON: {e}"),
         });
     }
-    let probe: Probe<'_> = match serde_json::from_slice(bytes) {
+    // UTF-8 checked once for the whole record (SIMD) lets serde skip its check of every
+    // string; text that fails it goes through the byte parser, which names the bad byte.
+    let probe: Result<Probe<'_>, _> = match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
+    };
+    let probe = match probe {
         Ok(p) => p,
         Err(e) => return Err(format!("invalid JSON: {e}")),
     };
