@@ -163,9 +163,10 @@ async fn compute(
                 tokio::try_join!(ctx.sql(&counted), ctx.sql(&window)).map_err(query_err)?;
             let (mut batches, later) =
                 tokio::try_join!(a.collect(), b.collect()).map_err(query_err)?;
+            let may_count = batches.len();
             batches.extend(later);
             let read = started.elapsed();
-            let counted = count_contacts(&batches, s, dates, computed_at)?;
+            let counted = count_contacts(&batches, may_count, s, dates, computed_at)?;
             tracing::debug!(
                 dates = %label,
                 read_ms = read.as_millis() as u64,
@@ -188,9 +189,11 @@ fn silver_dates(s: &KpiSettings, first: NaiveDate, last: NaiveDate) -> (NaiveDat
 }
 
 /// Both tables from Silver's columns ([`facts::COLUMNS`]) of the dates that can influence
-/// `dates`: FCR over all of them, counts for the contacts of `dates`.
+/// `dates`: FCR over all of them, counts for the contacts of `dates`, which are all in the
+/// first `may_count` batches (the rest are only next contacts).
 fn count_contacts(
     batches: &[RecordBatch],
+    may_count: usize,
     s: &KpiSettings,
     dates: &[NaiveDate],
     computed_at: DateTime<Utc>,
@@ -217,7 +220,8 @@ fn count_contacts(
         at += c.len();
     }
     use rayon::prelude::*;
-    let agg = (cols.par_iter().zip(offsets.par_iter()))
+    let agg = (cols[..may_count.min(cols.len())].par_iter())
+        .zip(offsets.par_iter())
         .fold(
             || (Aggregate::new(s), facts::LocalClock::new(&s.zone)),
             |(mut agg, mut clock), (c, first)| {

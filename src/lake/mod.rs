@@ -302,6 +302,47 @@ impl Lake {
         }))
     }
 
+    /// Removes the staging copies of `path` (`name#` and digits) that a write killed before
+    /// its rename left on a local lake; returns how many. Object stores have none.
+    pub fn remove_staging_copies(&self, path: &Path) -> Result<usize, LakeError> {
+        let Some(root) = &self.local_root else {
+            return Ok(0);
+        };
+        let full = root.join(path.as_ref());
+        let (Some(dir), Some(name)) = (full.parent(), full.file_name().and_then(|n| n.to_str()))
+        else {
+            return Ok(0);
+        };
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(source) => {
+                return Err(LakeError::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let Some(rest) = (file_name.to_str())
+                .and_then(|n| n.strip_prefix(name))
+                .and_then(|r| r.strip_prefix('#'))
+            else {
+                continue;
+            };
+            if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
+                std::fs::remove_file(entry.path()).map_err(|source| LakeError::Io {
+                    path: entry.path(),
+                    source,
+                })?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Writes an object, replacing what was there, whole or not at all, and durably. Only for
     /// the lake's own settings (`_config/`) and state; data files always go through
     /// [`Lake::put_create`]. Object stores replace an object atomically; on a local lake the
@@ -670,4 +711,69 @@ fn rename_no_replace(from: &FsPath, to: &FsPath) -> std::io::Result<()> {
 /// Held while a lock file is locked; see [`Lake::lock_file`].
 pub struct FileLock {
     _file: std::fs::File,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_create_never_replaces_and_leaves_no_staging_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let p = Path::from("bronze/event_type=contact/year=2026/hour=01/a.json.gz");
+        // Folders made on the way; the bytes under the final name.
+        lake.create_local(&p, b"first").unwrap().unwrap();
+        let full = dir.path().join(p.as_ref());
+        assert_eq!(std::fs::read(&full).unwrap(), b"first");
+        match lake.create_local(&p, b"second").unwrap() {
+            Err(LakeError::AlreadyExists { path }) => assert_eq!(path, p.to_string()),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(std::fs::read(&full).unwrap(), b"first", "never replaced");
+        let names: Vec<String> = std::fs::read_dir(full.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["a.json.gz"], "no staging copy left");
+    }
+
+    #[test]
+    fn only_a_files_own_staging_copies_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let folder = dir.path().join("bronze/x");
+        std::fs::create_dir_all(&folder).unwrap();
+        for name in [
+            "a.json.gz",
+            "a.json.gz#1",
+            "a.json.gz#22",
+            "a.json.gz#w",
+            "a.json.gz#",
+            "a.json.gz.x#1",
+            "b.json.gz#1",
+        ] {
+            std::fs::write(folder.join(name), b"partial").unwrap();
+        }
+        let p = Path::from("bronze/x/a.json.gz");
+        assert_eq!(lake.remove_staging_copies(&p).unwrap(), 2);
+        let mut left: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "a.json.gz",
+                "a.json.gz#",
+                "a.json.gz#w",
+                "a.json.gz.x#1",
+                "b.json.gz#1"
+            ]
+        );
+        // A folder that does not exist holds none.
+        let none = Path::from("bronze/nowhere/a.json.gz");
+        assert_eq!(lake.remove_staging_copies(&none).unwrap(), 0);
+    }
 }

@@ -26,7 +26,7 @@ pub fn bronze_lines_on_disk(lake: &Path, skip_staging: bool) -> Vec<(String, Vec
         let f = std::fs::File::open(&entry).unwrap();
         let r = BufReader::new(flate2::read::MultiGzDecoder::new(f));
         for line in r.split(b'\n') {
-            let line = line.unwrap();
+            let line = line.unwrap_or_else(|e| panic!("{rel}: {e}"));
             if !line.is_empty() {
                 out.push((rel.clone(), line));
             }

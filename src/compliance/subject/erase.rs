@@ -75,9 +75,10 @@ fn rewritten_name(old: &str, id: &str) -> String {
 }
 
 /// Writes a replacement file create-only and durable; a copy left by a run that died is
-/// replaced.
+/// replaced, and so is the partial staging copy of one killed while it wrote.
 async fn write_new(store: &Lake, path: &str, bytes: Vec<u8>) -> Result<(), SubjectError> {
     let p = Path::from(path);
+    store.remove_staging_copies(&p)?;
     match store.put_create(&p, bytes.clone().into()).await {
         Ok(()) => {}
         Err(LakeError::Store {
