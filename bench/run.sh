@@ -20,20 +20,22 @@ if [ ! -d "$work/in" ]; then
 fi
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
-# The previous run's lakes go first, and the timings start a minute later: ext4 skips inodes
-# freed in the last 60 s (or longer while their table block is dirty) when it allocates new
-# ones, by looking each up, so creating the next lake's 17,280 files right after deleting the
-# last one's cost up to 8 s of system time that measured the deletion, not cclake. The
-# DuckDB step runs inside that minute (it deletes and rewrites its own output either way).
+# The previous run's lakes go first, and cclake's timings start six minutes later (set
+# BENCH_QUIET_SECS to change that): this disk's ext4 (no journal) skips inodes freed in the
+# last 60 s, or 360 s while their inode table block is dirty (and creating files dirties it),
+# looking each one up, when it allocates new ones. Creating the next lake's 17,280 files right
+# after deleting the last one's cost up to 8 s of system time that measured the deletion, not
+# cclake. DuckDB runs inside the wait (it deletes and rewrites its own 720 files either way).
+quiet_secs="${BENCH_QUIET_SECS:-360}"
 rm -rf "$work/lake" "$work/lake-run"
 sync
 deleted_at=$(date +%s)
 echo "== DuckDB reference (2 threads)"
 python3 "$shared/duckdb_reference.py" "$work/in" "$work/duck" 2 | tail -1
 sync
-quiet=$((deleted_at + 65 - $(date +%s)))
+quiet=$((deleted_at + quiet_secs - $(date +%s)))
 if [ "$quiet" -gt 0 ]; then
-  echo "   (waiting ${quiet} s: a minute after deleting the previous lakes)"
+  echo "   (waiting ${quiet} s: ${quiet_secs} s after deleting the previous lakes)"
   sleep "$quiet"
 fi
 

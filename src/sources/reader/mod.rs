@@ -109,11 +109,6 @@ pub fn open_input<'a>(
     let mut file = File::open(path)?;
     let mut head = [0u8; 2];
     let n = read_up_to(&mut file, &mut head)?;
-    if is_gzip(&head[..n])
-        && let Some(text) = inflate_whole(path, &mut file, &head[..n], counter)?
-    {
-        return Ok((Box::new(io::Cursor::new(text)), true));
-    }
     let file = CountingReader {
         inner: io::Cursor::new(head[..n].to_vec()).chain(file),
         counter,
@@ -124,41 +119,6 @@ pub fn open_input<'a>(
         Ok((Box::new(BufReader::with_capacity(1 << 18, dec)), true))
     } else {
         Ok((Box::new(BufReader::with_capacity(1 << 18, file)), false))
-    }
-}
-
-/// Compressed inputs up to this size are inflated whole (libdeflate, about twice zlib's
-/// speed), when their content fits in [`WHOLE_TEXT_MAX`]; bigger ones are streamed.
-const WHOLE_GZ_MAX: u64 = 16 << 20;
-const WHOLE_TEXT_MAX: usize = 128 << 20;
-
-/// The content of a small gzip input, inflated in one call. `None` (the file rewound to
-/// just past `head`) for a big file, one whose content passes [`WHOLE_TEXT_MAX`], or damaged
-/// data: the streaming reader then reads it and reports how far it got.
-fn inflate_whole(
-    path: &Path,
-    file: &mut File,
-    head: &[u8],
-    counter: Option<&AtomicU64>,
-) -> io::Result<Option<Vec<u8>>> {
-    use std::io::Seek;
-    if file.metadata()?.len() > WHOLE_GZ_MAX {
-        return Ok(None);
-    }
-    let mut gz = head.to_vec();
-    file.read_to_end(&mut gz)?;
-    match crate::lake::gzip::gunzip_at_most(&gz, WHOLE_TEXT_MAX) {
-        Ok(text) => {
-            if let Some(c) = counter {
-                c.fetch_add(gz.len() as u64, Ordering::Relaxed);
-            }
-            Ok(Some(text))
-        }
-        Err(e) => {
-            tracing::debug!(path = %path.display(), error = %e, "inflating whole; streaming instead");
-            file.seek(io::SeekFrom::Start(head.len() as u64))?;
-            Ok(None)
-        }
     }
 }
 
