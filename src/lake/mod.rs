@@ -665,20 +665,19 @@ fn create_new_file(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
     let mut staging = path.as_os_str().to_owned();
     staging.push("#0");
     let staging = PathBuf::from(staging);
-    let mut f = match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&staging)
-    {
+    let open = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&staging)
+    };
+    let mut f = match open() {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&staging)?
+            open()?
         }
         Err(e) => return Err(e),
     };
