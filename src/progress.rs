@@ -144,3 +144,104 @@ impl JobProgress {
         }
     }
 }
+
+/// A panic caught while one record was handled, where it happened (file and line of cclake or
+/// the library that panicked), never what it was handling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaughtPanic {
+    pub location: String,
+}
+
+impl std::fmt::Display for CaughtPanic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "internal error (panic) at {}", self.location)
+    }
+}
+
+thread_local! {
+    /// Set while [`catch_panic`] runs on this thread: the hook then records where the panic
+    /// happened instead of printing its message.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static LAST_PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f`, turning a panic into a [`CaughtPanic`]. Panic messages quote the values they choke
+/// on (a string slice names the whole string), so inside the guard nothing is printed: the
+/// caller records the location with the record's file and line, and goes on with the next.
+pub fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, CaughtPanic> {
+    set_hook();
+    let was = GUARDED.with(|g| g.replace(true));
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(was));
+    out.map_err(|_| CaughtPanic {
+        location: LAST_PANIC
+            .with(|l| l.borrow_mut().take())
+            .unwrap_or_else(|| "an unknown place".into()),
+    })
+}
+
+/// Whether a panic outside [`catch_panic`] is printed scrubbed (the program) or handed to the
+/// hook that was there before (a test harness, whose messages are the test's own).
+static SCRUB_ALL: AtomicBool = AtomicBool::new(false);
+
+/// Makes every panic of the process keep export data out of its output: the location and the
+/// message with its quoted parts removed ([`crate::format::scrub_message`]). The binary calls
+/// it first thing.
+pub fn install_panic_hook() {
+    SCRUB_ALL.store(true, Ordering::Relaxed);
+    set_hook();
+}
+
+/// Installs, once per process, the hook that notes a guarded panic's location and prints
+/// nothing for it.
+fn set_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let location = info
+                .location()
+                .map_or_else(|| "?".to_string(), |l| format!("{}:{}", l.file(), l.line()));
+            if GUARDED.with(std::cell::Cell::get) {
+                LAST_PANIC.with(|l| *l.borrow_mut() = Some(location));
+                return;
+            }
+            if !SCRUB_ALL.load(Ordering::Relaxed) {
+                return previous(info);
+            }
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let thread = std::thread::current();
+            eprintln!(
+                "thread '{}' panicked at {location}:\n{}",
+                thread.name().unwrap_or("<unnamed>"),
+                crate::format::scrub_message(&message)
+            );
+        }));
+    });
+}
+
+#[cfg(test)]
+mod panic_tests {
+    use super::*;
+
+    #[test]
+    fn a_caught_panic_names_its_place_and_not_its_value() {
+        let secret = String::from("☎☎+12065550100");
+        let caught = catch_panic(|| {
+            let n = secret.len();
+            // A byte offset inside the first character: the panic message quotes the string.
+            let head = &secret[..std::hint::black_box(1)];
+            n + head.len()
+        })
+        .unwrap_err();
+        assert!(caught.location.contains("progress.rs"), "{caught}");
+        assert!(!caught.to_string().contains("2065550100"));
+        // The guard is left: a later call runs normally.
+        assert_eq!(catch_panic(|| 7), Ok(7));
+    }
+}

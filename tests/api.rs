@@ -445,3 +445,64 @@ fn token_guessing_gets_429_other_hosts_are_refused_and_500s_say_nothing_inside()
         assert!(!msg.contains("parquet") && !msg.contains('/'), "{msg}");
     });
 }
+
+/// One request from a chosen loopback address (127.0.0.2 is another client to the server).
+fn request_from(
+    rt: &tokio::runtime::Runtime,
+    from: [u8; 4],
+    addr: SocketAddr,
+    text: &str,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::from((from, 0))).unwrap();
+        let mut s = socket.connect(addr).await.unwrap();
+        s.write_all(text.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut out)).await;
+        String::from_utf8_lossy(&out).into_owned()
+    })
+}
+
+#[test]
+fn one_client_holding_slow_connections_cannot_starve_another() {
+    use std::io::Write;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = rt();
+    let lake = lake_with_gold(dir.path(), &rt);
+    let cfg = ApiConfig {
+        // Long enough that the slow connections are all still held while the other client asks.
+        header_timeout: Duration::from_secs(20),
+        ..cfg(100, 100)
+    };
+    assert!(cfg.max_connections_per_client < cfg.max_connections);
+    let (addr, stop, server) = start(&rt, lake, cfg);
+    // 64 connections from 127.0.0.1 that start a request and never finish its headers.
+    let slow: Vec<std::net::TcpStream> = (0..64)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // Another client (127.0.0.2) is served every time, with the scheme in lower case.
+    for i in 0..30 {
+        let answer = request_from(
+            &rt,
+            [127, 0, 0, 2],
+            addr,
+            &format!(
+                "GET /api/v2/analytics/gold/summary?from=2026-09-01&to=2026-09-02 HTTP/1.1\r\n\
+                 Host: 127.0.0.1\r\nauthorization: bearer {TOKEN}\r\nConnection: close\r\n\r\n"
+            ),
+        );
+        assert!(answer.starts_with("HTTP/1.1 200"), "request {i}: {answer}");
+    }
+    drop(slow);
+    let _ = stop.send(());
+    rt.block_on(server).unwrap().unwrap();
+}

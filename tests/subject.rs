@@ -580,3 +580,90 @@ fn an_erase_killed_mid_files_and_mid_layers_finishes_on_rerun() {
     let audit = rt.block_on(cclake::lake::audit::read_all(&lake)).unwrap();
     assert_eq!(audit.iter().filter(|e| e.action == "erase").count(), 1);
 }
+
+/// Starts `cclake subject erase --apply` and kills it (SIGKILL) after `after`; false when it
+/// had already finished.
+fn kill_erase_after(root: &Path, after: Duration) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cclake"))
+        .args(["--lake", root.to_str().unwrap(), "subject", "erase"])
+        .args(["--phone", PHONE, "--reason", "DSAR 7", "--apply"])
+        .env("CCLAKE_HMAC_KEY", KEY)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + after;
+    while Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let killed = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    killed
+}
+
+#[test]
+fn an_erase_killed_at_twenty_random_instants_always_finishes_and_verifies() {
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    // The person called every hour for two days, among others.
+    let mut lines = Vec::new();
+    for h in 0..48 {
+        let at = format!("2026-10-{:02}T{:02}:", 1 + h / 24, h % 24);
+        lines.push(format!(
+            r#"{{"event_id":"p-{h}","timestamp":"{at}10:00Z","queue_name":"Billing","outcome_status":"Completed","duration_seconds":60,"phone_number":"(317) 555-0188"}}"#
+        ));
+        lines.push(record(&format!("o-{h}"), &format!("{at}20:00Z")));
+    }
+    let pristine = dir.path().join("pristine");
+    let lake = common::lake(dir.path(), "pristine");
+    ingest_lines(&lake, dir.path(), "calls.ndjson", &lines);
+    process(&rt, &lake, ProcessMode::Incremental);
+    let root = dir.path().join("lake");
+    let erase = [
+        "subject", "erase", "--phone", PHONE, "--reason", "DSAR 7", "--apply",
+    ];
+
+    // How long an erase takes here, uninterrupted.
+    copy_dir(&pristine, &root);
+    let t = Instant::now();
+    let (ok, out, err) = cclake_on(&root, &erase);
+    assert!(ok, "{out}{err}");
+    let full = t.elapsed();
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(29);
+    let mut killed = 0;
+    for round in 0..20 {
+        copy_dir(&pristine, &root);
+        let at = full.mul_f64(rng.random_range(0.02..1.0));
+        killed += usize::from(kill_erase_after(&root, at));
+        let (ok, out, err) = cclake_on(&root, &erase);
+        assert!(
+            ok,
+            "round {round}, killed after {at:?}: the rerun failed: {out}{err}"
+        );
+        let lake = Lake::open(root.to_str().unwrap()).unwrap();
+        let inv = rt
+            .block_on(cclake::lake::inventory::inventory(&lake))
+            .unwrap();
+        assert!(inv.reconciled(), "round {round}");
+        assert_eq!(inv.erased_records, 48, "round {round}");
+        assert_eq!((inv.erasures_done, inv.erasures_unfinished.len()), (1, 0));
+        assert_eq!(
+            walk(&root.join("_cclake/erasures")).len(),
+            1,
+            "round {round}: one receipt, no staging copy"
+        );
+        let audit = rt.block_on(cclake::lake::audit::read_all(&lake)).unwrap();
+        assert_eq!(audit.iter().filter(|e| e.action == "erase").count(), 1);
+        let (ok, out, err) = cclake_on(&root, &["subject", "verify", "--phone", PHONE]);
+        assert!(ok, "round {round}: verify found the person: {out}{err}");
+        assert_eq!(silver_rows(&rt, &lake).len(), 48, "round {round}");
+    }
+    eprintln!("erase took {full:?}; {killed} of 20 runs were killed before they finished");
+    assert!(killed >= 10, "only {killed} of 20 runs were killed mid-way");
+}

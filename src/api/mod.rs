@@ -69,6 +69,9 @@ pub struct ApiConfig {
     pub max_concurrent_queries: usize,
     /// Open connections at once; more are closed as they arrive.
     pub max_connections: usize,
+    /// Open connections at once from one address: below `max_connections`, so one client
+    /// holding slow connections cannot take every slot.
+    pub max_connections_per_client: usize,
     /// A client must send a request's headers within this; a slow one is disconnected.
     pub header_timeout: std::time::Duration,
     /// A request must be answered within this (a 503 says it was not).
@@ -86,6 +89,7 @@ impl Default for ApiConfig {
             burst: 20,
             max_concurrent_queries: 2,
             max_connections: 64,
+            max_connections_per_client: 16,
             header_timeout: std::time::Duration::from_secs(10),
             request_timeout: std::time::Duration::from_secs(30),
             max_rows: DEFAULT_MAX_ROWS,
@@ -208,6 +212,7 @@ pub async fn serve(
     on_listening(addr);
     let app = router(lake, &cfg);
     let connections = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
+    let clients = ClientSlots::new(cfg.max_connections_per_client);
     let (request_timeout, header_timeout) = (cfg.request_timeout, cfg.header_timeout);
     let mut shutdown = std::pin::pin!(shutdown);
     let mut tasks = tokio::task::JoinSet::new();
@@ -226,7 +231,12 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
-        // Over the connection limit: closed at once rather than queued.
+        // Over the client's or the server's connection limit: closed at once rather than
+        // queued.
+        let Some(slot) = clients.take(remote.ip()) else {
+            drop(stream);
+            continue;
+        };
         let Ok(permit) = connections.clone().try_acquire_owned() else {
             drop(stream);
             continue;
@@ -248,7 +258,7 @@ pub async fn serve(
                 }
             });
         tasks.spawn(async move {
-            let _permit = permit;
+            let _permit = (permit, slot);
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(header_timeout)
@@ -264,6 +274,53 @@ pub async fn serve(
     })
     .await;
     Ok(())
+}
+
+/// Connections open per client address.
+struct ClientSlots {
+    open: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+    per_client: usize,
+}
+
+/// One connection's place in [`ClientSlots`], given back when the connection ends.
+struct ClientSlot {
+    slots: Arc<ClientSlots>,
+    ip: std::net::IpAddr,
+}
+
+impl ClientSlots {
+    fn new(per_client: usize) -> Arc<ClientSlots> {
+        Arc::new(ClientSlots {
+            open: std::sync::Mutex::new(std::collections::HashMap::new()),
+            per_client: per_client.max(1),
+        })
+    }
+
+    /// A place for one more connection from `ip`, unless it has all its places.
+    fn take(self: &Arc<Self>, ip: std::net::IpAddr) -> Option<ClientSlot> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(ip).or_default();
+        if *n >= self.per_client {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot {
+            slots: Arc::clone(self),
+            ip,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut open = self.slots.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -313,8 +370,10 @@ fn admit(state: &AppState, headers: &HeaderMap) -> Result<(), Reject> {
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+            .and_then(|v| v.trim().split_once(' '))
+            // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` too.
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
         // Compare in constant time: the token is a secret.
         let ok = given.is_some_and(|g| {
             g.len() == expected.len()

@@ -37,6 +37,9 @@ pub struct IngestOptions {
     pub compression_level: u32,
     /// Buffered record bytes per input file before a chunk of partition files is written.
     pub chunk_bytes: usize,
+    /// Follow symbolic links inside an input folder that lead to places inside it (links
+    /// are not followed by default).
+    pub follow_symlinks: bool,
 }
 
 impl Default for IngestOptions {
@@ -44,6 +47,7 @@ impl Default for IngestOptions {
         IngestOptions {
             compression_level: 1,
             chunk_bytes: 64 << 20,
+            follow_symlinks: false,
         }
     }
 }
@@ -223,7 +227,7 @@ pub fn ingest(
     let limits = rt.block_on(crate::config::load_pipeline(lake))?.ingest;
     progress.set_stage("finding input files");
     refuse_the_lake_itself(lake, inputs)?;
-    let found = discover(inputs)?;
+    let found = discover(inputs, opts.follow_symlinks)?;
     let sizes: Vec<u64> = found
         .files
         .iter()
@@ -445,6 +449,9 @@ fn refuse_the_lake_itself(lake: &Lake, inputs: &[PathBuf]) -> Result<(), IngestE
     let Some(root) = lake.local_root() else {
         return Ok(());
     };
+    // Both sides canonical: a lake reached through a link, or an input that is one, is still
+    // the same folder.
+    let root = &root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     for input in inputs {
         let Ok(canon) = input.canonicalize() else {
             continue; // a missing input is named by discovery

@@ -51,6 +51,10 @@ pub enum Command {
         /// Print only the summary line, not one line per input file.
         #[arg(long, short)]
         quiet: bool,
+        /// Follow symbolic links inside an input folder that lead to places inside it (by
+        /// default links are passed over and listed).
+        #[arg(long)]
+        follow_symlinks: bool,
     },
     /// Show what is in each layer of the lake.
     Status {
@@ -96,6 +100,9 @@ pub enum Command {
         inputs: Vec<PathBuf>,
         #[arg(long, short)]
         quiet: bool,
+        /// As for ingest: follow links that stay inside the input folder.
+        #[arg(long)]
+        follow_symlinks: bool,
     },
     /// Schema drift seen in Silver: new, missing and re-typed fields, unmapped statuses.
     Drift {
@@ -127,6 +134,10 @@ pub enum Command {
         /// Print at most this many rows (the file gets them all).
         #[arg(long, default_value_t = 100)]
         limit: usize,
+        /// Write CSV text cells that start with = + - @ as they are (by default they get a
+        /// leading ' so a spreadsheet does not run them as formulas).
+        #[arg(long)]
+        csv_formulas: bool,
     },
     /// Bronze lifecycle (cold store, expiry) and Delta vacuum: shows the plan; --apply does it.
     Lifecycle {

@@ -1,6 +1,16 @@
 //! The `cclake` command line: parse the arguments, turn a command into a [`Job`] (or a read of
 //! the lake), run it with a progress bar, print what it did. The app runs the same jobs.
 
+/// Every line the CLI prints goes through [`crate::format::escape_control`]: record values,
+/// field names and file names come from exports, and an ESC or CR among them must not reach
+/// the terminal as a command. Shadows `println!` in this module and the ones below it.
+macro_rules! println {
+    () => { std::println!() };
+    ($($arg:tt)*) => {
+        std::println!("{}", $crate::format::escape_control(&std::format!($($arg)*)))
+    };
+}
+
 pub mod args;
 pub mod print;
 mod progress;
@@ -46,7 +56,21 @@ pub fn main() -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Panic output never carries what the panicking code was handling (see the hook).
+    crate::progress::install_panic_hook();
+    restrict_file_mode();
     let cli = Cli::parse();
+    if !matches!(
+        cli.command,
+        None | Some(Command::Gui | Command::Serve { .. } | Command::Cluster { .. })
+    ) {
+        // A printing command whose reader went away (`cclake query … | head`) ends quietly,
+        // as Unix tools do, instead of failing on every later line.
+        // SAFETY: setting a signal's disposition to its default before any thread is started.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     // One runtime for the whole process; blocking pipeline work runs on its blocking pool.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -63,6 +87,20 @@ pub fn main() -> Result<()> {
     }
     let lake = cli.lake.clone().unwrap_or_else(default_lake);
     rt.block_on(run(cli.command, lake))
+}
+
+/// Files and folders cclake creates are its user's alone (0600 and 0700): a lake holds
+/// exports' raw records, and quarantine keeps lines verbatim. `CCLAKE_UMASK` (octal, e.g.
+/// `027` for a group that may read the lake) widens it on purpose.
+fn restrict_file_mode() {
+    let mask = std::env::var("CCLAKE_UMASK")
+        .ok()
+        .and_then(|m| libc::mode_t::from_str_radix(m.trim(), 8).ok())
+        .unwrap_or(0o077);
+    // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(mask & 0o777);
+    }
 }
 
 /// Whether a window can be opened (on Linux: an X11 or Wayland display is set).
@@ -89,7 +127,15 @@ pub async fn run(command: Option<Command>, location: String) -> Result<()> {
             inputs,
             compression_level,
             quiet,
-        }) => ingest(&open()?, inputs, compression_level, quiet).await,
+            follow_symlinks,
+        }) => {
+            let options = IngestOptions {
+                compression_level,
+                follow_symlinks,
+                ..Default::default()
+            };
+            ingest(&open()?, inputs, options, false, quiet).await
+        }
         Some(Command::Status { json, partitions }) => status(&open()?, json, partitions).await,
         Some(Command::Process {
             full,
@@ -103,7 +149,17 @@ pub async fn run(command: Option<Command>, location: String) -> Result<()> {
             reason,
             use_current_key,
         }) => rekey(&open()?, reason, use_current_key).await,
-        Some(Command::Run { inputs, quiet }) => run_inputs(&open()?, inputs, quiet).await,
+        Some(Command::Run {
+            inputs,
+            quiet,
+            follow_symlinks,
+        }) => {
+            let options = IngestOptions {
+                follow_symlinks,
+                ..Default::default()
+            };
+            ingest(&open()?, inputs, options, true, quiet).await
+        }
         Some(Command::Drift { json }) => drift(&open()?, json).await,
         Some(Command::Quarantine {
             json,
@@ -123,7 +179,12 @@ pub async fn run(command: Option<Command>, location: String) -> Result<()> {
             Ok(())
         }
         Some(Command::Quarantine { json, limit, .. }) => quarantine(&open()?, json, limit).await,
-        Some(Command::Query { sql, out, limit }) => sql_query(&open()?, &sql, out, limit).await,
+        Some(Command::Query {
+            sql,
+            out,
+            limit,
+            csv_formulas,
+        }) => sql_query(&open()?, &sql, out, limit, csv_formulas).await,
         Some(Command::Lifecycle {
             apply,
             now,
@@ -150,6 +211,8 @@ pub async fn run(command: Option<Command>, location: String) -> Result<()> {
                 burst,
                 max_concurrent_queries: max_queries,
                 max_connections,
+                // A quarter of the slots at most for one address.
+                max_connections_per_client: (max_connections / 4).max(1),
                 max_rows,
                 ..Default::default()
             };
@@ -233,30 +296,24 @@ async fn generate(
     Ok(())
 }
 
-async fn ingest(lake: &Lake, inputs: Vec<PathBuf>, level: u32, quiet: bool) -> Result<()> {
-    let options = IngestOptions {
-        compression_level: level,
-        ..Default::default()
-    };
+/// `ingest`, and `run` (ingest then process).
+async fn ingest(
+    lake: &Lake,
+    inputs: Vec<PathBuf>,
+    options: IngestOptions,
+    then_process: bool,
+    quiet: bool,
+) -> Result<()> {
     let ingest = Job::Ingest {
         inputs,
         options,
-        then_process: false,
+        then_process,
     };
     let show = Show {
         quiet,
         ..Show::default()
     };
     job(lake, ingest, "ingesting", show).await.map(drop)
-}
-
-async fn run_inputs(lake: &Lake, inputs: Vec<PathBuf>, quiet: bool) -> Result<()> {
-    let run = Job::ingest_and_process(inputs);
-    let show = Show {
-        quiet,
-        ..Show::default()
-    };
-    job(lake, run, "ingesting", show).await.map(drop)
 }
 
 async fn status(lake: &Lake, json: bool, partitions: bool) -> Result<()> {
@@ -375,12 +432,18 @@ async fn quarantine(lake: &Lake, json: bool, limit: usize) -> Result<()> {
     Ok(())
 }
 
-async fn sql_query(lake: &Lake, sql: &str, out: Option<PathBuf>, limit: usize) -> Result<()> {
+async fn sql_query(
+    lake: &Lake,
+    sql: &str,
+    out: Option<PathBuf>,
+    limit: usize,
+    csv_formulas: bool,
+) -> Result<()> {
     let ctx = query::session(lake).await?;
     let result = query::run(&ctx, sql).await?;
     match out {
         Some(path) => {
-            query::write(&result, &path)?;
+            query::write_with(&result, &path, csv_formulas)?;
             println!(
                 "{} rows written to {}",
                 thousands(result.num_rows() as u64),

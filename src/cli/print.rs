@@ -203,12 +203,20 @@ pub fn print_process(s: &ProcessSummary) {
     let first = s.dates.first().map(|d| d.to_string()).unwrap_or_default();
     let last = s.dates.last().map(|d| d.to_string()).unwrap_or_default();
     println!(
-        "Silver: {} dates rebuilt ({first} … {last}); {} records in → {} contacts out ({} duplicates dropped)",
+        "Silver: {} dates rebuilt ({first} … {last}); {} records in → {} contacts out ({} duplicates dropped, {} set aside)",
         s.dates.len(),
         thousands(s.rows_in),
         thousands(s.rows_out),
-        thousands(s.duplicates_dropped)
+        thousands(s.duplicates_dropped),
+        thousands(s.rejected)
     );
+    if s.rejected > 0 {
+        println!(
+            "  {} records could not be read or mapped; each is listed with its Bronze file, line and reason: \
+             cclake query \"SELECT * FROM silver_rejects\"",
+            thousands(s.rejected)
+        );
+    }
     if !s.executors.is_empty() {
         let by: Vec<String> = (s.executors.iter())
             .map(|(e, n)| format!("{e} ({n} dates)"))

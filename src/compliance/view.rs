@@ -73,14 +73,14 @@ impl ComplianceView {
         let mut out = String::from("date,policy_version,rows,written_at,reason\n");
         for p in &self.partitions {
             let reason = reasons.get(p.policy_version.as_str()).copied();
-            let reason = reason.unwrap_or_default().replace('"', "\"\"");
+            let reason = crate::format::csv_field(reason.unwrap_or_default());
             let at = self
                 .written
                 .get(&p.date)
                 .map(String::as_str)
                 .unwrap_or_default();
             let (d, v, n) = (&p.date, &p.policy_version, p.rows);
-            out.push_str(&format!("{d},{v},{n},{at},\"{reason}\"\n"));
+            out.push_str(&format!("{d},{v},{n},{at},{reason}\n"));
         }
         out
     }

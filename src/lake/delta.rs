@@ -14,10 +14,17 @@ use super::Lake;
 
 pub const SILVER_CONTACTS: &str = "silver/contacts";
 pub const SILVER_DRIFT: &str = "silver/schema_drift";
+pub const SILVER_REJECTS: &str = "silver/rejects";
 pub const GOLD_DAILY: &str = "gold/daily_queue_metrics";
 pub const GOLD_HOURLY: &str = "gold/hourly_queue_metrics";
 /// Every Delta table of a lake, in flow order.
-pub const DELTA_TABLES: [&str; 4] = [SILVER_CONTACTS, SILVER_DRIFT, GOLD_DAILY, GOLD_HOURLY];
+pub const DELTA_TABLES: [&str; 5] = [
+    SILVER_CONTACTS,
+    SILVER_DRIFT,
+    SILVER_REJECTS,
+    GOLD_DAILY,
+    GOLD_HOURLY,
+];
 
 /// Delta's log store for object stores: commits are written with `PutMode::Create`, which
 /// object_store turns into a conditional put on every cloud store (S3 `If-None-Match: *`,

@@ -366,10 +366,11 @@ fn findings_line(f: &Findings) -> String {
 
 fn layers_line(l: &LayersSummary) -> String {
     format!(
-        "Silver: {} dates rebuilt, {} contacts, {} duplicates dropped; Gold: {} dates recomputed{} in {}",
+        "Silver: {} dates rebuilt, {} contacts, {} duplicates dropped, {} set aside; Gold: {} dates recomputed{} in {}",
         l.silver.dates.len(),
         thousands(l.silver.rows_out),
         thousands(l.silver.duplicates_dropped),
+        thousands(l.silver.rejected),
         l.gold.dates.len(),
         if l.gold.full_rebuild { " (full)" } else { "" },
         duration(l.silver.elapsed_secs + l.gold.elapsed_secs)

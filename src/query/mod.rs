@@ -7,6 +7,7 @@
 
 pub mod bronze_table;
 pub mod freshness;
+pub mod limits;
 pub mod lineage;
 
 use std::path::Path as FsPath;
@@ -21,7 +22,9 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::config::zone::ReportingZone;
 use crate::config::{self, ConfigError};
 use crate::lake::Lake;
-use crate::lake::delta::{self, GOLD_DAILY, GOLD_HOURLY, SILVER_CONTACTS, SILVER_DRIFT};
+use crate::lake::delta::{
+    self, GOLD_DAILY, GOLD_HOURLY, SILVER_CONTACTS, SILVER_DRIFT, SILVER_REJECTS,
+};
 use crate::lake::ledger::{self, LedgerError};
 use crate::lake::tiers::BronzeLocator;
 use bronze_table::BronzeTable;
@@ -49,6 +52,16 @@ pub enum QueryError {
     #[error("writing {path}: {message}")]
     Write { path: String, message: String },
     #[error(
+        "the query needed more than {limit} of memory and was stopped; narrow it (a WHERE, a \
+         LIMIT, fewer columns) or raise CCLAKE_QUERY_MEMORY"
+    )]
+    TooLarge { limit: String },
+    #[error(
+        "the query ran longer than {secs} s and was stopped; narrow it or raise \
+         CCLAKE_QUERY_TIMEOUT (seconds)"
+    )]
+    TooSlow { secs: u64 },
+    #[error(
         "{table} is not built yet: run `cclake process` (or Process in the app's Jobs pane) \
          to build Silver and Gold from Bronze"
     )]
@@ -75,7 +88,7 @@ pub enum Layer {
 
 /// Every table of the lake, in flow order: the one list the SQL session, the browser, the
 /// leak scan and the API go by.
-pub const TABLES: [LakeTable; 6] = [
+pub const TABLES: [LakeTable; 7] = [
     LakeTable {
         name: "bronze_contacts",
         delta: None,
@@ -94,6 +107,11 @@ pub const TABLES: [LakeTable; 6] = [
     LakeTable {
         name: "schema_drift",
         delta: Some(SILVER_DRIFT),
+        layer: Layer::Silver,
+    },
+    LakeTable {
+        name: "silver_rejects",
+        delta: Some(SILVER_REJECTS),
         layer: Layer::Silver,
     },
     LakeTable {
@@ -133,7 +151,11 @@ pub async fn session_with(
     lake: &Lake,
     config: SessionConfig,
 ) -> Result<SessionContext, QueryError> {
-    let ctx = SessionContext::new_with_config(config.with_information_schema(true));
+    let limits = limits::QueryLimits::from_env();
+    let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+        .with_memory_limit(limits.memory_bytes, 1.0)
+        .build_arc()?;
+    let ctx = SessionContext::new_with_config_rt(config.with_information_schema(true), runtime);
     let pipeline = config::load_pipeline(lake).await?;
     if let Ok(zone) = ReportingZone::parse(&pipeline.reporting_timezone) {
         for udf in zone.udfs() {
@@ -216,10 +238,45 @@ pub async fn user_sql(ctx: &SessionContext, sql: &str) -> Result<DataFrame, Quer
 }
 
 /// Runs one SQL statement a user typed (a query; see [`user_sql`]).
+/// It runs within the [`limits::QueryLimits`]: the memory its operators reserve and the rows it
+/// returns are held to the memory limit, and it is stopped at the time limit.
 pub async fn run(ctx: &SessionContext, sql: &str) -> Result<QueryResult, QueryError> {
+    use futures::StreamExt;
+    let limits = limits::QueryLimits::from_env();
+    let too_large = || QueryError::TooLarge {
+        limit: limits.memory_words(),
+    };
     let df = user_sql(ctx, sql).await?;
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-    let batches = df.collect().await?;
+    let collect = async {
+        let mut stream = df.execute_stream().await?;
+        let (mut batches, mut bytes) = (Vec::new(), 0usize);
+        while let Some(b) = stream.next().await {
+            let b = b?;
+            bytes += b.get_array_memory_size();
+            if bytes > limits.memory_bytes {
+                return Err(too_large());
+            }
+            batches.push(b);
+        }
+        Ok(batches)
+    };
+    let batches = match tokio::time::timeout(limits.time, collect).await {
+        Err(_) => {
+            return Err(QueryError::TooSlow {
+                secs: limits.time.as_secs(),
+            });
+        }
+        Ok(Err(QueryError::Sql(e)))
+            if matches!(
+                e.find_root(),
+                datafusion::error::DataFusionError::ResourcesExhausted(_)
+            ) =>
+        {
+            return Err(too_large());
+        }
+        Ok(r) => r?,
+    };
     Ok(QueryResult { schema, batches })
 }
 
@@ -242,8 +299,47 @@ impl OutFormat {
     }
 }
 
-/// Writes a result to a file: CSV with a header, Parquet, or JSON (one object per line).
+/// The batch with its text columns passed through [`crate::format::csv_safe`].
+fn neutralise_text(
+    b: &arrow::record_batch::RecordBatch,
+) -> Result<arrow::record_batch::RecordBatch, arrow::error::ArrowError> {
+    use arrow::array::{Array, AsArray, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    let mut fields = Vec::with_capacity(b.num_columns());
+    let mut columns = Vec::with_capacity(b.num_columns());
+    for (f, c) in b.schema().fields().iter().zip(b.columns()) {
+        if matches!(
+            f.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) {
+            let text = arrow::compute::cast(c, &DataType::Utf8)?;
+            let text = text.as_string::<i32>();
+            let safe: StringArray = (0..text.len())
+                .map(|i| (!text.is_null(i)).then(|| crate::format::csv_safe(text.value(i))))
+                .collect();
+            fields.push(Field::new(f.name(), DataType::Utf8, f.is_nullable()));
+            columns.push(std::sync::Arc::new(safe) as arrow::array::ArrayRef);
+        } else {
+            fields.push(f.as_ref().clone());
+            columns.push(c.clone());
+        }
+    }
+    arrow::record_batch::RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns)
+}
+
+/// Writes a result to a file: CSV with a header, Parquet, or JSON (one object per line). Text
+/// cells of a CSV that a spreadsheet would run as formulas are neutralised
+/// ([`crate::format::csv_safe`]); [`write_with`] can keep them as they are.
 pub fn write(result: &QueryResult, path: &FsPath) -> Result<(), QueryError> {
+    write_with(result, path, false)
+}
+
+/// [`write`], keeping CSV text cells verbatim when `csv_formulas` is set.
+pub fn write_with(
+    result: &QueryResult,
+    path: &FsPath,
+    csv_formulas: bool,
+) -> Result<(), QueryError> {
     let err = |message: String| QueryError::Write {
         path: path.display().to_string(),
         message,
@@ -258,7 +354,12 @@ pub fn write(result: &QueryResult, path: &FsPath) -> Result<(), QueryError> {
                 .with_header(true)
                 .build(file);
             for b in &result.batches {
-                w.write(b).map_err(|e| err(e.to_string()))?;
+                let b = if csv_formulas {
+                    b.clone()
+                } else {
+                    neutralise_text(b).map_err(|e| err(e.to_string()))?
+                };
+                w.write(&b).map_err(|e| err(e.to_string()))?;
             }
         }
         OutFormat::Json => {

@@ -12,18 +12,19 @@ use rayon::prelude::*;
 use super::canonical::{CanonicalRow, map_record};
 use super::crm::{self, Crm};
 use super::digest::HmacKey;
-use super::drift::DriftCollector;
+use super::drift::{DriftCollector, DriftKind};
 use super::error::SilverError;
 use super::masking::{self, ColumnCounts, Masker};
 use super::pii::{self, PhoneCache};
 use super::plan::{BronzeRef, SilverPlan};
 use super::record::Record;
+use super::repair;
 use super::row::{RowAt, RowBuilder, Sign, Tally};
 use super::status_map::StatusMap;
 use super::table::ContactsBuilder;
 use crate::config::{self, PipelineConfig};
 use crate::lake::Lake;
-use crate::progress::JobProgress;
+use crate::progress::{self, JobProgress};
 use crate::sources::Shape;
 
 /// Everything needed to turn Bronze lines into Silver rows, besides the lines.
@@ -65,6 +66,18 @@ pub struct BronzeFile {
     /// Lines, by the ledger's count.
     pub records: u64,
     pub text: Vec<u8>,
+}
+
+/// A Bronze record Silver set aside: it could not be read as JSON, has no occurrence time, or
+/// its mapping failed. Its text stays in Bronze (file and line say where); the reason says
+/// what went wrong and never quotes the record.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Reject {
+    pub bronze_file: String,
+    /// 1-based, as editors count.
+    pub line: u64,
+    pub source_file: String,
+    pub reason: String,
 }
 
 /// Reads a date's Bronze files (in parallel, on rayon's threads). A hot file of a local lake
@@ -141,6 +154,8 @@ pub struct DateBuild {
     pub crm_matched: u64,
     pub masked: BTreeMap<String, ColumnCounts>,
     pub drift: DriftCollector,
+    /// Records set aside, in file and line order.
+    pub rejects: Vec<Reject>,
     /// The cluster executor that built it (none: this process).
     pub built_by: Option<String>,
 }
@@ -161,7 +176,7 @@ pub fn build_date(
     let texts: Vec<&[u8]> = files.iter().map(|f| f.text.as_slice()).collect();
     let records: Vec<u64> = files.iter().map(|f| f.records).collect();
     let units = plan_units(&texts, &records, unit_rows(records.iter().sum()));
-    let outs: Vec<UnitOut> = units
+    let mut outs: Vec<UnitOut> = units
         .par_iter()
         .map(|pieces| {
             // This thread's phone memo, kept across the units and dates of the run.
@@ -171,7 +186,12 @@ pub fn build_date(
         })
         .collect::<Result<_, _>>()?;
     let built = t0.elapsed();
-    let rows_in = outs.iter().map(|u| u.rows.len() as u64).sum::<u64>();
+    let mut rejects: Vec<Reject> = (outs.iter_mut())
+        .flat_map(|u| std::mem::take(&mut u.rejects))
+        .collect();
+    rejects.sort_by(|a, b| (&a.bronze_file, a.line).cmp(&(&b.bronze_file, b.line)));
+    // Every Bronze record read: built, or set aside.
+    let rows_in = outs.iter().map(|u| u.rows.len() as u64).sum::<u64>() + rejects.len() as u64;
     let dropped = find_duplicates(&outs, files);
     let duplicates = dropped.iter().map(|d| d.len() as u64).sum::<u64>();
     let (batches, tally, drift) = drop_duplicates(&rows, &texts, outs, dropped, date)?;
@@ -195,6 +215,7 @@ pub fn build_date(
             .map(|(c, n)| (c.to_string(), n))
             .collect(),
         drift,
+        rejects,
         built_by: None,
     })
 }
@@ -265,7 +286,12 @@ fn drop_duplicates(
             for &ri in &gone {
                 let a = &u.rows[ri];
                 let line = &texts[a.file][a.from..a.to];
-                let (shape, row) = parse_line(rows, None, line, a.file, a.line, &mut scratch)?;
+                let mut repaired = String::new();
+                let (shape, row) = parse_line(rows, None, line, &mut repaired, &mut scratch)
+                    .map_err(|m| SilverError::Bronze {
+                        path: rows.files[a.file].path.clone(),
+                        message: format!("line {}: {m}", a.line + 1),
+                    })?;
                 rows.row(shape, &row, a.file, None, &mut minus, &mut scratch, phones);
             }
             Ok::<_, SilverError>(minus)
@@ -371,35 +397,59 @@ struct UnitOut {
     rows: Vec<RowAt>,
     tally: Tally,
     drift: DriftCollector,
+    rejects: Vec<Reject>,
 }
 
 /// Parses and maps one Bronze line. `text` is the line as validated UTF-8 when the caller has
-/// it; otherwise the bytes are parsed (and a bad byte named).
+/// it; otherwise the bytes are parsed. A line strict parsing refuses is read again with its
+/// unreadable values rewritten ([`repair`], into `repaired`), each reported as drift of its
+/// field. The error is the reason the record is set aside, without any of its values.
 fn parse_line<'t>(
     rows: &RowBuilder<'_>,
     text: Option<&'t str>,
     bytes: &'t [u8],
-    file: usize,
-    line: usize,
+    repaired: &'t mut String,
     drift: &mut DriftCollector,
-) -> Result<(Shape, CanonicalRow<'t>), SilverError> {
-    // Bronze only holds records that classified with a time, so these cannot fail; a line
-    // that does (a hand-edited file) is reported, not skipped.
-    let bad = |m: String| SilverError::Bronze {
-        path: rows.files[file].path.clone(),
-        message: format!("line {}: {m}", line + 1),
-    };
-    let obj = match text {
+) -> Result<(Shape, CanonicalRow<'t>), String> {
+    let parsed = match text {
         Some(t) => Record::parse_str(t),
         None => Record::parse(bytes),
-    }
-    .map_err(|e| bad(e.to_string()))?;
+    };
+    let (obj, fixes) = match parsed {
+        Ok(obj) => (obj, Vec::new()),
+        Err(e) => {
+            let reason = || format!("not a readable JSON object: {}", scrub_json_error(&e));
+            let (fixed, fixes) = repair::repair(bytes).ok_or_else(reason)?;
+            *repaired = fixed;
+            let repaired: &'t String = repaired;
+            (Record::parse_str(repaired).map_err(|_| reason())?, fixes)
+        }
+    };
     let (shape, at) = obj.facts();
-    let at = at.map_err(|e| bad(e.to_string()))?;
+    let at = at.map_err(|e| format!("no occurrence time: {}", scrub(&e.to_string())))?;
+    for f in &fixes {
+        drift.observe(shape, &f.field, DriftKind::Unreadable, None, at);
+    }
     Ok((
         shape,
         map_record(shape, obj, at, &rows.settings.pipeline.schema, drift),
     ))
+}
+
+/// A JSON parser's complaint in words, with where it is in the line and nothing it quotes.
+fn scrub_json_error(e: &serde_json::Error) -> String {
+    let what = match e.classify() {
+        serde_json::error::Category::Io => "read error",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => "not an object of fields",
+        serde_json::error::Category::Eof => "the line ends inside a value",
+    };
+    let detail = scrub(&e.to_string());
+    format!("{what} ({detail})")
+}
+
+fn scrub(message: &str) -> String {
+    crate::format::scrub_message(message)
 }
 
 /// Parses, maps, masks and builds one work unit's lines into one Arrow batch.
@@ -416,6 +466,7 @@ fn build_unit(
     let mut at = Vec::with_capacity(n);
     let mut tally = Tally::default();
     let mut drift = DriftCollector::default();
+    let mut rejects = Vec::new();
     for p in pieces {
         let bytes = &texts[p.file][p.from..p.to];
         // UTF-8 checked once for the piece (it is cut at line ends): parsing from text then
@@ -427,31 +478,40 @@ fn build_unit(
         while pos < bytes.len() {
             let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |k| pos + k);
             if end > pos {
-                let (shape, row) = parse_line(
-                    rows,
-                    whole.map(|w| &w[pos..end]),
-                    &bytes[pos..end],
-                    p.file,
-                    line,
-                    &mut drift,
-                )?;
-                rows.row(
-                    shape,
-                    &row,
-                    p.file,
-                    Some(&mut b),
-                    &mut tally,
-                    &mut drift,
-                    phones,
-                );
-                at.push(RowAt {
-                    shape,
-                    updated: row.updated_at.map_or(i64::MIN, |t| t.timestamp_micros()),
-                    file: p.file,
-                    line,
-                    from: p.from + pos,
-                    to: p.from + end,
+                // One record's failure (a value it cannot read, a panic in a mapper or a
+                // detector) sets that record aside; the rest of the date goes on.
+                let built = progress::catch_panic(|| {
+                    let mut repaired = String::new();
+                    let (shape, row) = parse_line(
+                        rows,
+                        whole.map(|w| &w[pos..end]),
+                        &bytes[pos..end],
+                        &mut repaired,
+                        &mut drift,
+                    )?;
+                    rows.row(
+                        shape,
+                        &row,
+                        p.file,
+                        Some(&mut b),
+                        &mut tally,
+                        &mut drift,
+                        phones,
+                    );
+                    Ok::<_, String>(RowAt {
+                        shape,
+                        updated: row.updated_at.map_or(i64::MIN, |t| t.timestamp_micros()),
+                        file: p.file,
+                        line,
+                        from: p.from + pos,
+                        to: p.from + end,
+                    })
                 });
+                match built {
+                    Ok(Ok(a)) => at.push(a),
+                    Ok(Err(reason)) => rejects.push(rows.reject(p.file, line, reason)),
+                    Err(panic) => rejects.push(rows.reject(p.file, line, panic.to_string())),
+                }
                 parsed += 1;
             }
             pos = end + 1;
@@ -469,7 +529,21 @@ fn build_unit(
         rows: at,
         tally,
         drift,
+        rejects,
     })
+}
+
+impl RowBuilder<'_> {
+    /// The record at `line` (0-based) of file `file`, set aside for `reason`.
+    fn reject(&self, file: usize, line: usize, reason: String) -> Reject {
+        let f = &self.files[file];
+        Reject {
+            bronze_file: f.path.clone(),
+            line: line as u64 + 1,
+            source_file: f.source_path.clone(),
+            reason,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use super::pii::PhoneCache;
 use super::plan::{ProcessMode, SilverPlan};
 use super::table::{self, DriftRow};
 use crate::lake::Lake;
-use crate::lake::delta::{self, SILVER_CONTACTS, SILVER_DRIFT};
+use crate::lake::delta::{self, SILVER_CONTACTS, SILVER_DRIFT, SILVER_REJECTS};
 use crate::lake::lease::WriterLease;
 use crate::progress::JobProgress;
 use crate::sources::Shape;
@@ -56,10 +56,11 @@ async fn write_state(lake: &Lake, state: &SilverState) -> Result<(), SilverError
     Ok(lake.put_json(STATE_FILE, state).await?)
 }
 
-/// The two Silver tables and the run's summary, handed from one commit to the next.
+/// The Silver tables and the run's summary, handed from one commit to the next.
 pub struct Tables {
     contacts: deltalake::DeltaTable,
     drift: deltalake::DeltaTable,
+    rejects: deltalake::DeltaTable,
     pub summary: ProcessSummary,
 }
 
@@ -70,11 +71,16 @@ impl Tables {
                 .await
                 .map_err(|source| SilverError::Delta { table, source })
         };
-        // Both logs read at once: each is a round of small reads.
-        let (contacts, drift) = tokio::try_join!(open(SILVER_CONTACTS), open(SILVER_DRIFT))?;
+        // The logs read at once: each is a round of small reads.
+        let (contacts, drift, rejects) = tokio::try_join!(
+            open(SILVER_CONTACTS),
+            open(SILVER_DRIFT),
+            open(SILVER_REJECTS)
+        )?;
         Ok(Tables {
             contacts,
             drift,
+            rejects,
             summary,
         })
     }
@@ -184,8 +190,11 @@ async fn commit_group(
     let mut per_date = Vec::with_capacity(built.len());
     let mut drift_rows_owned: Vec<(NaiveDate, Shape, String, DriftKind, drift::Observation)> =
         Vec::new();
+    let mut rejects = Vec::new();
     for b in built {
         let b = b?;
+        summary.rejected += b.rejects.len() as u64;
+        rejects.extend(b.rejects.into_iter().map(|r| (b.date, r)));
         summary.rows_in += b.rows_in;
         summary.rows_out += b.rows.rows();
         summary.duplicates_dropped += b.duplicates;
@@ -236,6 +245,14 @@ async fn commit_group(
         source,
     })?;
 
+    let reject_refs: Vec<(NaiveDate, &super::build::Reject)> =
+        rejects.iter().map(|(d, r)| (*d, r)).collect();
+    let rejects_batch =
+        table::rejects_batch(&reject_refs, processed_at).map_err(|source| SilverError::Arrow {
+            date: group[0],
+            source,
+        })?;
+
     let mut meta = Map::new();
     meta.insert("cclake.operation".into(), Value::from("silver.process"));
     meta.insert(
@@ -247,10 +264,11 @@ async fn commit_group(
         Value::from(group.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
     );
     // The replace consumes the table handles; empty handles stand in until they return. The
-    // two tables are committed side by side: neither reads the other, and the run is recorded
-    // as done only after both (a run that dies between them redoes the dates).
+    // tables are committed side by side: none reads another, and the run is recorded as done
+    // only after all of them (a run that dies between them redoes the dates).
     let contacts = std::mem::replace(&mut tables.contacts, deltalake::DeltaTable::new_in_memory());
     let drift = std::mem::replace(&mut tables.drift, deltalake::DeltaTable::new_in_memory());
+    let rejected = std::mem::replace(&mut tables.rejects, deltalake::DeltaTable::new_in_memory());
     let contacts = async {
         let committed = commit_contacts(contacts, &group, per_date, meta.clone()).await;
         committed.map_err(|source| SilverError::Delta {
@@ -265,7 +283,15 @@ async fn commit_group(
             source,
         })
     };
-    (tables.contacts, tables.drift) = tokio::try_join!(contacts, drift)?;
+    let rejected = async {
+        let committed =
+            delta::replace_dates(rejected, vec![rejects_batch], &group, meta.clone()).await;
+        committed.map_err(|source| SilverError::Delta {
+            table: SILVER_REJECTS,
+            source,
+        })
+    };
+    (tables.contacts, tables.drift, tables.rejects) = tokio::try_join!(contacts, drift, rejected)?;
     tables.summary.dates.extend(group);
     Ok(())
 }

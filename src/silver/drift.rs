@@ -1,6 +1,7 @@
 //! Schema drift: fields a shape did not have before (`new`), expected fields that are absent
-//! (`missing`), known fields with an unexpected JSON type (`type_changed`) and outcome values
-//! the status map does not know (`unmapped_status`). Collected while mapping, per Silver date,
+//! (`missing`), known fields with an unexpected JSON type (`type_changed`), outcome values
+//! the status map does not know (`unmapped_status`) and values that could not be read as
+//! written (`unreadable_value`). Collected while mapping, per Silver date,
 //! never failing a record.
 
 use std::collections::HashMap;
@@ -19,6 +20,9 @@ pub enum DriftKind {
     Missing,
     TypeChanged,
     UnmappedStatus,
+    /// A value that could not be read as written (a number out of range, bytes that are not
+    /// UTF-8, a lone surrogate escape): the record was kept with that value empty.
+    Unreadable,
 }
 
 impl DriftKind {
@@ -28,6 +32,7 @@ impl DriftKind {
             DriftKind::Missing => "missing",
             DriftKind::TypeChanged => "type_changed",
             DriftKind::UnmappedStatus => "unmapped_status",
+            DriftKind::Unreadable => "unreadable_value",
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod masking;
 pub mod pii;
 pub mod plan;
 pub mod record;
+pub mod repair;
 pub mod review;
 pub mod row;
 pub mod status_map;
@@ -54,6 +55,8 @@ pub struct ProcessSummary {
     pub rows_in: u64,
     pub rows_out: u64,
     pub duplicates_dropped: u64,
+    /// Records set aside (`silver/rejects`): rows_in = rows_out + duplicates_dropped + rejected.
+    pub rejected: u64,
     pub masked: BTreeMap<String, ColumnCounts>,
     pub rows_with_rescued_data: u64,
     pub rescued_fields: u64,

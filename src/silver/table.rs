@@ -79,6 +79,53 @@ pub static DRIFT_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
+/// `silver/rejects`: the Bronze records a date's build set aside, with where they are and why.
+/// Rebuilt with its date, like the contacts.
+pub static REJECTS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        Field::new("date", DataType::Date32, false),
+        Field::new("bronze_file", DataType::Utf8, false),
+        Field::new("line", DataType::Int64, false),
+        Field::new("source_file", DataType::Utf8, false),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("processed_at", ts(), false),
+    ]))
+});
+
+/// The rejects of some dates as one batch.
+pub fn rejects_batch(
+    rows: &[(NaiveDate, &super::build::Reject)],
+    processed_at: DateTime<Utc>,
+) -> Result<RecordBatch, ArrowError> {
+    let mut date = Date32Builder::new();
+    let (mut file, mut source, mut reason) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    );
+    let mut line = Int64Builder::new();
+    let mut processed = TimestampMicrosecondBuilder::new().with_timezone(UTC);
+    for (d, r) in rows {
+        date.append_value(date32(*d));
+        file.append_value(&r.bronze_file);
+        line.append_value(i64::try_from(r.line).unwrap_or(i64::MAX));
+        source.append_value(&r.source_file);
+        reason.append_value(&r.reason);
+        processed.append_value(processed_at.timestamp_micros());
+    }
+    RecordBatch::try_new(
+        REJECTS_SCHEMA.clone(),
+        vec![
+            Arc::new(date.finish()),
+            Arc::new(file.finish()),
+            Arc::new(line.finish()),
+            Arc::new(source.finish()),
+            Arc::new(reason.finish()),
+            Arc::new(processed.finish()),
+        ],
+    )
+}
+
 /// Days since 1970-01-01, as Arrow's Date32 counts them.
 pub fn date32(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32

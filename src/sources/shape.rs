@@ -224,7 +224,7 @@ pub fn classify(bytes: &[u8]) -> Result<Classified<'_>, String> {
             (None, _) => "empty record".to_string(),
             (Some(b'['), None) => "a JSON array where a record was expected".to_string(),
             (Some(_), None) => "not a JSON object (a record must be an object)".to_string(),
-            (Some(_), Some(e)) => format!("invalid JSON: {e}"),
+            (Some(_), Some(e)) => format!("invalid JSON: {}", scrub(&e)),
         });
     }
     // UTF-8 checked once for the whole record (SIMD) lets serde skip its check of every
@@ -235,7 +235,7 @@ pub fn classify(bytes: &[u8]) -> Result<Classified<'_>, String> {
     };
     let probe = match probe {
         Ok(p) => p,
-        Err(e) => return Err(format!("invalid JSON: {e}")),
+        Err(e) => return Err(format!("invalid JSON: {}", scrub(&e))),
     };
     let shape = Shape::of(|f| match f {
         "conversationId" => present(probe.conversation_id),
@@ -336,7 +336,7 @@ fn envelope_records<'a>(probe: &Probe<'a>) -> Result<Option<Vec<&'a RawValue>>, 
         probe.conversations
     } else if let Some(rs) = probe.result_set.filter(|r| r.get().starts_with('{')) {
         let page: ResultSet<'a> = serde_json::from_str(rs.get())
-            .map_err(|e| format!("envelope resultSet does not parse: {e}"))?;
+            .map_err(|e| format!("envelope resultSet does not parse: {}", scrub(&e)))?;
         match page.completed_contacts.filter(|r| r.get().starts_with('[')) {
             Some(list) => Some(list),
             // CXone's single-contact endpoint (`contacts/{id}`) answers with the contact
@@ -353,7 +353,7 @@ fn envelope_records<'a>(probe: &Probe<'a>) -> Result<Option<Vec<&'a RawValue>>, 
         None => Ok(None),
         Some(raw) => serde_json::from_str::<Vec<&'a RawValue>>(raw.get())
             .map(Some)
-            .map_err(|e| format!("envelope records array does not parse: {e}")),
+            .map_err(|e| format!("envelope records array does not parse: {}", scrub(&e))),
     }
 }
 
@@ -423,6 +423,11 @@ fn event_type_of(raw: Option<&RawValue>) -> String {
     } else {
         value.to_lowercase()
     }
+}
+
+/// A parser's complaint without the values it quotes (see [`crate::format::scrub_message`]).
+fn scrub(e: &impl std::fmt::Display) -> String {
+    crate::format::scrub_message(&e.to_string())
 }
 
 fn truncate(s: &str, max: usize) -> String {

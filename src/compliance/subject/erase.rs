@@ -81,10 +81,9 @@ async fn write_new(store: &Lake, path: &str, bytes: Vec<u8>) -> Result<(), Subje
     store.remove_staging_copies(&p)?;
     match store.put_create(&p, bytes.clone().into()).await {
         Ok(()) => {}
-        Err(LakeError::Store {
-            source: object_store::Error::AlreadyExists { .. },
-            ..
-        }) => store.put_overwrite(&p, bytes.into()).await?,
+        // `put_create` reports an existing object as `AlreadyExists` (a copy a killed run left:
+        // written whole or not, it is this erasure's and is written again).
+        Err(LakeError::AlreadyExists { .. }) => store.put_overwrite(&p, bytes.into()).await?,
         Err(e) => return Err(e.into()),
     }
     store.sync(&[p])?;

@@ -161,7 +161,7 @@ impl Findings {
 
     /// The findings for the requester, raw values included, one place a row, as CSV.
     pub fn export_csv(&self) -> String {
-        let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        let q = crate::format::csv_field;
         let mut out = String::from("layer,file,line,date,queue,what,raw\n");
         for h in &self.bronze {
             let date = h.hour.format("%Y-%m-%d %H:00").to_string();

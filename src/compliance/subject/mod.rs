@@ -29,7 +29,7 @@ use crate::lake::ledger::LedgerError;
 use crate::silver::digest::HmacKey;
 use crate::silver::key_record::KeyCheckError;
 use crate::silver::masking::{ColumnCounts, LoadPolicyError, Masker, Policy};
-use crate::silver::pii::{PhoneCache, phone_text};
+use crate::silver::pii::{PhoneCache, ascii_digits, phone_text};
 
 /// Who a request is about, as the requester names them. Its `Debug` says how many of each
 /// identifier it holds, never the values (job lists print it).
@@ -239,7 +239,15 @@ impl Matcher {
     pub fn line(&self, line: &[u8], phones: &mut PhoneCache) -> BTreeSet<&'static str> {
         let mut kinds = BTreeSet::new();
         if let Some(hints) = &self.hints {
-            let lower = line.to_ascii_lowercase();
+            // Wide digits read as ASCII first: a phone written `（２１２）…` ends in the same
+            // four digits as its hint.
+            let lower = if line.is_ascii() {
+                line.to_ascii_lowercase()
+            } else {
+                ascii_digits(&String::from_utf8_lossy(line))
+                    .to_ascii_lowercase()
+                    .into_bytes()
+            };
             let hinted = hints
                 .iter()
                 .any(|h| memchr::memmem::find(&lower, h.as_bytes()).is_some());
@@ -267,7 +275,7 @@ impl Matcher {
         if self.keys.iter().any(|k| lower.contains(k.as_str())) {
             kinds.insert("customer_key");
         }
-        if s.bytes().filter(u8::is_ascii_digit).count() < 7 {
+        if ascii_digits(s).bytes().filter(u8::is_ascii_digit).count() < 7 {
             return;
         }
         let detectors = &self.masker.policy.detectors;

@@ -86,10 +86,13 @@ fn file_mentions(
         let text = if bytes.starts_with(&[0x1f, 0x8b]) {
             use std::io::Read;
             let mut text = Vec::new();
-            // A damaged gzip is searched as far as it decompresses, and as stored.
-            let _ = flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut text);
-            text.extend_from_slice(b"\n");
-            text.extend_from_slice(bytes);
+            // What a gzip file holds is its decompressed text; a damaged one is searched as
+            // far as it decompresses, and then as stored (all that is left to search).
+            let whole = flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut text);
+            if whole.is_err() {
+                text.extend_from_slice(b"\n");
+                text.extend_from_slice(bytes);
+            }
             text
         } else {
             bytes.to_vec()

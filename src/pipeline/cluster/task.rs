@@ -13,7 +13,7 @@ use crate::lake::Lake;
 use crate::lake::delta::{self, SILVER_CONTACTS};
 use crate::lake::tiers::BronzeLocator;
 use crate::progress::JobProgress;
-use crate::silver::build::{BronzeFile, DateBuild, DateRows, Settings, build_date};
+use crate::silver::build::{BronzeFile, DateBuild, DateRows, Reject, Settings, build_date};
 use crate::silver::digest::HmacKey;
 use crate::silver::drift::{self, DriftCollector, DriftKind, Observation};
 use crate::silver::masking::ColumnCounts;
@@ -62,6 +62,9 @@ pub struct DateResult {
     pub crm_matched: u64,
     pub masked: BTreeMap<String, ColumnCounts>,
     pub drift: Vec<(Shape, String, DriftKind, Observation)>,
+    /// Records set aside (their reasons carry no values).
+    #[serde(default)]
+    pub rejects: Vec<Reject>,
     /// Which executor built it (host and process).
     pub executor: String,
 }
@@ -119,6 +122,7 @@ impl DateResult {
             crm_matched: self.crm_matched,
             masked: self.masked,
             drift: collector,
+            rejects: self.rejects,
             built_by: Some(self.executor),
         }
     }
@@ -203,6 +207,7 @@ pub async fn run_date(
         crm_matched: built.crm_matched,
         masked: built.masked,
         drift,
+        rejects: built.rejects,
         executor: executor_name(),
     })
 }

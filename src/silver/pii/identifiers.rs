@@ -8,6 +8,15 @@
 /// without PII.
 pub(super) fn cuts_identifier(text: &str, start: usize, end: usize) -> bool {
     let b = text.as_bytes();
+    // A number right after `tel:` or `sip:` is a phone wherever the URI stands, a URL's path
+    // included.
+    let before = &b[..start];
+    if [&b"tel:"[..], b"sip:", b"sips:"].iter().any(|scheme| {
+        before.len() >= scheme.len()
+            && before[before.len() - scheme.len()..].eq_ignore_ascii_case(scheme)
+    }) {
+        return false;
+    }
     let in_token = |c: u8| {
         c.is_ascii_alphanumeric()
             || matches!(

@@ -228,7 +228,8 @@ impl Detectors {
     /// The phone in E.164 if it is a valid number (national numbers read in the default
     /// region). `tel:` prefixes are accepted.
     pub fn phone_e164(&self, raw: &str) -> Option<String> {
-        let s = phone_text(raw);
+        let wide = ascii_digits(raw);
+        let s = phone_text(&wide);
         let digits = s.bytes().filter(u8::is_ascii_digit).count();
         if !(7..=15).contains(&digits) || s.bytes().any(|b| b.is_ascii_alphabetic()) {
             return None;
@@ -347,7 +348,54 @@ impl Detectors {
         phones: &mut PhoneCache,
     ) -> (std::borrow::Cow<'t, str>, ScrubCounts) {
         use std::borrow::Cow;
+        match ascii_digits(text) {
+            Cow::Borrowed(_) => self.scrub_ascii_marks(text, phones),
+            // Wide digits are read as ASCII; a text with nothing to replace stays as written.
+            Cow::Owned(wide) => {
+                let (scrubbed, counts) = self.scrub_ascii_marks(&wide, phones);
+                if counts.total() == 0 {
+                    (Cow::Borrowed(text), counts)
+                } else {
+                    (Cow::Owned(scrubbed.into_owned()), counts)
+                }
+            }
+        }
+    }
+
+    /// The value's phone when the whole value is one, written with digits and the marks phones
+    /// are written with, or as a `tel:`/`sip:` URI (an id like `a3175550123b` holds no phone).
+    fn whole_value_phone(&self, text: &str, phones: &mut PhoneCache) -> Option<String> {
+        let whole = phone_text(text);
+        let phone_marks = |c: u8| c.is_ascii_digit() || b" \t+().-/".contains(&c);
+        if whole.bytes().filter(u8::is_ascii_digit).count() >= 7 && whole.bytes().all(phone_marks) {
+            phones.e164(self, whole)
+        } else {
+            None
+        }
+    }
+
+    /// [`Detectors::scrub`] of a text whose digits are ASCII.
+    fn scrub_ascii_marks<'t>(
+        &self,
+        text: &'t str,
+        phones: &mut PhoneCache,
+    ) -> (std::borrow::Cow<'t, str>, ScrubCounts) {
+        use std::borrow::Cow;
         let mut counts = ScrubCounts::default();
+        // A value that is one phone however it is punctuated (`tel:+13+175550123` reads as a
+        // number to libphonenumber, but not as one digit run) is replaced whole.
+        if self.whole_value_phone(text, phones).is_some() {
+            let whole = phone_text(text);
+            let (Some(at), true) = (text.find(whole), !whole.is_empty()) else {
+                return (Cow::Borrowed(text), counts);
+            };
+            counts.phones = 1;
+            let mut o = String::with_capacity(text.len());
+            o.push_str(&text[..at]);
+            o.push_str("[PHONE]");
+            o.push_str(&text[at + whole.len()..]);
+            return (Cow::Owned(o), counts);
+        }
         let step1 = if text.contains('@') {
             EMAIL.replace_all(text, |_: &regex::Captures<'_>| {
                 counts.emails += 1;
@@ -398,15 +446,9 @@ impl Detectors {
     /// validate, the way [`Detectors::scrub`] finds them, and the whole value when it is a
     /// phone (`tel:`/`sip:` URIs included).
     pub fn phones_in(&self, text: &str, phones: &mut PhoneCache) -> Vec<String> {
+        let text = &*ascii_digits(text);
         let mut out = Vec::new();
-        let whole = phone_text(text);
-        // The whole value is a phone only when it is written as one: digits and the marks
-        // phones are written with (an id like `a3175550123b` holds no phone).
-        let phone_marks = |c: u8| c.is_ascii_digit() || b" \t+().-/".contains(&c);
-        if whole.bytes().filter(u8::is_ascii_digit).count() >= 7
-            && whole.bytes().all(phone_marks)
-            && let Some(e164) = phones.e164(self, whole)
-        {
+        if let Some(e164) = self.whole_value_phone(text, phones) {
             out.push(e164);
         }
         let b = text.as_bytes();
@@ -445,6 +487,7 @@ impl Detectors {
     /// phones, and UUIDs are not looked into.
     pub fn identifier_pii(&self, value: &str, phones: &mut PhoneCache) -> ScrubCounts {
         let mut counts = ScrubCounts::default();
+        let value = ascii_digits(value);
         let v = value.trim();
         if v.contains('@') && EMAIL.is_match(v) {
             counts.emails = 1;
@@ -579,17 +622,57 @@ impl Detectors {
 /// parameters (`;user=phone`, `;ext=22`) and a SIP host are not part of the number.
 pub fn phone_text(raw: &str) -> &str {
     let s = raw.trim();
-    let lower = |p: &str| s.len() >= p.len() && s[..p.len()].eq_ignore_ascii_case(p);
-    let s = if lower("tel:") {
-        &s[4..]
-    } else if lower("sips:") {
-        s[5..].split('@').next().unwrap_or_default()
-    } else if lower("sip:") {
-        s[4..].split('@').next().unwrap_or_default()
+    // `get` rather than indexing: a value may start with any character (`☎+1…`, `(４１５)…`),
+    // and a prefix length that falls inside one is simply no prefix.
+    let after = |p: &str| {
+        s.get(..p.len())
+            .filter(|head| head.eq_ignore_ascii_case(p))
+            .and_then(|_| s.get(p.len()..))
+    };
+    let s = if let Some(rest) = after("tel:") {
+        rest
+    } else if let Some(rest) = after("sips:").or_else(|| after("sip:")) {
+        rest.split('@').next().unwrap_or_default()
     } else {
         return s;
     };
     s.split(';').next().unwrap_or_default().trim()
+}
+
+/// Digits and phone marks written in other scripts, as ASCII: full-width forms (Japanese and
+/// Chinese exports write `（０３）１２３４－５６７８`), the ideographic space, and Arabic-Indic and
+/// Devanagari digits. libphonenumber reads all of these as the digits they are, and a masker
+/// that did not would let such a phone through unmasked. ASCII text comes back borrowed.
+pub fn ascii_digits(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    if text.is_ascii() || !text.chars().any(|c| to_ascii_mark(c).is_some()) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| to_ascii_mark(c).unwrap_or(c))
+            .collect(),
+    )
+}
+
+/// The ASCII character a wide digit or phone mark stands for.
+fn to_ascii_mark(c: char) -> Option<char> {
+    let digit = |zero: u32| char::from_digit(u32::from(c) - zero, 10);
+    match c {
+        // Full-width digits, and the marks phones are written with (+ ( ) - . /).
+        '\u{FF10}'..='\u{FF19}' => digit(0xFF10),
+        '\u{FF0B}' => Some('+'),
+        '\u{FF08}' => Some('('),
+        '\u{FF09}' => Some(')'),
+        '\u{FF0D}' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{30FC}' => Some('-'),
+        '\u{FF0E}' => Some('.'),
+        '\u{FF0F}' => Some('/'),
+        '\u{3000}' => Some(' '),
+        '\u{0660}'..='\u{0669}' => digit(0x0660),
+        '\u{06F0}'..='\u{06F9}' => digit(0x06F0),
+        '\u{0966}'..='\u{096F}' => digit(0x0966),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

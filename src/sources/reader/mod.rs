@@ -289,7 +289,11 @@ fn back_to_back(text: &[u8]) -> Option<(Vec<(usize, usize)>, Option<(usize, Stri
                 let from = before + text[before..].iter().take_while(|c| is_ws(**c)).count();
                 tail = Some((
                     from,
-                    format!("invalid JSON after {} values: {e}", spans.len()),
+                    format!(
+                        "invalid JSON after {} values: {}",
+                        spans.len(),
+                        crate::format::scrub_message(&e.to_string())
+                    ),
                 ));
                 break;
             }
@@ -564,7 +568,10 @@ fn emit_value<E>(
                 Some(parts) => emit_back_to_back(bytes, parts, at, on_item),
                 None => on_item(Item::Malformed {
                     raw: bytes,
-                    error: format!("invalid JSON array: {e}"),
+                    error: format!(
+                        "invalid JSON array: {}",
+                        crate::format::scrub_message(&e.to_string())
+                    ),
                     loc: at,
                 }),
             },

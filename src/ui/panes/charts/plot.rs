@@ -455,7 +455,7 @@ pub fn write_csv(path: &std::path::Path, rows: &[KpiRow]) -> std::io::Result<()>
         "date,hour,queue_id,queue_name,total_contacts,answered_contacts,abandoned_contacts,short_abandoned_contacts,answered_within_sl,avg_duration_sec,avg_wait_sec,service_level_pct,abandon_rate_pct,fcr_eligible_contacts,fcr_resolved_contacts,fcr_rate_pct,customer_satisfaction_avg,csat_responses"
     )?;
     let f = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let q = crate::format::csv_field;
     for r in rows {
         writeln!(
             w,
