@@ -41,8 +41,8 @@ fn every_input_form_lands_verbatim_in_its_occurrence_hour() {
         ("cxone.json", format!("{{\n  \"resultSet\": {{\n    \"totalRecords\": 2,\n    \"completedContacts\": [\n      {c1},\n      {c2}\n    ]\n  }}\n}}\n").into_bytes()),
         ("events.ndjson", format!("{x1}\n\n{x2}\r\n").into_bytes()),
         ("array.json", format!("[\n {x3},\n {x4}\n]").into_bytes()),
-        // gzip with a name that does not say so
-        ("single_record.dat", gz(x1.replace("e1", "e5").as_bytes())),
+        // gzip under a name without an extension (as Firehose delivers): read by content
+        ("single_record", gz(x1.replace("e1", "e5").as_bytes())),
         ("entities.json", format!(r#"{{"entities":[{x3}],"pageSize":1}}"#).replace("e3", "e6").into_bytes()),
     ];
     for (name, bytes) in &files {

@@ -343,3 +343,45 @@ fn printed_and_exported_values_cannot_command_a_terminal_or_a_spreadsheet() {
     assert!(!err.contains("panicked"), "{err}");
     let _ = std::io::stdout().flush();
 }
+
+#[test]
+fn a_runaway_query_is_stopped_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.ndjson");
+    let lines: Vec<String> = (0..40)
+        .map(|i| record(&format!("r{i}"), &format!("2026-10-01T10:{i:02}:00Z")))
+        .collect();
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let root = dir.path().join("lake");
+    let (ok, out, err) = cclake(&root, &["run", input.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    let lake = root.to_str().unwrap();
+    let cross = "SELECT a.*, b.event_id AS b1, c.event_id AS c1, d.event_id AS d1 \
+                 FROM silver_contacts a, silver_contacts b, silver_contacts c, silver_contacts d";
+    let (ok, out, err) = common::cclake_env(
+        &["--lake", lake, "query", cross],
+        &[
+            ("CCLAKE_HMAC_KEY", Some(common::KEY)),
+            ("CCLAKE_QUERY_MEMORY", Some("2MB")),
+        ],
+    );
+    assert!(!ok, "{out}");
+    assert!(err.contains("needed more than 2.0 MB"), "{err}");
+    let (ok, out, err) = common::cclake_env(
+        &[
+            "--lake",
+            lake,
+            "query",
+            // Summed, not counted: a count of a cross join is answered from statistics.
+            "SELECT sum(length(a.event_id) + length(b.event_id) + length(c.event_id) \
+             + length(d.event_id) + length(e.event_id)) FROM silver_contacts a, \
+             silver_contacts b, silver_contacts c, silver_contacts d, silver_contacts e",
+        ],
+        &[
+            ("CCLAKE_HMAC_KEY", Some(common::KEY)),
+            ("CCLAKE_QUERY_TIMEOUT", Some("0.5")),
+        ],
+    );
+    assert!(!ok, "{out}");
+    assert!(err.contains("ran longer than"), "{err}");
+}

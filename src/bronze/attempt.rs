@@ -291,6 +291,8 @@ impl<'a> Attempt<'a> {
             erased: 0,
             erased_by: Vec::new(),
             retried: 0,
+            lost: 0,
+            lost_files: Vec::new(),
         };
         debug_assert_eq!(entry.records, entry.bronze_records + entry.quarantined);
         self.run.progress.check()?;

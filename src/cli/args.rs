@@ -195,6 +195,26 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// What is wrong with the lake that no run gets past (a damaged Delta commit, state file
+    /// or Bronze file), and the repair for each. Exits 1 while anything is left.
+    Doctor {
+        /// Repair what can be: damaged commits and state files are moved aside and the
+        /// layers rebuilt; Bronze files need --export or --mark-lost.
+        #[arg(long)]
+        repair: bool,
+        /// An original export to write missing or damaged Bronze files again from (checked by
+        /// its SHA-256 against the ledger); may repeat.
+        #[arg(long = "export", requires = "repair")]
+        exports: Vec<PathBuf>,
+        /// Count the records of Bronze files that no export can restore as lost (audited).
+        #[arg(long, requires_all = ["repair", "reason"])]
+        mark_lost: bool,
+        /// Why (kept in the audit log with a restore or a loss).
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Data subject requests: find one person everywhere in the lake, erase them everywhere,
     /// and prove nothing of them is left.
     Subject {

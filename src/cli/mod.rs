@@ -12,6 +12,7 @@ macro_rules! println {
 }
 
 pub mod args;
+mod doctor;
 pub mod print;
 mod progress;
 mod subject;
@@ -243,6 +244,21 @@ pub async fn run(command: Option<Command>, location: String) -> Result<()> {
         }
         Some(Command::Scan { json }) => scan(&open()?, json).await,
         Some(Command::Subject { action }) => subject::subject(&open()?, action).await,
+        Some(Command::Doctor {
+            repair,
+            exports,
+            mark_lost,
+            reason,
+            json,
+        }) => {
+            let opts = crate::pipeline::doctor::RepairOptions {
+                exports,
+                mark_lost,
+                reason,
+                key: None,
+            };
+            doctor::doctor(&open()?, repair.then_some(opts), json).await
+        }
         Some(Command::Gui) => Ok(()),
         None => first_run(&open()?).await,
     }
@@ -322,6 +338,16 @@ async fn status(lake: &Lake, json: bool, partitions: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&inv)?);
     } else {
         print_status(&inv, partitions);
+        if let Ok(Some(record)) = silver::key_record::read(lake).await
+            && let Some(r) = record.rotation
+        {
+            println!(
+                "  warning: a key rotation to fingerprint {} started {} ({}) is unfinished: Silver and Gold are partly under each key; run `cclake rekey` again with the new key to finish it",
+                r.to_fingerprint.chars().take(16).collect::<String>(),
+                r.started_at.format("%Y-%m-%d %H:%M UTC"),
+                r.reason
+            );
+        }
     }
     Ok(())
 }

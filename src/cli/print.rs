@@ -550,16 +550,19 @@ pub fn print_status(inv: &Inventory, partitions: bool) {
 
 /// Whether the ledger's counts add up, and the data subject erasures done and unfinished.
 fn print_reconciliation(inv: &Inventory) {
+    let term = |name: &str, n: u64| match n {
+        0 => String::new(),
+        n => format!(" + {name} {}", thousands(n)),
+    };
     println!(
-        "  records read {} = Bronze {} + quarantined {} + erased {}{}{}",
+        "  records read {} = Bronze {}{} + quarantined {} + erased {}{}{}{}",
         thousands(inv.records_read),
-        thousands(inv.ledger_bronze_records),
+        thousands(inv.ledger_bronze_records - inv.expired_records.min(inv.ledger_bronze_records)),
+        term("expired", inv.expired_records),
         thousands(inv.quarantine_records),
         thousands(inv.erased_records),
-        match inv.retried_records {
-            0 => String::new(),
-            n => format!(" + retried {}", thousands(n)),
-        },
+        term("retried", inv.retried_records),
+        term("lost", inv.lost_records),
         if inv.reconciled() {
             ""
         } else {

@@ -272,8 +272,17 @@ async fn commit(
         .map_err(|source| GoldError::Delta { table: rel, source })
 }
 
+/// Gold's state; a damaged state file reads as none, so Gold is rebuilt in full from Silver
+/// (all Gold is derived from it) and the file written anew.
 async fn read_state(lake: &Lake) -> Result<GoldState, GoldError> {
-    Ok(lake.get_json(STATE_FILE).await?.unwrap_or_default())
+    match lake.get_json(STATE_FILE).await {
+        Ok(state) => Ok(state.unwrap_or_default()),
+        Err(e @ LakeError::Garbled { .. }) => {
+            tracing::warn!("{e}; Gold is rebuilt in full from Silver");
+            Ok(GoldState::default())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn write_state(lake: &Lake, state: &GoldState) -> Result<(), GoldError> {

@@ -69,6 +69,10 @@ pub struct Inventory {
     /// Quarantined records sent through the readers again (each counted again as read by its
     /// retry's own ledger row).
     pub retried_records: u64,
+    /// Of the ledger's Bronze records, those in hours lifecycle expired (deleted on purpose).
+    pub expired_records: u64,
+    /// Records of Bronze files found damaged or deleted and marked lost by `cclake doctor`.
+    pub lost_records: u64,
     /// Erasures that finished, and those started and not finished (the lake still holds part
     /// of someone whose erasure was asked for: rerun `cclake subject erase … --apply`).
     pub erasures_done: usize,
@@ -85,6 +89,7 @@ impl Inventory {
                 + self.quarantine_records
                 + self.erased_records
                 + self.retried_records
+                + self.lost_records
     }
 }
 
@@ -132,12 +137,14 @@ pub async fn inventory(lake: &Lake) -> Result<Inventory, LedgerError> {
     if let Some(cold) = locator.cold_lake() {
         listed.extend(cold.list(BRONZE).await?.into_iter().map(|m| (m, "cold")));
     }
-    let expired = (locator.state().expired.keys())
-        .map(|dir| {
-            let paths = records_by_path.keys();
-            paths.filter(|p| p.starts_with(dir.as_str())).count()
-        })
-        .sum::<usize>();
+    let (mut expired, mut expired_records) = (0, 0);
+    for dir in locator.state().expired.keys() {
+        for (_, records) in (records_by_path.iter()).filter(|(p, _)| p.starts_with(dir.as_str())) {
+            expired += 1;
+            expired_records += records;
+        }
+    }
+
     let listing = tally(listed, &records_by_path);
     let erasures = super::erasures::all(lake).await?;
     let (done, unfinished): (Vec<_>, Vec<_>) =
@@ -147,6 +154,8 @@ pub async fn inventory(lake: &Lake) -> Result<Inventory, LedgerError> {
         ledger_bronze_records: rows.iter().map(|r| r.bronze_records).sum(),
         erased_records: rows.iter().map(|r| r.erased).sum(),
         retried_records: rows.iter().map(|r| r.retried).sum(),
+        expired_records,
+        lost_records: rows.iter().map(|r| r.lost).sum(),
         erasures_done: done.len(),
         erasures_unfinished: unfinished,
         location: lake.location().to_string(),

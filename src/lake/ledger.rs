@@ -66,6 +66,14 @@ pub struct LedgerEntry {
     /// `retried`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub retried: u64,
+    /// Records of Bronze files found damaged or deleted and marked lost (`cclake doctor
+    /// --repair --mark-lost`, audited): `records` = `bronze_records` + `quarantined` +
+    /// `erased` + `retried` + `lost`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lost: u64,
+    /// The Bronze files those records were in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lost_files: Vec<String>,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -39,6 +39,10 @@ pub enum LakeError {
     },
     #[error("{path} already exists in the lake; data files are never overwritten")]
     AlreadyExists { path: String },
+    #[error(
+        "{path} is damaged ({message}); `cclake doctor` says what it held and how to repair it"
+    )]
+    Garbled { path: String, message: String },
     #[error("lake storage error at {path}: {source}")]
     Store {
         path: String,
@@ -458,12 +462,9 @@ impl Lake {
         match self.get(&Path::from(path)).await {
             Ok(b) => serde_json::from_slice(&b)
                 .map(Some)
-                .map_err(|e| LakeError::Store {
+                .map_err(|e| LakeError::Garbled {
                     path: path.to_string(),
-                    source: object_store::Error::Generic {
-                        store: "json",
-                        source: Box::new(e),
-                    },
+                    message: crate::format::scrub_message(&e.to_string()),
                 }),
             Err(LakeError::Store {
                 source: object_store::Error::NotFound { .. },

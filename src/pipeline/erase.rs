@@ -106,6 +106,20 @@ pub async fn erase(
     if reason.trim().is_empty() {
         return Err(EraseError::NoReason);
     }
+    // Asked again for someone an erasure already took out of everything (a rerun after a run
+    // that finished just as it was killed): that erasure stands; the trace proves it again,
+    // and no second receipt or audit entry is written for nothing erased.
+    if report.erasure.is_none() && report.found.nothing_in_the_lake() {
+        let done = (erasures::all(lake).await?.into_iter())
+            .filter(|s| s.subject == report.found.subject && s.phase == Phase::Done)
+            .max_by_key(|s| s.finished_at);
+        if let Some(done) = done {
+            progress.set_stage("erase: reading every file of the lake for the subject");
+            report.trace = Some(trace::trace(lake, &m, progress).await?);
+            report.erasure = Some(done);
+            return Ok(report);
+        }
+    }
     let mut state = match report.erasure.take() {
         Some(s) => s,
         None => {

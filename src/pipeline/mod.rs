@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod demo;
+pub mod doctor;
 pub mod erase;
 pub mod job;
 pub mod layers;

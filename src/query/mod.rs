@@ -60,7 +60,7 @@ pub enum QueryError {
         "the query ran longer than {secs} s and was stopped; narrow it or raise \
          CCLAKE_QUERY_TIMEOUT (seconds)"
     )]
-    TooSlow { secs: u64 },
+    TooSlow { secs: f64 },
     #[error(
         "{table} is not built yet: run `cclake process` (or Process in the app's Jobs pane) \
          to build Silver and Gold from Bronze"
@@ -264,7 +264,7 @@ pub async fn run(ctx: &SessionContext, sql: &str) -> Result<QueryResult, QueryEr
     let batches = match tokio::time::timeout(limits.time, collect).await {
         Err(_) => {
             return Err(QueryError::TooSlow {
-                secs: limits.time.as_secs(),
+                secs: limits.time.as_secs_f64(),
             });
         }
         Ok(Err(QueryError::Sql(e)))

@@ -22,6 +22,7 @@ use super::repair;
 use super::row::{RowAt, RowBuilder, Sign, Tally};
 use super::status_map::StatusMap;
 use super::table::ContactsBuilder;
+pub use super::table::Reject;
 use crate::config::{self, PipelineConfig};
 use crate::lake::Lake;
 use crate::progress::{self, JobProgress};
@@ -66,18 +67,6 @@ pub struct BronzeFile {
     /// Lines, by the ledger's count.
     pub records: u64,
     pub text: Vec<u8>,
-}
-
-/// A Bronze record Silver set aside: it could not be read as JSON, has no occurrence time, or
-/// its mapping failed. Its text stays in Bronze (file and line say where); the reason says
-/// what went wrong and never quotes the record.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Reject {
-    pub bronze_file: String,
-    /// 1-based, as editors count.
-    pub line: u64,
-    pub source_file: String,
-    pub reason: String,
 }
 
 /// Reads a date's Bronze files (in parallel, on rayon's threads). A hot file of a local lake
@@ -194,7 +183,14 @@ pub fn build_date(
     let rows_in = outs.iter().map(|u| u.rows.len() as u64).sum::<u64>() + rejects.len() as u64;
     let dropped = find_duplicates(&outs, files);
     let duplicates = dropped.iter().map(|d| d.len() as u64).sum::<u64>();
-    let (batches, tally, drift) = drop_duplicates(&rows, &texts, outs, dropped, date)?;
+    let (mut batches, tally, drift) = drop_duplicates(&rows, &texts, outs, dropped, date)?;
+    if batches.is_empty() {
+        // A date with no Bronze left (its files marked lost) is rebuilt as empty: the write
+        // needs a batch to know the schema.
+        batches.push(RecordBatch::new_empty(
+            super::table::CONTACTS_SCHEMA.clone(),
+        ));
+    }
     tracing::debug!(
         %date,
         units = units.len(),

@@ -48,8 +48,17 @@ pub async fn last_masking_counts(
     Ok((s.last_masked, s.last_policy_version))
 }
 
+/// Silver's state; a damaged state file reads as none, so the next incremental run rebuilds
+/// every date from Bronze (Silver is derived from it) and writes the file anew.
 pub async fn read_state(lake: &Lake) -> Result<SilverState, SilverError> {
-    Ok(lake.get_json(STATE_FILE).await?.unwrap_or_default())
+    match lake.get_json(STATE_FILE).await {
+        Ok(state) => Ok(state.unwrap_or_default()),
+        Err(e @ crate::lake::LakeError::Garbled { .. }) => {
+            tracing::warn!("{e}; every Silver date is rebuilt from Bronze");
+            Ok(SilverState::default())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn write_state(lake: &Lake, state: &SilverState) -> Result<(), SilverError> {

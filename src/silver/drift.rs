@@ -197,7 +197,7 @@ pub async fn report(lake: &crate::lake::Lake) -> Result<Vec<DriftSummary>, super
 }
 
 /// Runs `sql` over one Silver table registered as `t`; `None` when the table is not built.
-async fn query_table(
+pub(crate) async fn query_table(
     lake: &crate::lake::Lake,
     table: &'static str,
     sql: &str,

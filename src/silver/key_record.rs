@@ -95,6 +95,21 @@ pub async fn read(lake: &Lake) -> Result<Option<KeyRecord>, LakeError> {
     lake.get_json(KEY_RECORD).await
 }
 
+/// Writes the record anew for `key`, once `cclake doctor` has proved that `key` made the
+/// customer keys Silver holds (a damaged record cannot be read back).
+pub async fn restore(lake: &Lake, key: &HmacKey) -> Result<(), LakeError> {
+    let record = KeyRecord {
+        fingerprint: key.fingerprint(),
+        recorded_at: Utc::now(),
+        source: format!(
+            "restored by cclake doctor from Silver's hashes; key from {}",
+            key.source()
+        ),
+        rotation: None,
+    };
+    write(lake, &record).await
+}
+
 async fn write(lake: &Lake, record: &KeyRecord) -> Result<(), LakeError> {
     lake.put_json(KEY_RECORD, record).await
 }

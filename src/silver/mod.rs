@@ -21,6 +21,7 @@ pub mod masking;
 pub mod pii;
 pub mod plan;
 pub mod record;
+pub mod rejects;
 pub mod repair;
 pub mod review;
 pub mod row;

@@ -116,6 +116,15 @@ fn plan_dates(
     let mut by_date: BTreeMap<NaiveDate, Vec<BronzeRef>> = BTreeMap::new();
     let mut frozen_set = BTreeSet::new();
     for (i, row) in rows.iter().enumerate() {
+        // A date whose Bronze was marked lost (`cclake doctor`) is rebuilt from what is left,
+        // even when nothing is.
+        for lost in &row.lost_files {
+            if let Some(p) = crate::lake::paths::BronzePartition::parse_file_path(lost)
+                && p.event_type == "contact"
+            {
+                by_date.entry(p.date()).or_default();
+            }
+        }
         for f in row
             .bronze_files
             .iter()

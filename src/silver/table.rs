@@ -79,6 +79,18 @@ pub static DRIFT_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
+/// A Bronze record Silver set aside: it could not be read as JSON, has no occurrence time, or
+/// its mapping failed. Its text stays in Bronze (file and line say where); the reason says
+/// what went wrong and never quotes the record.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Reject {
+    pub bronze_file: String,
+    /// 1-based, as editors count.
+    pub line: u64,
+    pub source_file: String,
+    pub reason: String,
+}
+
 /// `silver/rejects`: the Bronze records a date's build set aside, with where they are and why.
 /// Rebuilt with its date, like the contacts.
 pub static REJECTS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
@@ -94,7 +106,7 @@ pub static REJECTS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
 
 /// The rejects of some dates as one batch.
 pub fn rejects_batch(
-    rows: &[(NaiveDate, &super::build::Reject)],
+    rows: &[(NaiveDate, &Reject)],
     processed_at: DateTime<Utc>,
 ) -> Result<RecordBatch, ArrowError> {
     let mut date = Date32Builder::new();

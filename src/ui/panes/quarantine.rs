@@ -1,13 +1,17 @@
 //! The quarantine pane: what ingest could not read, by quarantine file (its input, day and
 //! reasons) with each record's line, error and text, and Retry: the records go through
 //! today's readers again, into Bronze, and leave the quarantine once committed; what still
-//! fails stays with its new error.
+//! fails stays with its new error. Below, the records Silver set aside (`silver/rejects`):
+//! in Bronze, but not buildable into a contact, each with its Bronze file, line and reason,
+//! and Reprocess for their dates once the cause is fixed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::bronze::quarantine::{QuarantineRow, list_all};
 use crate::lake::Lake;
 use crate::pipeline::Job;
+use crate::silver::ProcessMode;
+use crate::silver::rejects::RejectRow;
 use crate::ui::pane::{Pane, PaneContext, Reloading, loaded};
 
 /// Characters of a record's text shown in the list (the whole text is on hover).
@@ -15,11 +19,16 @@ const SHOWN_CHARS: usize = 160;
 
 #[derive(Default)]
 pub struct QuarantinePane {
-    rows: Reloading<Vec<QuarantineRow>>,
+    rows: Reloading<(Vec<QuarantineRow>, Vec<RejectRow>)>,
 }
 
-async fn load(lake: Lake) -> Result<Vec<QuarantineRow>, String> {
-    list_all(&lake).await.map_err(|e| e.to_string())
+async fn load(lake: Lake) -> Result<(Vec<QuarantineRow>, Vec<RejectRow>), String> {
+    let (quarantined, rejected) =
+        tokio::join!(list_all(&lake), crate::silver::rejects::list(&lake));
+    Ok((
+        quarantined.map_err(|e| e.to_string())?,
+        rejected.map_err(|e| e.to_string())?,
+    ))
 }
 
 impl Pane for QuarantinePane {
@@ -28,9 +37,22 @@ impl Pane for QuarantinePane {
             ui.label("Open a lake to see what ingest quarantined.");
             return;
         }
-        let Some(rows) = loaded(ui, self.rows.poll(ctx, ui.ctx(), load)) else {
+        let Some((rows, rejects)) = loaded(ui, self.rows.poll(ctx, ui.ctx(), load)) else {
             return;
         };
+        egui::ScrollArea::vertical()
+            .id_salt("quarantine_pane")
+            .show(ui, |ui| {
+                quarantined(ui, ctx, rows);
+                ui.separator();
+                set_aside(ui, ctx, rejects);
+            });
+    }
+}
+
+/// What ingest quarantined, by quarantine file.
+fn quarantined(ui: &mut egui::Ui, ctx: &PaneContext<'_>, rows: &[QuarantineRow]) {
+    {
         ui.heading("Quarantine");
         ui.label("Records ingest could not read, kept with where they came from and why. Retry sends them through today's readers again (after a reader fix or a new shape): they enter Bronze and leave the quarantine once committed; what still fails stays here with its new error.");
         if rows.is_empty() {
@@ -58,14 +80,55 @@ impl Pane for QuarantinePane {
                 });
             }
         });
-        egui::ScrollArea::vertical()
-            .id_salt("quarantine_files")
-            .show(ui, |ui| {
-                for (file, rows) in &by_file {
-                    file_section(ui, ctx, file, rows);
-                }
-            });
+        for (file, rows) in &by_file {
+            file_section(ui, ctx, file, rows);
+        }
     }
+}
+
+/// The records Silver set aside, with Reprocess for their dates.
+fn set_aside(ui: &mut egui::Ui, ctx: &PaneContext<'_>, rejects: &[RejectRow]) {
+    ui.heading("Set aside by Silver");
+    ui.label("Records in Bronze that Silver could not build into a contact (not a JSON object, no occurrence time, a mapping that failed). The rest of their date was built; the record stays in Bronze, byte for byte. After a fix, Reprocess rebuilds their dates.");
+    if rejects.is_empty() {
+        ui.label("Nothing was set aside.");
+        return;
+    }
+    let (Some(first), Some(last)) = (
+        rejects.iter().map(|r| r.date).min(),
+        rejects.iter().map(|r| r.date).max(),
+    ) else {
+        return;
+    };
+    ui.horizontal(|ui| {
+        ui.label(format!("{} records, {first} … {last}.", rejects.len()));
+        let busy = ctx.jobs.is_busy();
+        if ui
+            .add_enabled(!busy, egui::Button::new("Reprocess their dates"))
+            .clicked()
+        {
+            ctx.submit(Job::Process(ProcessMode::Range {
+                from: first,
+                to: last,
+            }));
+        }
+    });
+    egui::Grid::new("silver_rejects")
+        .striped(true)
+        .show(ui, |ui| {
+            for h in ["date", "Bronze file", "line", "export", "reason"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for r in rejects {
+                ui.label(r.date.to_string());
+                ui.label(egui::RichText::new(&r.bronze_file).monospace().small());
+                ui.label(r.line.to_string());
+                ui.label(&r.source_file);
+                ui.label(&r.reason);
+                ui.end_row();
+            }
+        });
 }
 
 /// One quarantine file: its input, when, why, its records, and its Retry button.
