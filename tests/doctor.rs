@@ -253,4 +253,20 @@ fn a_damaged_key_record_is_written_again_only_for_the_key_that_made_silver() {
     assert!(ok, "{out}{err}");
     let (ok, out, err) = cclake(&root, &["process", "--full"]);
     assert!(ok, "{out}{err}");
+    // A rotation that started and never finished is warned about, as an erasure is.
+    let file = root.join("_cclake/key.json");
+    let mut record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    record["rotation"] = serde_json::json!({
+        "to_fingerprint": "ab".repeat(32),
+        "reason": "INC-9 rotation",
+        "started_at": "2026-10-03T10:00:00Z",
+        "source": "test",
+    });
+    std::fs::write(&file, record.to_string()).unwrap();
+    let (ok, out, _) = cclake(&root, &["status"]);
+    assert!(
+        ok && out.contains("key rotation to fingerprint abababab") && out.contains("is unfinished"),
+        "{out}"
+    );
 }

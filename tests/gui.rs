@@ -787,3 +787,40 @@ fn three_clicks_from_the_overview_to_the_contacts_of_the_worst_hour() {
         h.state().sql.drill.is_none() && has_label(h, "bronze_lines")
     });
 }
+
+#[test]
+fn records_silver_set_aside_are_listed_in_the_quarantine_pane_and_reprocessed_from_it() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let lake = common::lake(dir.path(), "lake");
+    let lines: Vec<String> = (0..5)
+        .map(|i| common::record(&format!("r{i}"), &format!("2026-10-01T10:0{i}:00Z")))
+        .collect();
+    common::ingest_lines(&lake, dir.path(), "calls.ndjson", &lines);
+    // A line no reading can save, put into the Bronze file by hand.
+    let bronze = common::walk(&dir.path().join("lake/bronze"))
+        .into_iter()
+        .find(|p| {
+            p.extension().is_some_and(|e| e == "gz") && p.to_string_lossy().contains("hour=10")
+        })
+        .unwrap();
+    let mut text = Vec::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(&bronze).unwrap())
+        .read_to_end(&mut text)
+        .unwrap();
+    text.extend_from_slice(b"[\"not\", \"a record\"]\n");
+    std::fs::write(&bronze, common::gz(&text)).unwrap();
+    common::process(&rt, &lake, cclake::silver::ProcessMode::Incremental);
+
+    let mut h = harness(&rt, &dir.path().join("lake"));
+    wait_until(&mut h, 20, "the lake", |h| h.state().lake().is_some());
+    h.get_by_label("Quarantine").click();
+    wait_until(&mut h, 20, "the records Silver set aside", |h| {
+        has_label(h, "Set aside by Silver") && has_label(h, "not a readable JSON object")
+    });
+    assert!(has_label(&h, "1 records, 2026-10-01 … 2026-10-01."));
+    assert!(has_label(&h, "calls.ndjson"));
+    h.get_by_label("Reprocess their dates").click();
+    job_done(&mut h, 60, "the reprocess");
+}

@@ -152,6 +152,14 @@ fn late_data_into_an_expired_hour_is_kept_reported_and_never_panics() {
         ))
         .unwrap();
     assert_eq!((plan.deletes(), plan.late_files()), (1, 1), "{plan:?}");
+    // status counts the expired records apart from what Bronze still holds.
+    let (ok, out, _) = cclake(&root, &["status"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("records read 4 = Bronze 2 + expired 2 + quarantined 0"),
+        "{out}"
+    );
+    assert!(!out.contains("DOES NOT ADD UP"), "{out}");
 }
 
 #[test]

@@ -11,10 +11,10 @@ const EPOCH_MILLIS_THRESHOLD: f64 = 1e11;
 pub enum TimeError {
     #[error("no occurrence time field (looked for {fields})")]
     Missing { fields: &'static str },
-    #[error("occurrence time `{field}` = {value} is not a recognised timestamp")]
+    #[error("occurrence time `{field}` = `{value}` is not a recognised timestamp")]
     Unparseable { field: &'static str, value: String },
     #[error(
-        "occurrence time `{field}` = {value} is in the year {year}, outside 1970–9999: no \
+        "occurrence time `{field}` = `{value}` is in the year {year}, outside 1970–9999: no \
          hour partition is made for it"
     )]
     OutOfRange {

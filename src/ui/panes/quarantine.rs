@@ -16,6 +16,8 @@ use crate::ui::pane::{Pane, PaneContext, Reloading, loaded};
 
 /// Characters of a record's text shown in the list (the whole text is on hover).
 const SHOWN_CHARS: usize = 160;
+/// Width a reason wraps at, in points.
+const REASON_WIDTH: f32 = 520.0;
 
 #[derive(Default)]
 pub struct QuarantinePane {
@@ -122,10 +124,16 @@ fn set_aside(ui: &mut egui::Ui, ctx: &PaneContext<'_>, rejects: &[RejectRow]) {
             ui.end_row();
             for r in rejects {
                 ui.label(r.date.to_string());
-                ui.label(egui::RichText::new(&r.bronze_file).monospace().small());
+                // The file's name; its partition folder and the full path on hover.
+                ui.label(egui::RichText::new(file_name(&r.bronze_file)).monospace())
+                    .on_hover_text(&r.bronze_file);
                 ui.label(r.line.to_string());
-                ui.label(&r.source_file);
-                ui.label(&r.reason);
+                ui.label(file_name(&r.source_file))
+                    .on_hover_text(&r.source_file);
+                ui.scope(|ui| {
+                    ui.set_max_width(REASON_WIDTH.min(ui.available_width().max(200.0)));
+                    ui.add(egui::Label::new(&r.reason).wrap());
+                });
                 ui.end_row();
             }
         });
@@ -178,6 +186,11 @@ fn file_section(ui: &mut egui::Ui, ctx: &PaneContext<'_>, file: &str, rows: &[&Q
                     }
                 });
         });
+}
+
+/// The last part of a path.
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
 /// The kind of an error, without its particulars (its first clause).

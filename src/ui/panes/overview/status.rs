@@ -94,6 +94,16 @@ pub fn pipeline_health(
         ),
     };
     line(ui, ctx, Some(new == 0), words, PaneId::Quarantine);
+    let set_aside = (inv.tables.iter())
+        .find(|t| t.name == crate::lake::delta::SILVER_REJECTS)
+        .map_or(0, |t| t.rows);
+    if set_aside > 0 {
+        let words = format!(
+            "{} set aside by Silver (could not be built into a contact)",
+            records(set_aside)
+        );
+        line(ui, ctx, Some(false), words, PaneId::Quarantine);
+    }
     if let Some(s) = status {
         let words = match s.drift_open {
             0 => "no schema drift".to_string(),
