@@ -131,7 +131,8 @@ fn set_aside(ui: &mut egui::Ui, ctx: &PaneContext<'_>, rejects: &[RejectRow]) {
                 ui.label(file_name(&r.source_file))
                     .on_hover_text(&r.source_file);
                 ui.scope(|ui| {
-                    ui.set_max_width(REASON_WIDTH.min(ui.available_width().max(200.0)));
+                    ui.set_min_width(REASON_WIDTH);
+                    ui.set_max_width(REASON_WIDTH);
                     ui.add(egui::Label::new(&r.reason).wrap());
                 });
                 ui.end_row();
