@@ -82,7 +82,7 @@ fn update_bar(bar: &ProgressBar, progress: &JobProgress) {
     bar.set_length(s.total.max(1));
     bar.set_position(s.done.min(s.total));
     if !s.stage.is_empty() {
-        bar.set_message(s.stage.clone());
+        bar.set_message(crate::format::escape_control(&s.stage).into_owned());
     }
     bar.set_prefix(format!(
         "{} records, {}/s",
