@@ -85,6 +85,13 @@ fn odd_records() -> Vec<u8> {
             r#"{{"event_id":"{id}","timestamp":"2026-10-01T11:00:00Z","queue_name":"Sales","outcome_status":"Completed","duration_seconds":30,"phone_number":"{phone}"}}"#
         ));
     }
+    // Values that cannot be read inside nested objects: only they are lost, not the object.
+    line(
+        r#"{"AWSContactTraceRecordFormatVersion":"2017-03-10","ContactId":"ct-nested","InitiationTimestamp":"2026-10-01T12:00:00Z","DisconnectTimestamp":"2026-10-01T12:10:00Z","Channel":"VOICE","InitiationMethod":"INBOUND","CustomerEndpoint":{"Address":"+13175550123","Type":"TELEPHONE_NUMBER"},"Queue":{"Name":"Sales","Duration":1e999},"Agent":{"AgentInteractionDuration":-1e400,"CustomerHoldDuration":12}}"#,
+    );
+    line(
+        r#"{"conversationId":"gx-nested","conversationStart":"2026-10-01T10:00:00.000Z","conversationEnd":"2026-10-01T10:05:00.000Z","originatingDirection":"inbound","participants":[{"purpose":"customer","participantName":"A\ud800B","sessions":[{"mediaType":"voice","ani":"tel:＋１２０６５５５０１００","direction":"inbound","segments":[{"segmentStart":"2026-10-01T10:00:00.000Z","segmentEnd":"2026-10-01T10:05:00.000Z","queueId":"q-nested","segmentType":"interact"}]}]},{"purpose":"acd","sessions":[{"mediaType":"voice","segments":[{"segmentStart":"2026-10-01T10:00:00.000Z","segmentEnd":"2026-10-01T10:01:00.000Z","queueId":"q-nested","segmentType":"interact"}],"metrics":[{"name":"tAcd","value":1e400,"emitDate":"2026-10-01T10:01:00.000Z"}]}]}]}"#,
+    );
     // A byte that is not UTF-8 inside a string value.
     text.extend_from_slice(
         br#"{"event_id":"bad-byte","timestamp":"2026-10-01T12:00:00Z","queue_name":"Bill"#,
@@ -119,7 +126,7 @@ fn one_odd_record_never_stops_silver_and_is_set_aside_with_its_place() {
         &root,
         "SELECT event_id FROM silver_contacts ORDER BY event_id",
     );
-    assert_eq!(ids.len(), 13, "{ids:?}");
+    assert_eq!(ids.len(), 15, "{ids:?}");
     let wait = column(
         &root,
         "SELECT coalesce(cast(wait_seconds AS varchar), 'null') FROM silver_contacts WHERE event_id = 'huge-wait'",
@@ -145,6 +152,18 @@ fn one_odd_record_never_stops_silver_and_is_set_aside_with_its_place() {
             "{p}"
         );
     }
+    let nested = column(
+        &root,
+        "SELECT concat(event_id, ' ', coalesce(queue_name, queue_id), ' ', cast(hold_seconds AS varchar), ' ', cast(length(phone_number) AS varchar)) \
+         FROM silver_contacts WHERE event_id IN ('ct-nested', 'gx-nested') ORDER BY event_id",
+    );
+    assert_eq!(nested.len(), 2, "{nested:?}");
+    assert!(nested[0].starts_with("ct-nested Sales 12"), "{nested:?}");
+    assert!(nested[1].starts_with("gx-nested q-nested"), "{nested:?}");
+    assert!(
+        nested.iter().all(|n| n.ends_with(" 64")),
+        "phones hashed: {nested:?}"
+    );
     let notes = column(
         &root,
         "SELECT notes FROM silver_contacts WHERE event_id = 'surrogate'",

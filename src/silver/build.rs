@@ -17,7 +17,7 @@ use super::error::SilverError;
 use super::masking::{self, ColumnCounts, Masker};
 use super::pii::{self, PhoneCache};
 use super::plan::{BronzeRef, SilverPlan};
-use super::record::Record;
+use super::record::{self, Record};
 use super::repair;
 use super::row::{RowAt, RowBuilder, Sign, Tally};
 use super::status_map::StatusMap;
@@ -407,28 +407,48 @@ fn parse_line<'t>(
     repaired: &'t mut String,
     drift: &mut DriftCollector,
 ) -> Result<(Shape, CanonicalRow<'t>), String> {
-    let parsed = match text {
+    let schema = &rows.settings.pipeline.schema;
+    let strict = match text {
         Some(t) => Record::parse_str(t),
         None => Record::parse(bytes),
     };
-    let (obj, fixes) = match parsed {
-        Ok(obj) => (obj, Vec::new()),
-        Err(e) => {
-            let reason = || format!("not a readable JSON object: {}", scrub_json_error(&e));
-            let (fixed, fixes) = repair::repair(bytes).ok_or_else(reason)?;
-            *repaired = fixed;
-            let repaired: &'t String = repaired;
-            (Record::parse_str(repaired).map_err(|_| reason())?, fixes)
+    let error = match strict {
+        Ok(obj) => {
+            let (shape, at) = obj.facts();
+            let at = at.map_err(|e| format!("no occurrence time: {}", scrub(&e.to_string())))?;
+            record::take_nested_unreadable();
+            let row = map_record(shape, obj, at, schema, drift);
+            if !record::take_nested_unreadable() {
+                return Ok((shape, row));
+            }
+            // A value inside a nested object could not be read (the line parsed, its object
+            // did not): the line is mapped again repaired, so only that value is lost, not
+            // the object. The first mapping's drift stands; the second's is the same and is
+            // not counted twice.
+            None
         }
+        Err(e) => Some(e),
     };
+    let reason =
+        |e: &serde_json::Error| format!("not a readable JSON object: {}", scrub_json_error(e));
+    let Some((fixed, fixes)) = repair::repair(bytes) else {
+        return Err(error.map_or_else(|| "a nested value cannot be read".into(), |e| reason(&e)));
+    };
+    *repaired = fixed;
+    let repaired: &'t String = repaired;
+    let obj = Record::parse_str(repaired).map_err(|e| reason(error.as_ref().unwrap_or(&e)))?;
     let (shape, at) = obj.facts();
     let at = at.map_err(|e| format!("no occurrence time: {}", scrub(&e.to_string())))?;
     for f in &fixes {
         drift.observe(shape, &f.field, DriftKind::Unreadable, None, at);
     }
+    if error.is_some() {
+        return Ok((shape, map_record(shape, obj, at, schema, drift)));
+    }
+    let mut first_mapping_counted = DriftCollector::default();
     Ok((
         shape,
-        map_record(shape, obj, at, &rows.settings.pipeline.schema, drift),
+        map_record(shape, obj, at, schema, &mut first_mapping_counted),
     ))
 }
 

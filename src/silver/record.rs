@@ -52,10 +52,35 @@ impl Val<'_> {
             Val::Bool(b) => Value::Bool(*b),
             Val::Number(n) => Value::Number(n.clone()),
             Val::Str(s) => Value::String(s.to_string()),
-            // The text was validated when the line was parsed.
-            Val::Nested(raw) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
+            // The line's parse checks nested text only for its structure: a number beyond a
+            // double or a lone surrogate inside it fails here, and is noted for a repair.
+            Val::Nested(raw) => parse_nested(raw).unwrap_or(Value::Null),
         }
     }
+}
+
+thread_local! {
+    /// Set when a nested value of the record being mapped did not parse (see [`parse_nested`]).
+    static NESTED_UNREADABLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Parses a nested value. A record's parse checks nested objects and arrays only for their
+/// structure, so a value inside one that cannot be read (`1e400`, `"\ud800"`) fails only here;
+/// the failure is noted so the caller can read the line again repaired
+/// ([`take_nested_unreadable`]) instead of losing the whole object.
+pub fn parse_nested<T: serde::de::DeserializeOwned>(raw: &RawValue) -> Option<T> {
+    match serde_json::from_str(raw.get()) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            NESTED_UNREADABLE.with(|f| f.set(true));
+            None
+        }
+    }
+}
+
+/// Whether a nested value failed to parse since the last call (and clears the note).
+pub fn take_nested_unreadable() -> bool {
+    NESTED_UNREADABLE.with(|f| f.replace(false))
 }
 
 /// A field name's length and end bytes in one word: mapping looks up some 30 names in each

@@ -64,7 +64,9 @@ fn summed_seconds(sessions: &[&Value], name: &str, complete: Option<&str>) -> Op
 /// The customer's number in a Genesys address: `tel:+E164`, a `sip:+E164@host` URI, or the
 /// number itself. Anything else (`tel:anonymous`, a SIP user name, a messaging UUID) is none.
 fn genesys_phone<'a>(address: &str) -> Option<Cow<'a, str>> {
-    let n = crate::silver::pii::phone_text(address);
+    // Wide digits (`tel:＋８１…`) are digits: the number is kept, and masked, like any other.
+    let address = crate::silver::pii::ascii_digits(address);
+    let n = crate::silver::pii::phone_text(&address);
     (n.bytes().any(|b| b.is_ascii_digit())
         && n.bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b' ' | b'-' | b'.' | b'(' | b')')))
@@ -85,7 +87,7 @@ pub(super) fn genesys<'a>(r: &mut Reader<'a, '_>) -> CanonicalRow<'a> {
     row.contact_id = row.event_id.clone();
     let participants: Vec<Value> = match r.obj.take("participants") {
         Some(Val::Nested(raw)) if raw.get().starts_with('[') => {
-            serde_json::from_str(raw.get()).unwrap_or_default()
+            crate::silver::record::parse_nested(raw).unwrap_or_default()
         }
         Some(Val::Null) | None => Vec::new(),
         Some(other) => {

@@ -303,7 +303,9 @@ impl<'a> Reader<'a, '_> {
     fn object(&mut self, field: &str) -> Option<Value> {
         match self.obj.take(field)? {
             Val::Null => None,
-            Val::Nested(raw) if raw.get().starts_with('{') => serde_json::from_str(raw.get()).ok(),
+            Val::Nested(raw) if raw.get().starts_with('{') => {
+                crate::silver::record::parse_nested(raw)
+            }
             other => {
                 self.ill_typed(field, other);
                 None
