@@ -4,6 +4,7 @@
 //! seconds, nested `Queue` and `Agent`) and generic flat events. Missing values become null; ill-typed values become null
 //! with their raw value kept in the rescued fields; unknown fields are rescued, never dropped.
 
+mod documented;
 mod genesys;
 mod platforms;
 
@@ -400,7 +401,9 @@ pub fn map_record<'a>(
             continue;
         }
         let v = v.to_value();
-        if !ignored.is_some_and(|i| i.iter().any(|x| *x == k)) {
+        // A field the platform documents is known: rescued, but no drift.
+        let reviewed = ignored.is_some_and(|i| i.iter().any(|x| *x == k));
+        if !reviewed && !documented::is_documented(shape, &k) {
             r.drift
                 .observe(shape, &k, DriftKind::New, Some(&v), occurred_at);
         }
