@@ -489,24 +489,29 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn an_erase_killed_mid_files_and_mid_layers_finishes_on_rerun() {
-    let dir = tempfile::tempdir().unwrap();
-    let rt = runtime();
-    // The person called every hour for five days, among others: many files to rewrite.
+/// A lake (`dir/pristine`, built and processed) where the person called every hour for
+/// `hours` hours, beside another caller each hour; and where the test's working copy goes.
+fn hourly_caller_lake(rt: &tokio::runtime::Runtime, dir: &Path, hours: u32) -> (PathBuf, PathBuf) {
     let mut lines = Vec::new();
-    for h in 0..120 {
+    for h in 0..hours {
         let at = format!("2026-10-{:02}T{:02}:", 1 + h / 24, h % 24);
         lines.push(format!(
             r#"{{"event_id":"p-{h}","timestamp":"{at}10:00Z","queue_name":"Billing","outcome_status":"Completed","duration_seconds":60,"phone_number":"(317) 555-0188"}}"#
         ));
         lines.push(record(&format!("o-{h}"), &format!("{at}20:00Z")));
     }
-    let pristine = dir.path().join("pristine");
-    let lake = common::lake(dir.path(), "pristine");
-    ingest_lines(&lake, dir.path(), "calls.ndjson", &lines);
-    process(&rt, &lake, ProcessMode::Incremental);
-    let root = dir.path().join("lake");
+    let lake = common::lake(dir, "pristine");
+    ingest_lines(&lake, dir, "calls.ndjson", &lines);
+    process(rt, &lake, ProcessMode::Incremental);
+    (dir.join("pristine"), dir.join("lake"))
+}
+
+#[test]
+fn an_erase_killed_mid_files_and_mid_layers_finishes_on_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    // The person called every hour for five days, among others: many files to rewrite.
+    let (pristine, root) = hourly_caller_lake(&rt, dir.path(), 120);
 
     let phase = |s: &Value| s["phase"].as_str().unwrap_or("").to_string();
     let mut caught = (false, false);
@@ -611,19 +616,7 @@ fn an_erase_killed_at_twenty_random_instants_always_finishes_and_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime();
     // The person called every hour for two days, among others.
-    let mut lines = Vec::new();
-    for h in 0..48 {
-        let at = format!("2026-10-{:02}T{:02}:", 1 + h / 24, h % 24);
-        lines.push(format!(
-            r#"{{"event_id":"p-{h}","timestamp":"{at}10:00Z","queue_name":"Billing","outcome_status":"Completed","duration_seconds":60,"phone_number":"(317) 555-0188"}}"#
-        ));
-        lines.push(record(&format!("o-{h}"), &format!("{at}20:00Z")));
-    }
-    let pristine = dir.path().join("pristine");
-    let lake = common::lake(dir.path(), "pristine");
-    ingest_lines(&lake, dir.path(), "calls.ndjson", &lines);
-    process(&rt, &lake, ProcessMode::Incremental);
-    let root = dir.path().join("lake");
+    let (pristine, root) = hourly_caller_lake(&rt, dir.path(), 48);
     let erase = [
         "subject", "erase", "--phone", PHONE, "--reason", "DSAR 7", "--apply",
     ];
