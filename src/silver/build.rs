@@ -415,7 +415,7 @@ fn parse_line<'t>(
     let error = match strict {
         Ok(obj) => {
             let (shape, at) = obj.facts();
-            let at = at.map_err(|e| format!("no occurrence time: {}", scrub(&e.to_string())))?;
+            let at = at.map_err(no_time)?;
             record::take_nested_unreadable();
             let row = map_record(shape, obj, at, schema, drift);
             if !record::take_nested_unreadable() {
@@ -438,18 +438,19 @@ fn parse_line<'t>(
     let repaired: &'t String = repaired;
     let obj = Record::parse_str(repaired).map_err(|e| reason(error.as_ref().unwrap_or(&e)))?;
     let (shape, at) = obj.facts();
-    let at = at.map_err(|e| format!("no occurrence time: {}", scrub(&e.to_string())))?;
+    let at = at.map_err(no_time)?;
     for f in &fixes {
         drift.observe(shape, &f.field, DriftKind::Unreadable, None, at);
     }
-    if error.is_some() {
-        return Ok((shape, map_record(shape, obj, at, schema, drift)));
-    }
-    let mut first_mapping_counted = DriftCollector::default();
-    Ok((
-        shape,
-        map_record(shape, obj, at, schema, &mut first_mapping_counted),
-    ))
+    // After a nested failure the first mapping's drift was already counted.
+    let mut counted = DriftCollector::default();
+    let drift = if error.is_some() { drift } else { &mut counted };
+    Ok((shape, map_record(shape, obj, at, schema, drift)))
+}
+
+/// Why a record without a usable occurrence time is set aside.
+fn no_time(e: crate::sources::time::TimeError) -> String {
+    format!("no occurrence time: {}", scrub(&e.to_string()))
 }
 
 /// A JSON parser's complaint in words, with where it is in the line and nothing it quotes.

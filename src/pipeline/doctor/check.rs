@@ -1,8 +1,6 @@
 //! Finding what is wrong: every Delta table's newest commit, every state file, the ledger and
 //! every Bronze file, read the way the pipeline reads them.
 
-use object_store::path::Path;
-
 use super::problem::{DoctorError, Problem};
 use crate::lake::Lake;
 use crate::lake::delta::DELTA_TABLES;
@@ -10,6 +8,7 @@ use crate::lake::ledger::{self, LedgerEntry, LedgerError};
 use crate::lake::paths::INGEST_LOG;
 use crate::lake::tiers::{BronzeLocator, Tier};
 use crate::progress::JobProgress;
+use crate::silver::key_record::KEY_RECORD;
 
 /// The JSON state files a lake keeps, besides the ledger and the key record. Each is derived
 /// or advisory: moved aside, it is written anew by the next run.
@@ -22,7 +21,6 @@ pub(super) const STATE_FILES: [&str; 5] = [
 ];
 /// Folders of state files of the same kind (an erasure's progress, a pull's cursor).
 pub(super) const STATE_FOLDERS: [&str; 2] = ["_cclake/erasures", "_connectors/genesys"];
-pub(super) const KEY_RECORD: &str = crate::silver::key_record::KEY_RECORD;
 
 /// Everything wrong with the lake, worst first.
 pub async fn check(lake: &Lake, progress: &JobProgress) -> Result<Vec<Problem>, DoctorError> {
@@ -197,18 +195,4 @@ async fn bronze_files(
         }
     }
     Ok(out)
-}
-
-/// Moves a file aside into `_cclake/doctor/<stamp>/`, keeping its path below that.
-pub(super) async fn move_aside(
-    lake: &Lake,
-    path: &str,
-    stamp: &str,
-) -> Result<String, DoctorError> {
-    let from = Path::from(path);
-    let to = format!("_cclake/doctor/{stamp}/{path}");
-    let bytes = lake.get(&from).await?;
-    lake.put_overwrite(&Path::from(to.as_str()), bytes).await?;
-    lake.delete(&from).await?;
-    Ok(to)
 }

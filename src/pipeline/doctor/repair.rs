@@ -9,7 +9,6 @@ use chrono::{NaiveDate, Utc};
 use object_store::path::Path;
 use sha2::{Digest, Sha256};
 
-use super::check::{KEY_RECORD, move_aside};
 use super::problem::{DoctorError, Problem};
 use crate::lake::Lake;
 use crate::lake::audit::{self, AuditEntry};
@@ -17,6 +16,7 @@ use crate::lake::ledger::{self, BronzeFileEntry, LedgerEntry};
 use crate::lake::paths::BronzePartition;
 use crate::lake::tiers::{BronzeLocator, Tier};
 use crate::silver::digest::HmacKey;
+use crate::silver::key_record::KEY_RECORD;
 use crate::sources::Item;
 
 /// What the user allowed.
@@ -386,4 +386,14 @@ fn phone_values(line: &[u8]) -> Vec<String> {
         .map(|p| p.to_string())
         .into_iter()
         .collect()
+}
+
+/// Moves a file aside into `_cclake/doctor/<stamp>/`, keeping its path below that.
+async fn move_aside(lake: &Lake, path: &str, stamp: &str) -> Result<String, DoctorError> {
+    let from = Path::from(path);
+    let to = format!("_cclake/doctor/{stamp}/{path}");
+    let bytes = lake.get(&from).await?;
+    lake.put_overwrite(&Path::from(to.as_str()), bytes).await?;
+    lake.delete(&from).await?;
+    Ok(to)
 }

@@ -364,11 +364,15 @@ impl Detectors {
 
     /// The value's phone when the whole value is one, written with digits and the marks phones
     /// are written with, or as a `tel:`/`sip:` URI (an id like `a3175550123b` holds no phone).
-    fn whole_value_phone(&self, text: &str, phones: &mut PhoneCache) -> Option<String> {
+    fn whole_value_phone<'t>(
+        &self,
+        text: &'t str,
+        phones: &mut PhoneCache,
+    ) -> Option<(&'t str, String)> {
         let whole = phone_text(text);
         let phone_marks = |c: u8| c.is_ascii_digit() || b" \t+().-/".contains(&c);
         if whole.bytes().filter(u8::is_ascii_digit).count() >= 7 && whole.bytes().all(phone_marks) {
-            phones.e164(self, whole)
+            phones.e164(self, whole).map(|e164| (whole, e164))
         } else {
             None
         }
@@ -384,9 +388,9 @@ impl Detectors {
         let mut counts = ScrubCounts::default();
         // A value that is one phone however it is punctuated (`tel:+13+175550123` reads as a
         // number to libphonenumber, but not as one digit run) is replaced whole.
-        if self.whole_value_phone(text, phones).is_some() {
-            let whole = phone_text(text);
-            let (Some(at), true) = (text.find(whole), !whole.is_empty()) else {
+        if let Some((whole, _)) = self.whole_value_phone(text, phones) {
+            // `whole` lies inside `text` (`phone_text` only trims and cuts), and holds digits.
+            let Some(at) = text.find(whole) else {
                 return (Cow::Borrowed(text), counts);
             };
             counts.phones = 1;
@@ -448,7 +452,7 @@ impl Detectors {
     pub fn phones_in(&self, text: &str, phones: &mut PhoneCache) -> Vec<String> {
         let text = &*ascii_digits(text);
         let mut out = Vec::new();
-        if let Some(e164) = self.whole_value_phone(text, phones) {
+        if let Some((_, e164)) = self.whole_value_phone(text, phones) {
             out.push(e164);
         }
         let b = text.as_bytes();
